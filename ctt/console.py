@@ -1,0 +1,56 @@
+"""The one object that owns terminal output (rich for people, plain lines in CI, JSON for scripts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+
+def in_ci() -> bool:
+    """True on CI runners, where output must be plain lines without live redraws."""
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+class Output:
+    """Owns stdout/stderr for a command; commands never print directly.
+
+    ``json_mode`` sends machine-readable documents to stdout and everything
+    human to stderr, so ``ctt x --json | jq`` always works.
+    """
+
+    def __init__(self, *, json_mode: bool = False, quiet: bool = False) -> None:
+        self.json_mode = json_mode
+        self.quiet = quiet
+        plain = in_ci() or not sys.stdout.isatty()
+        self.out = Console(highlight=False, soft_wrap=plain, force_terminal=None if not plain else False)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=plain)
+        self.live = not plain and not json_mode and not quiet
+
+    def info(self, text: str) -> None:
+        if not self.quiet:
+            (self.err if self.json_mode else self.out).print(text)
+
+    def warn(self, text: str) -> None:
+        self.err.print(f"[yellow]warning:[/yellow] {text}")
+
+    def error(self, text: str) -> None:
+        self.err.print(f"[bold red]error:[/bold red] {text}", markup=True, soft_wrap=True)
+
+    def table(self, table: Table) -> None:
+        if not self.quiet:
+            (self.err if self.json_mode else self.out).print(table)
+
+    def emit_json(self, doc: BaseModel | dict[str, Any] | list[Any]) -> None:
+        """Write one JSON document to stdout."""
+        if isinstance(doc, BaseModel):
+            text = doc.model_dump_json(indent=2)
+        else:
+            text = json.dumps(doc, indent=2, default=str)
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
