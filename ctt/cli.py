@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer._click.exceptions import ClickException  # typer vendors click; pinned in uv.lock
 
 from ctt import __version__
 from ctt.console import Output
@@ -25,7 +26,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-stack_app = typer.Typer(help="Start, stop and inspect the local Kafka + Flink stack.", no_args_is_help=True)
+stack_app = typer.Typer(
+    help="Start, stop and inspect the local Kafka + Flink stack.", no_args_is_help=True
+)
 app.add_typer(stack_app, name="stack")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write a JSON document to stdout.")]
@@ -47,6 +50,7 @@ def _root(
 
 
 # --- stack -------------------------------------------------------------------------------------
+
 
 @stack_app.command("up")
 def stack_up(
@@ -107,6 +111,34 @@ def doctor(json_out: JsonOpt = False) -> None:
 # --- commands added by later capabilities register below ---------------------------------------
 
 
+# >>> run (Flink test runner: main engineer; --plan/--suite branch: ctt.ci.commands) >>>
+@app.command("run")
+def run(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Spec files or directories (default: specs/).")
+    ] = None,
+    plan: Annotated[
+        Path | None, typer.Option(help="Run every suite of a test-execution-plan.json.")
+    ] = None,
+    suite: Annotated[str | None, typer.Option(help="Run one suite of the catalogue.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Run Flink test specs on the local stack (starting it if needed), or suites of a plan."""
+    raise NotImplementedError
+
+
+# <<< run <<<
+
+# >>> analyze/select (ctt.ci: change analysis and selection) >>>
+# <<< analyze/select <<<
+
+# >>> aggregate/gate (ctt.ci: aggregation, history, gates) >>>
+# <<< aggregate/gate <<<
+
+# >>> generate (ctt.datagen) >>>
+# <<< generate <<<
+
+
 def main() -> None:
     """Entry point: run the app and map errors to documented exit codes."""
     out = Output()
@@ -120,17 +152,12 @@ def main() -> None:
         sys.exit(int(ExitCode.INTERRUPTED))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except (typer.Abort,):
+    except typer.Abort:
         sys.exit(int(ExitCode.INTERRUPTED))
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(int(ExitCode.USAGE))
-        raise
+    except ClickException as exc:  # usage errors: unknown option, bad value
+        exc.show()
+        sys.exit(int(ExitCode.USAGE))
     sys.exit(0)
 
 
 __all__ = ["app", "main"]
-_ = Path

@@ -28,7 +28,9 @@ class Output:
         self.json_mode = json_mode
         self.quiet = quiet
         plain = in_ci() or not sys.stdout.isatty()
-        self.out = Console(highlight=False, soft_wrap=plain, force_terminal=None if not plain else False)
+        self.out = Console(
+            highlight=False, soft_wrap=plain, force_terminal=None if not plain else False
+        )
         self.err = Console(stderr=True, highlight=False, soft_wrap=plain)
         self.live = not plain and not json_mode and not quiet
 

@@ -72,7 +72,7 @@ class InfraError(CttError):
     exit_code = ExitCode.INFRA
 
 
-class TestsFailed(CttError):  # noqa: N818 - reads as a verdict, not an error
+class TestsFailed(CttError):
     """The run completed and at least one test or blocking gate failed."""
 
     exit_code = ExitCode.TESTS_FAILED
