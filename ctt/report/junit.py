@@ -1,0 +1,573 @@
+"""JUnit XML: the one result format every suite kind produces and GitLab reads.
+
+Writing follows what GitLab's JUnit parser and Maven Surefire agree on
+(``testsuites/testsuite/testcase`` with ``failure``/``error``/``skipped``).
+Retries are not hidden: every earlier attempt is written as a Surefire-style
+``<flakyFailure>``/``<flakyError>`` (the test passed on a later attempt) or
+``<rerunFailure>``/``<rerunError>`` (it failed every time), which GitLab
+ignores and ctt reads back.
+
+Reading streams the file through ``defusedxml`` (no entity expansion, no
+external references) and never raises on bad input: truncated or malformed
+XML, unknown elements, duplicate test names and wrong counts come back as a
+list of :class:`JUnitProblem` next to whatever could be read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import IO
+
+import defusedxml.ElementTree as DET
+from defusedxml import DefusedXmlException
+from pydantic import BaseModel, Field, computed_field
+
+__all__ = [
+    "Attempt",
+    "CaseStatus",
+    "JUnitProblem",
+    "JUnitRead",
+    "TestCaseResult",
+    "TestSuiteResult",
+    "parse_junit",
+    "read_junit",
+    "write_junit",
+]
+
+MAX_TEXT = 64 * 1024
+"""Longest message/details/output kept per case; longer text is cut and the cut reported."""
+
+
+class CaseStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"  # an assertion did not hold (expected vs actual)
+    ERROR = "error"  # the test could not run to a verdict (timeout, crash, missing result)
+    SKIPPED = "skipped"
+
+
+class Attempt(BaseModel):
+    """One run of one test; a retried test has several."""
+
+    status: CaseStatus
+    time: float = 0.0
+    message: str | None = None
+    details: str | None = None
+    system_out: str | None = None
+
+
+class TestCaseResult(BaseModel):
+    """Outcome of one test case, with every attempt when it was retried."""
+
+    __test__ = False  # not a pytest class
+
+    name: str
+    classname: str = ""
+    file: str | None = None
+    time: float = Field(0.0, description="seconds, of the final attempt")
+    status: CaseStatus = CaseStatus.PASSED
+    message: str | None = Field(None, description="one-line reason for failure/error/skip")
+    details: str | None = Field(None, description="long text, e.g. an expected-vs-actual diff")
+    system_out: str | None = None
+    system_err: str | None = None
+    attempts: list[Attempt] = Field(
+        default_factory=list,
+        description="all attempts in order (the last is the final outcome); empty = ran once",
+    )
+    flaky: bool = Field(False, description="passed only after a failed attempt")
+    properties: dict[str, str] = Field(default_factory=dict)
+
+    @classmethod
+    def from_attempts(cls, name: str, attempts: list[Attempt], **fields: object) -> TestCaseResult:
+        """A case whose outcome is its last attempt; flaky when it passed after failing."""
+        if not attempts:
+            raise ValueError("from_attempts needs at least one attempt")
+        last = attempts[-1]
+        earlier_bad = any(a.status in (CaseStatus.FAILED, CaseStatus.ERROR) for a in attempts[:-1])
+        return cls.model_validate(
+            {
+                "name": name,
+                "status": last.status,
+                "time": last.time,
+                "message": last.message,
+                "details": last.details,
+                "system_out": last.system_out,
+                "attempts": attempts if len(attempts) > 1 else [],
+                "flaky": last.status is CaseStatus.PASSED and earlier_bad,
+                **fields,
+            }
+        )
+
+    @property
+    def key(self) -> str:
+        """Stable identity across runs: ``classname::name``."""
+        return f"{self.classname}::{self.name}" if self.classname else self.name
+
+
+class TestSuiteResult(BaseModel):
+    """One ``<testsuite>``: counts are derived from the cases, never trusted from input."""
+
+    __test__ = False
+
+    name: str
+    cases: list[TestCaseResult] = Field(default_factory=list)
+    time: float = 0.0
+    timestamp: datetime | None = None
+    hostname: str | None = None
+    properties: dict[str, str] = Field(default_factory=dict)
+
+    def _count(self, status: CaseStatus) -> int:
+        return sum(1 for c in self.cases if c.status is status)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def tests(self) -> int:
+        return len(self.cases)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def passed(self) -> int:
+        return self._count(CaseStatus.PASSED)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def failures(self) -> int:
+        return self._count(CaseStatus.FAILED)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def errors(self) -> int:
+        return self._count(CaseStatus.ERROR)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def skipped(self) -> int:
+        return self._count(CaseStatus.SKIPPED)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def flaky(self) -> int:
+        return sum(1 for c in self.cases if c.flaky)
+
+
+class JUnitProblem(BaseModel):
+    """Something wrong with an input file, reported instead of raised."""
+
+    file: str
+    line: int | None = None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+class JUnitRead(BaseModel):
+    """What :func:`read_junit` could make of one file."""
+
+    file: str
+    suites: list[TestSuiteResult] = Field(default_factory=list)
+    problems: list[JUnitProblem] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+# XML 1.0 forbids most control characters even escaped; test output often contains them.
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _clean(text: str) -> str:
+    return _INVALID_XML.sub("\ufffd", text)
+
+
+def _fmt_time(seconds: float) -> str:
+    return f"{max(seconds, 0.0):.3f}"
+
+
+def _outcome_element(
+    parent: ET.Element, tag: str, message: str | None, details: str | None, kind: str
+) -> ET.Element:
+    elem = ET.SubElement(parent, tag)
+    if message is not None:
+        elem.set("message", _clean(message))
+    elem.set("type", kind)
+    if details:
+        elem.text = _clean(details)
+    return elem
+
+
+def _case_element(case: TestCaseResult) -> ET.Element:
+    elem = ET.Element("testcase")
+    elem.set("classname", _clean(case.classname))
+    elem.set("name", _clean(case.name))
+    if case.file:
+        elem.set("file", _clean(case.file))
+    elem.set("time", _fmt_time(case.time))
+    props = dict(case.properties)
+    if case.attempts:
+        props["ctt.attempts"] = str(len(case.attempts))
+    if case.flaky:
+        props["ctt.flaky"] = "true"
+    if props:
+        pe = ET.SubElement(elem, "properties")
+        for key, value in props.items():
+            ET.SubElement(pe, "property", name=_clean(key), value=_clean(value))
+    if case.status is CaseStatus.FAILED:
+        _outcome_element(elem, "failure", case.message or "failed", case.details, "failure")
+    elif case.status is CaseStatus.ERROR:
+        _outcome_element(elem, "error", case.message or "error", case.details, "error")
+    elif case.status is CaseStatus.SKIPPED:
+        sk = ET.SubElement(elem, "skipped")
+        if case.message:
+            sk.set("message", _clean(case.message))
+    prefix = "flaky" if case.status is CaseStatus.PASSED else "rerun"
+    for attempt in case.attempts[:-1]:
+        if attempt.status not in (CaseStatus.FAILED, CaseStatus.ERROR):
+            continue
+        suffix = "Failure" if attempt.status is CaseStatus.FAILED else "Error"
+        ae = _outcome_element(
+            elem, prefix + suffix, attempt.message or attempt.status.value, None, suffix.lower()
+        )
+        ae.set("time", _fmt_time(attempt.time))
+        if attempt.details:
+            ET.SubElement(ae, "stackTrace").text = _clean(attempt.details)
+        if attempt.system_out:
+            ET.SubElement(ae, "system-out").text = _clean(attempt.system_out)
+    if case.system_out:
+        ET.SubElement(elem, "system-out").text = _clean(case.system_out)
+    if case.system_err:
+        ET.SubElement(elem, "system-err").text = _clean(case.system_err)
+    return elem
+
+
+def _suite_element(suite: TestSuiteResult) -> ET.Element:
+    elem = ET.Element("testsuite")
+    elem.set("name", _clean(suite.name))
+    elem.set("tests", str(suite.tests))
+    elem.set("failures", str(suite.failures))
+    elem.set("errors", str(suite.errors))
+    elem.set("skipped", str(suite.skipped))
+    elem.set("time", _fmt_time(suite.time or sum(c.time for c in suite.cases)))
+    if suite.timestamp is not None:
+        elem.set("timestamp", suite.timestamp.isoformat(timespec="seconds"))
+    elem.set("hostname", _clean(suite.hostname or socket.gethostname()))
+    if suite.properties:
+        pe = ET.SubElement(elem, "properties")
+        for key, value in suite.properties.items():
+            ET.SubElement(pe, "property", name=_clean(key), value=_clean(value))
+    for case in suite.cases:
+        elem.append(_case_element(case))
+    return elem
+
+
+def write_junit(suites: Iterable[TestSuiteResult], path: Path | str) -> Path:
+    """Write suites as one ``<testsuites>`` document, atomically (temp file + rename)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    root = ET.Element("testsuites")
+    totals = Counter[str]()
+    total_time = 0.0
+    for suite in suites:
+        root.append(_suite_element(suite))
+        totals.update(
+            tests=suite.tests, failures=suite.failures, errors=suite.errors, skipped=suite.skipped
+        )
+        total_time += suite.time or sum(c.time for c in suite.cases)
+    for key in ("tests", "failures", "errors", "skipped"):
+        root.set(key, str(totals[key]))
+    root.set("time", _fmt_time(total_time))
+    ET.indent(root, space=" ")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
+    tmp.replace(target)
+    return target
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+_KNOWN = {
+    "testsuites",
+    "testsuite",
+    "testcase",
+    "properties",
+    "property",
+    "failure",
+    "error",
+    "skipped",
+    "system-out",
+    "system-err",
+    "flakyFailure",
+    "flakyError",
+    "rerunFailure",
+    "rerunError",
+    "stackTrace",
+    "stackTraces",
+}
+
+
+class _Reader:
+    """Turns a stream of iterparse events into suites, collecting problems on the way."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.result = JUnitRead(file=name)
+        self.unknown: Counter[str] = Counter()
+        self.suite_stack: list[TestSuiteResult] = []
+        self.declared: list[dict[str, str]] = []
+        self.seen: list[Counter[str]] = []
+        self.root_seen = False
+        self.loose: TestSuiteResult | None = None  # for testcases outside any testsuite
+        self.loose_seen: Counter[str] = Counter()
+
+    def problem(self, message: str, line: int | None = None) -> None:
+        self.result.problems.append(JUnitProblem(file=self.name, line=line, message=message))
+
+    def _float(self, elem: ET.Element, attr: str, where: str) -> float:
+        raw = elem.get(attr)
+        if raw is None or raw.strip() == "":
+            return 0.0
+        try:
+            value = float(raw.replace(",", ""))
+        except ValueError:
+            self.problem(f"{where}: {attr}={raw!r} is not a number; taken as 0")
+            return 0.0
+        if value != value or value < 0:  # NaN or negative
+            self.problem(f"{where}: {attr}={raw!r} is not a valid duration; taken as 0")
+            return 0.0
+        return value
+
+    def _text(self, text: str | None, what: str, case: str) -> str | None:
+        if text is None:
+            return None
+        if len(text) > MAX_TEXT:
+            self.problem(f"{case}: {what} cut from {len(text)} to {MAX_TEXT} characters")
+            return text[:MAX_TEXT] + "\n[... cut by ctt ...]"
+        return text
+
+    @staticmethod
+    def _properties(elem: ET.Element) -> dict[str, str]:
+        props: dict[str, str] = {}
+        for pe in elem.findall("properties/property"):
+            name = pe.get("name")
+            if name:
+                props[name] = pe.get("value", pe.text or "")
+        return props
+
+    def start(self, elem: ET.Element) -> None:
+        tag = elem.tag
+        if not self.root_seen:
+            self.root_seen = True
+            if tag not in ("testsuites", "testsuite"):
+                self.problem(f"root element is <{tag}>, not <testsuites> or <testsuite>")
+        if tag == "testsuite":
+            ts = None
+            raw_ts = elem.get("timestamp")
+            if raw_ts:
+                try:
+                    ts = datetime.fromisoformat(raw_ts.replace("Z", "+00:00"))
+                except ValueError:
+                    self.problem(f"suite {elem.get('name')!r}: bad timestamp {raw_ts!r}")
+            suite_name = elem.get("name") or Path(self.name).stem
+            self.suite_stack.append(
+                TestSuiteResult(
+                    name=suite_name,
+                    time=self._float(elem, "time", f"suite {suite_name!r}"),
+                    timestamp=ts,
+                    hostname=elem.get("hostname"),
+                )
+            )
+            self.declared.append(dict(elem.attrib))
+            self.seen.append(Counter())
+        elif tag not in _KNOWN:
+            self.unknown[tag] += 1
+
+    def end(self, elem: ET.Element, parent: ET.Element | None) -> None:
+        if elem.tag == "testcase":
+            self._case(elem)
+            if parent is not None:
+                parent.remove(elem)  # keep memory flat on huge files
+        elif elem.tag == "testsuite" and self.suite_stack:
+            self._close_suite(elem)
+            if parent is not None:
+                parent.remove(elem)
+
+    def _current_suite(self) -> tuple[TestSuiteResult, Counter[str]]:
+        if self.suite_stack:
+            return self.suite_stack[-1], self.seen[-1]
+        if self.loose is None:
+            self.loose = TestSuiteResult(name=Path(self.name).stem)
+            self.problem("<testcase> outside any <testsuite>; grouped under the file name")
+        return self.loose, self.loose_seen
+
+    def _case(self, elem: ET.Element) -> None:
+        suite, seen = self._current_suite()
+        name = elem.get("name")
+        classname = elem.get("classname", "")
+        if not name:
+            name = f"unnamed-{len(suite.cases) + 1}"
+            self.problem(f"suite {suite.name!r}: a <testcase> has no name; called {name!r}")
+        key = f"{classname}::{name}"
+        seen[key] += 1
+        if seen[key] > 1:
+            new_name = f"{name} (#{seen[key]})"
+            self.problem(
+                f"suite {suite.name!r}: duplicate test {key!r}; the repeat is named {new_name!r}"
+            )
+            name = new_name
+        label = f"test {classname + '::' if classname else ''}{name}"
+        status = CaseStatus.PASSED
+        message: str | None = None
+        details: str | None = None
+        attempts: list[Attempt] = []
+        for child in elem:
+            tag = child.tag
+            if tag in ("failure", "error") and status is CaseStatus.PASSED:
+                status = CaseStatus.FAILED if tag == "failure" else CaseStatus.ERROR
+                message = child.get("message") or child.get("type") or tag
+                details = child.text.strip("\n") if child.text and child.text.strip() else None
+            elif tag == "skipped" and status is CaseStatus.PASSED:
+                status = CaseStatus.SKIPPED
+                message = child.get("message") or (child.text or "").strip() or None
+            elif tag in ("flakyFailure", "flakyError", "rerunFailure", "rerunError"):
+                trace = child.findtext("stackTrace")
+                if trace is None and child.text and child.text.strip():
+                    trace = child.text.strip("\n")
+                attempts.append(
+                    Attempt(
+                        status=CaseStatus.FAILED if tag.endswith("Failure") else CaseStatus.ERROR,
+                        time=self._float(child, "time", label),
+                        message=child.get("message"),
+                        details=self._text(trace, "attempt details", label),
+                        system_out=self._text(
+                            child.findtext("system-out"), "attempt output", label
+                        ),
+                    )
+                )
+        props = self._properties(elem)
+        marked_flaky = props.pop("ctt.flaky", None) == "true"
+        props.pop("ctt.attempts", None)
+        time = self._float(elem, "time", label)
+        case = TestCaseResult(
+            name=name,
+            classname=classname,
+            file=elem.get("file"),
+            time=time,
+            status=status,
+            message=self._text(message, "message", label),
+            details=self._text(details, "details", label),
+            system_out=self._text(elem.findtext("system-out"), "system-out", label),
+            system_err=self._text(elem.findtext("system-err"), "system-err", label),
+            properties=props,
+        )
+        if attempts:
+            final = Attempt(status=status, time=time, message=case.message, details=case.details)
+            case.attempts = [*attempts, final]
+            case.flaky = status is CaseStatus.PASSED
+        elif marked_flaky:
+            case.flaky = status is CaseStatus.PASSED
+        suite.cases.append(case)
+
+    def _close_suite(self, elem: ET.Element) -> None:
+        suite = self.suite_stack.pop()
+        declared = self.declared.pop()
+        self.seen.pop()
+        suite.properties = self._properties(elem)
+        for attr, actual in (
+            ("tests", suite.tests),
+            ("failures", suite.failures),
+            ("errors", suite.errors),
+            ("skipped", suite.skipped),
+        ):
+            raw = declared.get(attr)
+            if raw is None:
+                continue
+            try:
+                expected = int(raw)
+            except ValueError:
+                self.problem(f"suite {suite.name!r}: {attr}={raw!r} is not a number")
+                continue
+            if expected != actual and suite.cases:
+                self.problem(
+                    f"suite {suite.name!r}: declares {attr}={expected} but holds {actual}; "
+                    "counted from the test cases"
+                )
+        self.result.suites.append(suite)
+
+    def finish(self, truncated: bool) -> JUnitRead:
+        if self.loose is not None:
+            self.result.suites.append(self.loose)
+        while self.suite_stack:  # truncated inside a suite: keep what was read
+            suite = self.suite_stack.pop()
+            self.declared.pop()
+            self.seen.pop()
+            if suite.cases:
+                self.result.suites.append(suite)
+        # Drop empty (wrapper) suites once suites with cases exist.
+        if any(s.cases for s in self.result.suites):
+            self.result.suites = [s for s in self.result.suites if s.cases]
+        for tag, count in sorted(self.unknown.items()):
+            self.problem(f"unknown element <{tag}> ignored ({count}x)")
+        if not self.root_seen and not truncated:
+            self.problem("file is empty")
+        return self.result
+
+
+def _iter_events(
+    source: IO[bytes] | str,
+) -> Iterator[tuple[str, ET.Element]]:
+    return DET.iterparse(source, events=("start", "end"), forbid_dtd=True, forbid_entities=True)
+
+
+def parse_junit(source: IO[bytes], name: str) -> JUnitRead:
+    """Read JUnit from an open binary stream; see :func:`read_junit`."""
+    reader = _Reader(name)
+    stack: list[ET.Element] = []
+    truncated = False
+    try:
+        for event, elem in _iter_events(source):
+            if event == "start":
+                stack.append(elem)
+                reader.start(elem)
+            else:
+                stack.pop()
+                reader.end(elem, stack[-1] if stack else None)
+    except ET.ParseError as exc:
+        truncated = True
+        line = exc.position[0] if exc.position else None
+        text = str(exc).split(":")[0]
+        if "no element found" in text or "unclosed token" in text:
+            msg = f"XML ends early (truncated file?): {exc}"
+        else:
+            msg = f"malformed XML: {exc}"
+        if reader.root_seen:
+            msg += "; test cases read before this point are kept"
+        reader.problem(msg, line)
+    except DefusedXmlException as exc:
+        truncated = True
+        reader.problem(
+            f"refused unsafe XML ({type(exc).__name__}): DTDs and entities are not allowed"
+        )
+    return reader.finish(truncated)
+
+
+def read_junit(path: Path | str) -> JUnitRead:
+    """Read one JUnit file, streaming; never raises for bad content or a missing file."""
+    name = str(path)
+    try:
+        with open(path, "rb") as fh:
+            return parse_junit(fh, name)
+    except OSError as exc:
+        return JUnitRead(
+            file=name, problems=[JUnitProblem(file=name, message=f"cannot read: {exc.strerror}")]
+        )
