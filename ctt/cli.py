@@ -54,13 +54,23 @@ def _root(
 
 @stack_app.command("up")
 def stack_up(
-    slots: Annotated[int, typer.Option(help="TaskManager slots (tests that can run at once).")] = 4,
+    slots: Annotated[int, typer.Option(help="TaskManager slots: how many tests run at once.")] = 4,
+    kafka_port: Annotated[int, typer.Option(help="Kafka port (0: pick a free one).")] = 0,
+    flink_port: Annotated[int, typer.Option(help="Flink REST port (0: pick a free one).")] = 0,
+    gateway_port: Annotated[int, typer.Option(help="SQL Gateway port (0: pick a free one).")] = 0,
     json_out: JsonOpt = False,
 ) -> None:
-    """Fetch pinned artifacts (once) and start Kafka, Flink and the SQL Gateway; no-op if running."""
-    from ctt.stack import commands
+    """Fetch pinned artifacts (once) and start Kafka, Flink and the SQL Gateway.
 
-    commands.up(Output(json_mode=json_out), slots=slots)
+    A no-op when the stack already runs and is healthy.
+    """
+    from ctt.stack import commands
+    from ctt.stack.supervisor import StackSettings
+
+    settings = StackSettings(
+        slots=slots, kafka_port=kafka_port, flink_port=flink_port, gateway_port=gateway_port
+    )
+    commands.up(Output(json_mode=json_out), settings=settings)
 
 
 @stack_app.command("down")
@@ -93,11 +103,15 @@ def stack_logs(
 
 
 @stack_app.command("fetch")
-def stack_fetch() -> None:
+def stack_fetch(
+    relock: Annotated[
+        bool, typer.Option("--relock", help="Rewrite stack/artifacts.lock from what was fetched.")
+    ] = False,
+) -> None:
     """Download and verify the pinned artifacts into the cache, without starting anything."""
     from ctt.stack import commands
 
-    commands.fetch(Output())
+    commands.fetch(Output(), relock=relock)
 
 
 @app.command("doctor")

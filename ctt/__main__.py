@@ -1,0 +1,5 @@
+"""`python -m ctt`."""
+
+from ctt.cli import main
+
+main()

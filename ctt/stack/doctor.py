@@ -1,0 +1,111 @@
+"""`ctt doctor`: is this machine ready to run the local stack? Each check says what to do."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+
+from pydantic import BaseModel
+
+from ctt.stack import artifacts, paths, ports, state
+from ctt.stack.java import java_binary, java_version
+
+
+class Check(BaseModel):
+    name: str
+    ok: bool
+    detail: str
+    advice: str | None = None
+
+
+def _java() -> Check:
+    minimum = artifacts.load_versions().java_min
+    java = java_binary()
+    if java is None:
+        return Check(
+            name="java",
+            ok=False,
+            detail="not found",
+            advice=f"install a JDK {minimum}+ (e.g. apt-get install openjdk-{minimum}-jre-headless)",
+        )
+    version = java_version(java)
+    ok = version is not None and version >= minimum
+    return Check(
+        name="java",
+        ok=ok,
+        detail=f"{java} (Java {version})",
+        advice=None if ok else f"Kafka 4 and Flink 2 need Java {minimum}+: set JAVA_HOME",
+    )
+
+
+def _maven() -> Check:
+    if artifacts.is_cached():
+        return Check(name="maven", ok=True, detail="not needed: artifacts are cached")
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        return Check(
+            name="maven",
+            ok=False,
+            detail="not found",
+            advice="install Maven (apt-get install maven): it resolves the pinned Kafka and Flink jars",
+        )
+    out = subprocess.run([mvn, "-v"], capture_output=True, text=True, check=False)
+    first = (out.stdout.splitlines() or ["?"])[0]
+    return Check(
+        name="maven",
+        ok=out.returncode == 0,
+        detail=first.replace("\x1b[1m", "").replace("\x1b[m", ""),
+    )
+
+
+def _cache() -> Check:
+    cached = artifacts.is_cached()
+    lay = artifacts.layout()
+    return Check(
+        name="artifacts",
+        ok=True,
+        detail=f"{'cached' if cached else 'not cached yet'} in {lay.root}",
+        advice=None if cached else "`ctt stack fetch` downloads them once (about 400 MB)",
+    )
+
+
+def _disk() -> Check:
+    root = paths.cache_dir()
+    probe = root if root.exists() else root.parent
+    while not probe.exists():
+        probe = probe.parent
+    free_gb = shutil.disk_usage(probe).free / 1e9
+    ok = free_gb >= 2 or (artifacts.is_cached() and free_gb >= 0.5)
+    return Check(
+        name="disk",
+        ok=ok,
+        detail=f"{free_gb:.1f} GB free at {probe}",
+        advice=None if ok else "free at least 2 GB (artifacts ~700 MB, Kafka and Flink data)",
+    )
+
+
+def _ports() -> Check:
+    st = state.read()
+    if st is not None and st.alive_components():
+        return Check(
+            name="ports",
+            ok=True,
+            detail=f"stack running on Kafka {st.ports.kafka}, Flink {st.ports.flink_rest}",
+        )
+    try:
+        ports.pick_free(5)
+    except OSError as exc:
+        return Check(name="ports", ok=False, detail=str(exc), advice="free some local ports")
+    busy = [p for p in (9092, 8081, 8083) if not ports.is_free(p)]
+    detail = "free ports available (ctt picks free ones by default)"
+    if busy:
+        detail += "; in use: " + ", ".join(f"{p} by {ports.owner(p) or 'unknown'}" for p in busy)
+    return Check(name="ports", ok=True, detail=detail)
+
+
+CHECKS: list[Callable[[], Check]] = [_java, _maven, _cache, _disk, _ports]
+
+
+def run_checks() -> list[Check]:
+    return [check() for check in CHECKS]

@@ -1,0 +1,76 @@
+"""Starting and stopping the stack's JVMs as detached process groups."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import psutil
+
+Check = Callable[[], bool]
+
+
+def spawn(
+    cmd: Sequence[str], *, log: Path, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> psutil.Process:
+    """Start ``cmd`` in its own session (it outlives the CLI); stdout+stderr go to ``log``."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            list(cmd),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            start_new_session=True,
+        )
+    return psutil.Process(proc.pid)
+
+
+def terminate(pids: Sequence[int], *, deadline_s: float = 15.0) -> list[int]:
+    """SIGTERM each process group, wait up to ``deadline_s``, then SIGKILL. Returns pids that needed SIGKILL."""
+    procs: list[psutil.Process] = []
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            procs.append(psutil.Process(pid))
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(p.pid, signal.SIGTERM)
+    _gone, alive = psutil.wait_procs(procs, timeout=deadline_s)
+    killed = []
+    for p in alive:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(p.pid, signal.SIGKILL)
+        killed.append(p.pid)
+    psutil.wait_procs(alive, timeout=5)
+    return killed
+
+
+def tail(path: Path, lines: int = 20) -> list[str]:
+    """Last ``lines`` lines of a log file (reads only the end of big files)."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 64 * 1024))
+            text = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return []
+    return text.splitlines()[-lines:]
+
+
+def wait_until(check: Check, *, deadline_s: float, interval_s: float = 0.2) -> bool:
+    """Poll ``check`` until it returns True or the deadline passes."""
+    end = time.monotonic() + deadline_s
+    while True:
+        if check():
+            return True
+        if time.monotonic() >= end:
+            return False
+        time.sleep(interval_s)

@@ -1,0 +1,445 @@
+"""The local stack: Kafka (KRaft) and a Flink session cluster with the SQL Gateway.
+
+`up` renders configs into a run directory, starts the four JVMs at once, and
+polls health with deadlines; `down` stops them and removes data. The state file
+(``ctt.stack.state``) is the only link between calls, so any shell can manage
+the stack that another one started.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jinja2
+from pydantic import BaseModel
+
+from ctt.errors import InfraError
+from ctt.stack import artifacts, health, paths, ports, process, state
+from ctt.stack.java import require_java
+from ctt.stack.state import ComponentState, Ports, StackState
+
+# Java 17 needs these opens for Flink's serializers and RPC (as Flink's own scripts pass).
+_FLINK_JVM_OPENS = [
+    *(
+        f"--add-exports={m}=ALL-UNNAMED"
+        for m in (
+            "java.base/sun.net.util",
+            "java.rmi/sun.rmi.registry",
+            "jdk.compiler/com.sun.tools.javac.api",
+            "jdk.compiler/com.sun.tools.javac.file",
+            "jdk.compiler/com.sun.tools.javac.parser",
+            "jdk.compiler/com.sun.tools.javac.tree",
+            "jdk.compiler/com.sun.tools.javac.util",
+            "java.security.jgss/sun.security.krb5",
+        )
+    ),
+    *(
+        f"--add-opens=java.base/{p}=ALL-UNNAMED"
+        for p in (
+            "java.lang",
+            "java.net",
+            "java.io",
+            "java.nio",
+            "sun.nio.ch",
+            "java.lang.reflect",
+            "java.text",
+            "java.time",
+            "java.util",
+            "java.util.concurrent",
+            "java.util.concurrent.atomic",
+            "java.util.concurrent.locks",
+            "java.math",
+        )
+    ),
+]
+
+
+class StackSettings(BaseModel):
+    """What a user can choose about the stack; ports of 0 are picked free."""
+
+    slots: int = 4
+    kafka_port: int = 0
+    flink_port: int = 0
+    gateway_port: int = 0
+    kafka_heap: str = "512m"
+    jobmanager_memory: str = "800m"
+    taskmanager_memory: str = "1600m"
+    gateway_heap: str = "384m"
+    start_deadline_s: float = 90.0
+    stop_deadline_s: float = 15.0
+
+
+class StackDiedError(InfraError):
+    """A component exited while starting."""
+
+
+class PortInUseError(InfraError):
+    """A configured port is taken."""
+
+
+Say = Callable[[str], None]
+
+
+def _render(template: str, target: Path, **ctx: object) -> None:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    text = (paths.stack_resources() / "templates" / template).read_text()
+    target.write_text(env.from_string(text).render(**ctx))
+
+
+def _choose_ports(settings: StackSettings) -> Ports:
+    wanted = {
+        "kafka": settings.kafka_port,
+        "flink_rest": settings.flink_port,
+        "sql_gateway": settings.gateway_port,
+    }
+    for name, port in wanted.items():
+        if port and not ports.is_free(port):
+            who = ports.owner(port)
+            raise PortInUseError(
+                f"port {port} ({name.replace('_', ' ')}) is in use" + (f" by {who}" if who else ""),
+                hint="stop that process or choose another port (0 picks a free one)",
+            )
+    free = iter(ports.pick_free(5))
+    return Ports(
+        kafka=settings.kafka_port or next(free),
+        kafka_controller=next(free),
+        jobmanager_rpc=next(free),
+        flink_rest=settings.flink_port or next(free),
+        sql_gateway=settings.gateway_port or next(free),
+    )
+
+
+def _bash_java_utils(
+    java: Path, lay: artifacts.Layout, conf: Path, what: str
+) -> tuple[list[str], list[str]]:
+    """JVM flags and dynamic properties Flink derives from its memory config (as its scripts do)."""
+    cp = f"{lay.bash_java_utils}:{lay.flink_lib}/*"
+    out = subprocess.run(
+        [
+            str(java),
+            "-cp",
+            cp,
+            "org.apache.flink.runtime.util.bash.BashJavaUtils",
+            what,
+            "--configDir",
+            str(conf),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    results = [
+        ln.split(":", 1)[1]
+        for ln in out.stdout.splitlines()
+        if ln.startswith("BASH_JAVA_UTILS_EXEC_RESULT:")
+    ]
+    if out.returncode != 0 or len(results) < 2:
+        raise InfraError(
+            f"Flink rejected its memory configuration: {(out.stdout + out.stderr).strip()[-300:]}"
+        )
+    return results[0].split(), results[1].split()
+
+
+def _flink_classpath(lay: artifacts.Layout, *extra: Path) -> str:
+    jars = sorted(lay.flink_lib.glob("*.jar"))
+    # flink-dist must not shadow the table jars' service files: Flink's scripts put it last.
+    jars.sort(key=lambda p: p.name.startswith("flink-dist"))
+    return ":".join(str(p) for p in [*jars, *extra])
+
+
+class LocalStack:
+    """Starts, checks and stops the local stack recorded in the state file."""
+
+    def __init__(self, settings: StackSettings | None = None, say: Say | None = None) -> None:
+        self.settings = settings or StackSettings()
+        self.say = say or (lambda _msg: None)
+
+    # -- queries ---------------------------------------------------------------------------
+    def current(self) -> StackState | None:
+        """The recorded stack if any of its processes still runs; a stale record is cleaned."""
+        st = state.read()
+        if st is None:
+            if state.state_path().exists():
+                state.remove()
+            return None
+        if not st.alive_components():
+            self.say("found a stale state file (its processes are gone): cleaning it up")
+            self._remove_run_dir(st.run_dir)
+            state.remove()
+            return None
+        return st
+
+    # -- up ----------------------------------------------------------------------------------
+    def up(self) -> tuple[StackState, bool]:
+        """Start the stack unless it runs; returns (state, started_now)."""
+        existing = self.current()
+        if existing is not None:
+            healthy = health.component_health(existing)
+            if all(healthy.values()):
+                return existing, False
+            broken = ", ".join(n for n, ok in healthy.items() if not ok)
+            raise InfraError(
+                f"a stack is recorded but not healthy ({broken})",
+                hint="run `ctt stack down` and then `ctt stack up`",
+            )
+        v = artifacts.load_versions()
+        java = require_java(v.java_min)
+        lay = artifacts.ensure(self.say)
+        chosen = _choose_ports(self.settings)
+        run_dir = paths.state_dir() / "run"
+        self._remove_run_dir(run_dir)
+        for sub in ("conf", "logs", "kafka-data", "tmp", "checkpoints", "savepoints"):
+            (run_dir / sub).mkdir(parents=True, exist_ok=True)
+        st = StackState(
+            run_dir=run_dir,
+            started_at=datetime.now(UTC),
+            slots=self.settings.slots,
+            ports=chosen,
+            kafka_version=v.kafka.version,
+            flink_version=v.flink.version,
+        )
+        started = time.monotonic()
+        try:
+            self._start_kafka(java, lay, st)
+            self._start_flink(java, lay, st)
+            state.write(st)
+            self._await_health(st)
+        except BaseException:
+            self.say("start failed: stopping what was started")
+            self._stop(st, keep=True)
+            state.remove()
+            raise
+        self.say(f"stack healthy in {time.monotonic() - started:.1f}s")
+        return st, True
+
+    def _record(
+        self,
+        st: StackState,
+        name: str,
+        proc_pid: int,
+        create_time: float,
+        port: int | None,
+        version: str,
+        log: Path,
+    ) -> None:
+        st.components[name] = ComponentState(
+            name=name, pid=proc_pid, create_time=create_time, port=port, version=version, log=log
+        )
+
+    def _start_kafka(self, java: Path, lay: artifacts.Layout, st: StackState) -> None:
+        conf = st.run_dir / "conf"
+        props = conf / "server.properties"
+        _render("server.properties.j2", props, ports=st.ports, data_dir=st.run_dir / "kafka-data")
+        shutil.copy(
+            paths.stack_resources() / "templates" / "kafka-log4j2.properties",
+            conf / "kafka-log4j2.properties",
+        )
+        cp = f"{lay.kafka_libs}/*"
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        fmt = subprocess.run(
+            [
+                str(java),
+                "-cp",
+                cp,
+                f"-Dlog4j2.configurationFile={conf / 'kafka-log4j2.properties'}",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(props),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if fmt.returncode != 0:
+            raise InfraError(
+                f"formatting Kafka storage failed: {(fmt.stdout + fmt.stderr).strip()[-300:]}"
+            )
+        log = st.run_dir / "logs" / "kafka.log"
+        proc = process.spawn(self._kafka_cmd(java, lay, conf), log=log)
+        self._record(
+            st, "kafka", proc.pid, proc.create_time(), st.ports.kafka, st.kafka_version, log
+        )
+
+    def _kafka_cmd(self, java: Path, lay: artifacts.Layout, conf: Path) -> list[str]:
+        heap = self.settings.kafka_heap
+        return [
+            str(java),
+            f"-Xmx{heap}",
+            f"-Xms{heap}",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={conf / 'kafka-log4j2.properties'}",
+            "-cp",
+            f"{lay.kafka_libs}/*",
+            "kafka.Kafka",
+            str(conf / "server.properties"),
+        ]
+
+    def _start_flink(self, java: Path, lay: artifacts.Layout, st: StackState) -> None:
+        conf = st.run_dir / "conf"
+        _render(
+            "config.yaml.j2",
+            conf / "config.yaml",
+            ports=st.ports,
+            settings=self.settings,
+            run_dir=st.run_dir,
+        )
+        shutil.copy(
+            paths.stack_resources() / "templates" / "flink-log4j.properties",
+            conf / "log4j.properties",
+        )
+        logs = st.run_dir / "logs"
+        common = [
+            *_FLINK_JVM_OPENS,
+            f"-Dlog4j.configurationFile=file:{conf / 'log4j.properties'}",
+            f"-Dlog4j2.configurationFile=file:{conf / 'log4j.properties'}",
+        ]
+        env = {
+            "FLINK_CONF_DIR": str(conf),
+            "FLINK_LIB_DIR": str(lay.flink_lib),
+            "FLINK_OPT_DIR": str(lay.flink_opt),
+            "FLINK_HOME": str(lay.flink_home),
+        }
+        jm_jvm, jm_dyn = _bash_java_utils(java, lay, conf, "GET_JM_RESOURCE_PARAMS")
+        tm_jvm, tm_dyn = _bash_java_utils(java, lay, conf, "GET_TM_RESOURCE_PARAMS")
+        cp = _flink_classpath(lay)
+        specs = [
+            (
+                "jobmanager",
+                st.ports.flink_rest,
+                [*jm_jvm, *common],
+                [
+                    "-cp",
+                    cp,
+                    "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
+                    "--configDir",
+                    str(conf),
+                    *jm_dyn,
+                ],
+            ),
+            (
+                "taskmanager",
+                None,
+                [*tm_jvm, *common],
+                [
+                    "-cp",
+                    cp,
+                    "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
+                    "--configDir",
+                    str(conf),
+                    *tm_dyn,
+                ],
+            ),
+            (
+                "sql-gateway",
+                st.ports.sql_gateway,
+                [f"-Xmx{self.settings.gateway_heap}", *common],
+                [
+                    "-cp",
+                    _flink_classpath(lay, lay.gateway_jar()),
+                    "org.apache.flink.table.gateway.SqlGateway",
+                ],
+            ),
+        ]
+        for name, port, jvm, main in specs:
+            log = logs / f"{name}.log"
+            out = logs / f"{name}.out"
+            proc = process.spawn([str(java), *jvm, f"-Dlog.file={log}", *main], log=out, env=env)
+            self._record(st, name, proc.pid, proc.create_time(), port, st.flink_version, log)
+
+    def _await_health(self, st: StackState) -> None:
+        checks: dict[str, Callable[[], bool]] = {
+            "kafka": lambda: health.kafka_ready(st.bootstrap_servers),
+            "taskmanager": lambda: health.flink_ready(st.flink_rest_url),
+            "sql-gateway": lambda: health.gateway_ready(st.gateway_url),
+        }
+        pending = dict(checks)
+        end = time.monotonic() + self.settings.start_deadline_s
+        while pending:
+            for name, comp in st.components.items():
+                if not comp.alive():
+                    raise self._died(name, comp)
+            for name in list(pending):
+                if pending[name]():
+                    self.say(f"{name} is healthy")
+                    del pending[name]
+            if not pending:
+                return
+            if time.monotonic() > end:
+                waiting = ", ".join(pending)
+                raise InfraError(
+                    f"stack not healthy after {self.settings.start_deadline_s:.0f}s (waiting for {waiting})",
+                    hint="see `ctt stack logs <component>` and `ctt doctor`",
+                )
+            time.sleep(0.25)
+
+    @staticmethod
+    def _died(name: str, comp: ComponentState) -> StackDiedError:
+        candidates = [comp.log, comp.log.with_suffix(".out")]
+        lines: list[str] = []
+        for path in candidates:
+            lines = [ln for ln in process.tail(path, 40) if ln.strip()]
+            if lines:
+                break
+        errors = [ln for ln in lines if "ERROR" in ln or "Exception" in ln] or lines
+        last = " | ".join(ln.strip()[:200] for ln in errors[-3:]) or "no log output"
+        return StackDiedError(f"{name} died while starting: {last}", hint=f"full log: {comp.log}")
+
+    # -- down --------------------------------------------------------------------------------
+    def down(self, *, keep: bool = False) -> StackState | None:
+        st = state.read()
+        if st is None:
+            return None
+        self._stop(st, keep=keep)
+        state.remove()
+        return st
+
+    def _stop(self, st: StackState, *, keep: bool) -> None:
+        # Flink first (it talks to Kafka while jobs wind down), Kafka last.
+        order = ["sql-gateway", "taskmanager", "jobmanager", "kafka"]
+        pids = [
+            st.components[n].pid for n in order if n in st.components and st.components[n].alive()
+        ]
+        killed = process.terminate(pids, deadline_s=self.settings.stop_deadline_s)
+        if killed:
+            self.say(f"SIGKILL sent to {len(killed)} process(es) that ignored SIGTERM")
+        if not keep:
+            self._remove_run_dir(st.run_dir)
+
+    @staticmethod
+    def _remove_run_dir(run_dir: Path) -> None:
+        if run_dir.is_dir() and run_dir.is_relative_to(paths.state_dir()):
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+    # -- kafka restart (failure testing) ---------------------------------------------------------
+    def restart_kafka(self, *, deadline_s: float = 60.0) -> StackState:
+        """Stop the broker (SIGTERM) and start it again on the same port and data."""
+        st = self.current()
+        if st is None:
+            raise InfraError("no stack is running", hint="run `ctt stack up`")
+        comp = st.components["kafka"]
+        process.terminate([comp.pid], deadline_s=self.settings.stop_deadline_s)
+        v = artifacts.load_versions()
+        java = require_java(v.java_min)
+        lay = artifacts.layout(v)
+        proc = process.spawn(self._kafka_cmd(java, lay, st.run_dir / "conf"), log=comp.log)
+        self._record(st, "kafka", proc.pid, proc.create_time(), comp.port, comp.version, comp.log)
+        state.write(st)
+        if not process.wait_until(
+            lambda: health.kafka_ready(st.bootstrap_servers), deadline_s=deadline_s
+        ):
+            raise InfraError(f"Kafka did not come back within {deadline_s:.0f}s")
+        return st
