@@ -1,0 +1,702 @@
+"""Run suites as real processes: parallel, in dependency order, within pools, with timeouts and retries.
+
+Every suite kind is a subprocess that leaves a JUnit file behind:
+
+* ``flink``     -> ``python -m ctt run PATH --junit J --results R`` (the one Flink test runner)
+* ``terraform`` -> ``terraform init`` + ``terraform test -junit-xml=J`` in the module directory
+* ``command``   -> ``sh -c COMMAND`` with ``$CTT_JUNIT_PATH`` (and ``$CTT_RESULTS_PATH``) set
+
+Each process gets its own session (process group), so a timeout, ``--fail-fast``
+or Ctrl-C kills everything it started (SIGTERM, a grace period, then SIGKILL).
+Retries re-run the suite; every attempt of every test is kept, and a test that
+passes only on a later attempt is marked flaky rather than hidden. A suite that
+leaves no readable result is an *error*, never a pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue as stdqueue
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, Field, computed_field
+
+from ctt.ci.queue import SuiteQueue
+from ctt.config.suites import Suite, SuiteCatalogue, SuiteKind
+from ctt.report.junit import (
+    Attempt,
+    CaseStatus,
+    TestCaseResult,
+    TestSuiteResult,
+    read_junit,
+    write_junit,
+)
+
+__all__ = [
+    "SUITE_CASE",
+    "ExecOptions",
+    "RunSummary",
+    "SuiteAttempt",
+    "SuiteRunResult",
+    "SuiteStatus",
+    "execute",
+    "junit_path",
+    "merge_attempts",
+    "results_path",
+]
+
+SUITE_CASE = "(suite)"
+"""Name of the synthetic test case that carries a suite-level error (timeout, crash, no JUnit)."""
+
+KILL_GRACE_SECONDS = 10.0
+"""Time a suite gets after SIGTERM to clean up (stop Flink statements, delete topics)."""
+
+
+class SuiteStatus(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+
+class SuiteAttempt(BaseModel):
+    """One process run of a suite."""
+
+    number: int
+    started: datetime
+    duration: float
+    exit_code: int | None = None
+    timed_out: bool = False
+    cancelled: bool = False
+    status: SuiteStatus
+    log: str | None = None
+    problems: list[str] = Field(default_factory=list)
+
+
+class SuiteRunResult(BaseModel):
+    """Everything known about one suite of one run; written as ``results-<suite>.json``."""
+
+    name: str
+    kind: str
+    status: SuiteStatus
+    reason: str | None = None
+    started: datetime | None = None
+    duration: float = 0.0
+    expected_seconds: float | None = None
+    resources: dict[str, float] = Field(default_factory=dict)
+    attempts: list[SuiteAttempt] = Field(default_factory=list)
+    junit: str | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    problems: list[str] = Field(default_factory=list)
+    tests: int = 0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    flaky: int = 0
+
+
+class RunSummary(BaseModel):
+    """One ``ctt run --plan``/``--suite`` invocation; written as ``run-summary.json``."""
+
+    started: datetime
+    wall_seconds: float
+    parallel_limit: int
+    fail_fast: bool = False
+    interrupted: bool = False
+    suites: list[SuiteRunResult]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and all(s.status is SuiteStatus.PASSED for s in self.suites)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def serial_seconds(self) -> float:
+        return sum(s.duration for s in self.suites)
+
+
+class ExecOptions(BaseModel):
+    parallel_limit: int = Field(4, ge=1)
+    timeout: float | None = Field(None, gt=0, description="seconds per suite attempt")
+    retries: int = Field(0, ge=0)
+    fail_fast: bool = False
+    results_dir: Path = Path("test-results")
+    logs_dir: Path = Path("logs")
+    cwd: Path = Path()
+    kill_grace: float = KILL_GRACE_SECONDS
+
+
+class Progress(Protocol):
+    """Lifecycle hooks for live output; the executor knows nothing about terminals."""
+
+    def started(self, name: str, attempt: int) -> None: ...
+    def finished(self, result: SuiteRunResult) -> None: ...
+    def tick(self) -> None: ...
+
+
+class _NoProgress:
+    def started(self, name: str, attempt: int) -> None:
+        pass
+
+    def finished(self, result: SuiteRunResult) -> None:
+        pass
+
+    def tick(self) -> None:
+        pass
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def _safe(name: str) -> str:
+    return _UNSAFE.sub("_", name) or "suite"
+
+
+def junit_path(results_dir: Path, suite: str) -> Path:
+    return results_dir / f"junit-{_safe(suite)}.xml"
+
+
+def results_path(results_dir: Path, suite: str) -> Path:
+    return results_dir / f"results-{_safe(suite)}.json"
+
+
+# --- one attempt ---------------------------------------------------------------------------
+
+
+def _command(suite: Suite, junit: Path, results: Path) -> tuple[list[str], Path | None]:
+    """argv and working directory (None = the run's cwd) for one attempt."""
+    if suite.kind is SuiteKind.FLINK:
+        assert suite.path is not None
+        argv = [sys.executable, "-m", "ctt", "run", suite.path]
+        return [*argv, "--junit", str(junit), "--results", str(results)], None
+    if suite.kind is SuiteKind.TERRAFORM:
+        script = (
+            "terraform init -input=false -backend=false -no-color >&2 && "
+            f"terraform test -no-color -junit-xml={shlex.quote(str(junit))}"
+        )
+        return ["/bin/sh", "-c", script], Path(suite.path or ".")
+    assert suite.command is not None
+    return ["/bin/sh", "-c", suite.command], Path(suite.path) if suite.path else None
+
+
+def _kill_group(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """SIGTERM the whole process group, then SIGKILL whatever is left after ``grace``."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            continue
+        # The leader is gone; make sure stragglers in its group are too.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        return
+
+
+def _error_case(suite: str, message: str, details: str | None = None) -> TestCaseResult:
+    return TestCaseResult(
+        name=SUITE_CASE, classname=suite, status=CaseStatus.ERROR, message=message, details=details
+    )
+
+
+def _tail(path: Path, limit: int = 4000) -> str | None:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(size - limit, 0))
+            text = fh.read().decode("utf-8", "replace").strip()
+    except OSError:
+        return None
+    return text or None
+
+
+def _read_metrics(path: Path, problems: list[str]) -> dict[str, float]:
+    """Numbers from a runner's results JSON: its ``metrics`` object, or top-level numbers."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        problems.append(f"{path}: results JSON unreadable: {exc}")
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    source = data.get("metrics") if isinstance(data.get("metrics"), dict) else data
+    assert isinstance(source, dict)
+    return {
+        str(k): float(v)
+        for k, v in source.items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
+
+
+class _AttemptOutcome(BaseModel):
+    attempt: SuiteAttempt
+    cases: list[TestCaseResult]
+    metrics: dict[str, float]
+
+
+def _run_attempt(
+    suite: Suite,
+    number: int,
+    opts: ExecOptions,
+    timeout: float | None,
+    cancel: threading.Event,
+    on_spawn: Callable[[subprocess.Popen[bytes]], None],
+) -> _AttemptOutcome:
+    work = opts.results_dir / ".attempts" / _safe(suite.name)
+    work.mkdir(parents=True, exist_ok=True)
+    junit = (work / f"junit-{number}.xml").resolve()
+    results = (work / f"results-{number}.json").resolve()
+    for stale in (junit, results):
+        stale.unlink(missing_ok=True)
+    if suite.kind is SuiteKind.COMMAND and suite.junit:
+        fixed = Path(suite.junit)
+        fixed = fixed if fixed.is_absolute() else (opts.cwd / (suite.path or ".") / fixed)
+        fixed.unlink(missing_ok=True)
+    opts.logs_dir.mkdir(parents=True, exist_ok=True)
+    log = opts.logs_dir / f"{_safe(suite.name)}.attempt-{number}.log"
+    argv, rel_cwd = _command(suite, junit, results)
+    cwd = (opts.cwd / rel_cwd) if rel_cwd else opts.cwd
+    env = {
+        **os.environ,
+        **suite.env,
+        "CTT_JUNIT_PATH": str(junit),
+        "CTT_RESULTS_PATH": str(results),
+        "CTT_SUITE": suite.name,
+        "CTT_ATTEMPT": str(number),
+    }
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    problems: list[str] = []
+    exit_code: int | None = None
+    timed_out = cancelled = False
+    with open(log, "wb") as logfh:
+        try:
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=logfh,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            duration = time.monotonic() - t0
+            attempt = SuiteAttempt(
+                number=number,
+                started=started,
+                duration=duration,
+                status=SuiteStatus.ERROR,
+                log=str(log),
+                problems=[f"cannot start: {exc}"],
+            )
+            return _AttemptOutcome(
+                attempt=attempt,
+                cases=[_error_case(suite.name, f"cannot start {argv[0]}: {exc.strerror}")],
+                metrics={},
+            )
+        on_spawn(proc)
+        deadline = t0 + timeout if timeout else None
+        while True:
+            step = 0.2 if deadline is None else max(min(0.2, deadline - time.monotonic()), 0.0)
+            try:
+                exit_code = proc.wait(timeout=step)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            if cancel.is_set():
+                cancelled = True
+                _kill_group(proc, opts.kill_grace)
+                exit_code = proc.returncode
+                break
+            if deadline is not None and time.monotonic() >= deadline:
+                timed_out = True
+                _kill_group(proc, opts.kill_grace)
+                exit_code = proc.returncode
+                break
+        # A group leader that exited normally may leave children behind; they go too.
+        if not (timed_out or cancelled):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+    duration = time.monotonic() - t0
+
+    junit_file = junit
+    if suite.kind is SuiteKind.COMMAND and suite.junit and not junit.exists():
+        fixed = Path(suite.junit)
+        junit_file = fixed if fixed.is_absolute() else (cwd / fixed)
+    cases: list[TestCaseResult] = []
+    if junit_file.exists():
+        read = read_junit(junit_file)
+        problems.extend(str(p) for p in read.problems)
+        for s in read.suites:
+            cases.extend(s.cases)
+    metrics = _read_metrics(results, problems)
+    tail = _tail(log)
+    if timed_out:
+        cases.append(
+            _error_case(
+                suite.name,
+                f"timed out after {timeout:g}s; the process group was killed",
+                tail,
+            )
+        )
+    elif cancelled:
+        cases.append(_error_case(suite.name, "cancelled; the process group was killed", tail))
+    elif not junit_file.exists():
+        cases.append(
+            _error_case(
+                suite.name, f"no JUnit result written (exit code {exit_code}); see {log}", tail
+            )
+        )
+    elif not cases:
+        cases.append(
+            _error_case(
+                suite.name, f"JUnit result holds no test cases (exit code {exit_code})", tail
+            )
+        )
+    elif exit_code != 0 and all(c.status in (CaseStatus.PASSED, CaseStatus.SKIPPED) for c in cases):
+        cases.append(
+            _error_case(
+                suite.name, f"process exited with code {exit_code} although no test failed", tail
+            )
+        )
+    status = _status_of(cases)
+    attempt = SuiteAttempt(
+        number=number,
+        started=started,
+        duration=duration,
+        exit_code=exit_code,
+        timed_out=timed_out,
+        cancelled=cancelled,
+        status=status,
+        log=str(log),
+        problems=problems,
+    )
+    return _AttemptOutcome(attempt=attempt, cases=cases, metrics=metrics)
+
+
+def _status_of(cases: list[TestCaseResult]) -> SuiteStatus:
+    if any(c.status is CaseStatus.ERROR for c in cases):
+        return SuiteStatus.ERROR
+    if any(c.status is CaseStatus.FAILED for c in cases):
+        return SuiteStatus.FAILED
+    return SuiteStatus.PASSED
+
+
+def _as_attempt(case: TestCaseResult) -> Attempt:
+    return Attempt(
+        status=case.status,
+        time=case.time,
+        message=case.message,
+        details=case.details,
+        system_out=case.system_out,
+    )
+
+
+def merge_attempts(attempts: list[list[TestCaseResult]]) -> list[TestCaseResult]:
+    """Fold the cases of several suite attempts into one case per test.
+
+    A test's attempts end at its first pass (later re-runs of a test that had
+    already passed are collateral, not attempts of it). The synthetic suite
+    case counts as passed in an attempt that did not produce it.
+    """
+    runs: dict[str, list[TestCaseResult]] = {}
+    passed: set[str] = set()
+    for i, cases in enumerate(attempts):
+        present = set()
+        for case in cases:
+            key = case.key
+            present.add(key)
+            if key in passed:
+                continue
+            runs.setdefault(key, []).append(case)
+            if case.status is CaseStatus.PASSED:
+                passed.add(key)
+        if i > 0:
+            for key, seq in runs.items():
+                if key not in present and key not in passed and seq[-1].name == SUITE_CASE:
+                    seq.append(
+                        seq[-1].model_copy(
+                            update={"status": CaseStatus.PASSED, "message": None, "details": None}
+                        )
+                    )
+                    passed.add(key)
+    merged: list[TestCaseResult] = []
+    for seq in runs.values():
+        last = seq[-1]
+        if len(seq) == 1:
+            merged.append(last)
+            continue
+        merged.append(
+            TestCaseResult.from_attempts(
+                last.name,
+                [_as_attempt(c) for c in seq],
+                classname=last.classname,
+                file=last.file,
+                system_err=last.system_err,
+                properties=last.properties,
+            )
+        )
+    return merged
+
+
+# --- one suite -----------------------------------------------------------------------------
+
+
+def _finish(
+    name: str,
+    kind: str,
+    cases: list[TestCaseResult],
+    opts: ExecOptions,
+    *,
+    status: SuiteStatus | None = None,
+    reason: str | None = None,
+    attempts: list[SuiteAttempt] | None = None,
+    metrics: dict[str, float] | None = None,
+    expected: float | None = None,
+    resources: Mapping[str, float] | None = None,
+) -> SuiteRunResult:
+    """Write ``junit-<suite>.xml`` and ``results-<suite>.json``; return the result."""
+    attempts = attempts or []
+    started = attempts[0].started if attempts else datetime.now(UTC)
+    duration = sum(a.duration for a in attempts)
+    junit = junit_path(opts.results_dir, name)
+    suite_result = TestSuiteResult(
+        name=name,
+        cases=cases,
+        time=duration,
+        timestamp=started,
+        properties={"ctt.kind": kind, "ctt.attempts": str(len(attempts))}
+        | {f"ctt.metric.{k}": repr(v) for k, v in (metrics or {}).items()},
+    )
+    write_junit([suite_result], junit)
+    result = SuiteRunResult(
+        name=name,
+        kind=kind,
+        status=status or _status_of(cases),
+        reason=reason,
+        started=started if attempts else None,
+        duration=duration,
+        expected_seconds=expected,
+        resources=dict(resources or {}),
+        attempts=attempts,
+        junit=str(junit),
+        metrics=metrics or {},
+        problems=[p for a in attempts for p in a.problems],
+        tests=suite_result.tests,
+        passed=suite_result.passed,
+        failed=suite_result.failures,
+        errors=suite_result.errors,
+        skipped=suite_result.skipped,
+        flaky=suite_result.flaky,
+    )
+    path = results_path(opts.results_dir, name)
+    path.write_text(result.model_dump_json(indent=2), encoding="utf-8")
+    return result
+
+
+def _run_suite(
+    suite: Suite,
+    opts: ExecOptions,
+    timeout: float | None,
+    expected: float | None,
+    cancel: threading.Event,
+    progress: Progress,
+    on_spawn: Callable[[subprocess.Popen[bytes]], None],
+) -> SuiteRunResult:
+    outcomes: list[_AttemptOutcome] = []
+    for number in range(1, opts.retries + 2):
+        progress.started(suite.name, number)
+        outcome = _run_attempt(suite, number, opts, timeout, cancel, on_spawn)
+        outcomes.append(outcome)
+        if outcome.attempt.status is SuiteStatus.PASSED or outcome.attempt.cancelled:
+            break
+        if cancel.is_set():
+            break
+    cases = merge_attempts([o.cases for o in outcomes])
+    metrics: dict[str, float] = {}
+    for o in outcomes:
+        metrics.update(o.metrics)
+    reason = "cancelled" if outcomes[-1].attempt.cancelled else None
+    return _finish(
+        suite.name,
+        suite.kind.value,
+        cases,
+        opts,
+        reason=reason,
+        attempts=[o.attempt for o in outcomes],
+        metrics=metrics,
+        expected=expected,
+        resources=suite.resources,
+    )
+
+
+def _skipped(name: str, kind: str, reason: str, opts: ExecOptions) -> SuiteRunResult:
+    case = TestCaseResult(
+        name=SUITE_CASE, classname=name, status=CaseStatus.SKIPPED, message=f"not run: {reason}"
+    )
+    return _finish(name, kind, [case], opts, status=SuiteStatus.SKIPPED, reason=reason)
+
+
+# --- many suites ---------------------------------------------------------------------------
+
+
+def execute(
+    names: list[str],
+    catalogue: SuiteCatalogue,
+    opts: ExecOptions,
+    *,
+    deps: Mapping[str, list[str]] | None = None,
+    expected: Mapping[str, float] | None = None,
+    plan_timeout: float | None = None,
+    progress: Progress | None = None,
+) -> RunSummary:
+    """Run ``names`` and return one result per name, always (never a silent gap).
+
+    Raises ``KeyboardInterrupt`` again after cleaning up when interrupted, with
+    results of everything that finished already written.
+    """
+    progress = progress or _NoProgress()
+    expected = dict(expected or {})
+    opts.results_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[str, SuiteRunResult] = {}
+    runnable: list[str] = []
+    for name in names:
+        if name in catalogue.suites:
+            runnable.append(name)
+        else:
+            results[name] = _finish(
+                name,
+                "unknown",
+                [_error_case(name, "suite is not in the catalogue (suites.yaml)")],
+                opts,
+                reason="not in catalogue",
+            )
+            progress.finished(results[name])
+    q = SuiteQueue(
+        runnable,
+        deps=deps,
+        expected={n: expected.get(n, 60.0) for n in runnable},
+        needs={n: catalogue.suites[n].resources for n in runnable},
+        pools={k: p.capacity for k, p in catalogue.pools.items()},
+    )
+    cancel = threading.Event()
+    done: stdqueue.Queue[tuple[str, SuiteRunResult | BaseException]] = stdqueue.Queue()
+    threads: dict[str, threading.Thread] = {}
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    interrupted = False
+
+    def worker(name: str) -> None:
+        suite = catalogue.suites[name]
+        timeout = opts.timeout or suite.timeout or plan_timeout
+
+        def on_spawn(p: subprocess.Popen[bytes]) -> None:
+            procs[name] = p
+
+        try:
+            res: SuiteRunResult | BaseException = _run_suite(
+                suite, opts, timeout, expected.get(name), cancel, progress, on_spawn
+            )
+        except BaseException as exc:  # reported as the suite's error below
+            res = exc
+        done.put((name, res))
+
+    def record(name: str, res: SuiteRunResult | BaseException) -> bool:
+        if isinstance(res, BaseException):
+            suite = catalogue.suites[name]
+            res = _finish(
+                name,
+                suite.kind.value,
+                [_error_case(name, f"ctt failed to run the suite: {res!r}")],
+                opts,
+            )
+        results[name] = res
+        progress.finished(res)
+        ok = res.status is SuiteStatus.PASSED
+        for skipped in q.mark_done(name, ok):
+            results[skipped] = _skipped(
+                skipped,
+                catalogue.suites[skipped].kind.value,
+                q.skip_reason(skipped) or "skipped",
+                opts,
+            )
+            progress.finished(results[skipped])
+        return ok
+
+    try:
+        while not q.finished():
+            while len(threads) < opts.parallel_limit and not cancel.is_set():
+                nxt = q.take()
+                if nxt is None:
+                    break
+                th = threading.Thread(target=worker, args=(nxt,), name=f"suite-{nxt}", daemon=True)
+                threads[nxt] = th
+                th.start()
+            if not threads:
+                break
+            try:
+                name, res = done.get(timeout=0.25)
+            except stdqueue.Empty:
+                progress.tick()
+                continue
+            threads.pop(name).join()
+            procs.pop(name, None)
+            ok = record(name, res)
+            if not ok and opts.fail_fast and not cancel.is_set():
+                cancel.set()
+                for n in q.cancel_pending("cancelled by --fail-fast"):
+                    results[n] = _skipped(
+                        n, catalogue.suites[n].kind.value, "cancelled by --fail-fast", opts
+                    )
+                    progress.finished(results[n])
+    except KeyboardInterrupt:
+        interrupted = True
+        cancel.set()
+        for n in q.cancel_pending("interrupted"):
+            results[n] = _skipped(n, catalogue.suites[n].kind.value, "interrupted", opts)
+        # Workers see the event and kill their process groups; wait for their results.
+        while threads:
+            name, res = done.get()
+            threads.pop(name).join()
+            record(name, res)
+    for name in names:  # belt and braces: a planned suite never silently lacks a result
+        if name not in results:
+            suite_kind = catalogue.suites[name].kind.value if name in catalogue.suites else "?"
+            results[name] = _finish(
+                name, suite_kind, [_error_case(name, "no result was recorded")], opts
+            )
+    summary = RunSummary(
+        started=started,
+        wall_seconds=time.monotonic() - t0,
+        parallel_limit=opts.parallel_limit,
+        fail_fast=opts.fail_fast,
+        interrupted=interrupted,
+        suites=[results[n] for n in names],
+    )
+    (opts.results_dir / "run-summary.json").write_text(
+        summary.model_dump_json(indent=2), encoding="utf-8"
+    )
+    if interrupted:
+        raise KeyboardInterrupt
+    return summary
