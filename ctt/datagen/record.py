@@ -1,0 +1,38 @@
+"""One generated Kafka record, as the generator emits it and the producer sends it.
+
+A slotted dataclass rather than a pydantic model: millions of these are made
+per run and validation would cost more than generating them. What crosses
+package boundaries as pydantic is the ground truth (:mod:`ctt.datagen.ground_truth`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ctt.datagen.config import MalformedKind
+
+
+@dataclass(slots=True, frozen=True)
+class GeneratedRecord:
+    """A record ready to produce, with everything the ground truth needs to know of it."""
+
+    index: int
+    """Emission order (0-based), across partitions; closing events come last."""
+    key: bytes | None
+    value: bytes
+    fields: dict[str, Any] | None
+    """The value as a JSON-ready dict (timestamps as 'yyyy-MM-dd HH:mm:ss.SSS', decimals as
+    numbers); None when the value is not a record at all (malformed ``not_json``)."""
+    event_time_ms: int
+    """Epoch milliseconds; also the Kafka record timestamp."""
+    partition: int
+    watermark_ms: int | None
+    """The partition's watermark just before this record: max event time seen in the
+    partition minus the delay minus 1 ms (Flink's BoundedOutOfOrderness); None before any."""
+    late: bool
+    """``event_time_ms <= watermark_ms``: Flink's watermark had already passed it."""
+    malformed: MalformedKind | None = None
+    closing: bool = False
+    """A closing event: moves the watermark past the last window; validators ignore it."""
+    headers: tuple[tuple[str, bytes], ...] = ()
