@@ -163,6 +163,9 @@ class JUnitProblem(BaseModel):
     file: str
     line: int | None = None
     message: str
+    fatal: bool = Field(
+        False, description="results are incomplete (unreadable, truncated, malformed)"
+    )
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
@@ -179,6 +182,11 @@ class JUnitRead(BaseModel):
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def complete(self) -> bool:
+        """False when the file could not be read to its end: some results may be missing."""
+        return not any(p.fatal for p in self.problems)
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -330,8 +338,10 @@ class _Reader:
         self.loose: TestSuiteResult | None = None  # for testcases outside any testsuite
         self.loose_seen: Counter[str] = Counter()
 
-    def problem(self, message: str, line: int | None = None) -> None:
-        self.result.problems.append(JUnitProblem(file=self.name, line=line, message=message))
+    def problem(self, message: str, line: int | None = None, *, fatal: bool = False) -> None:
+        self.result.problems.append(
+            JUnitProblem(file=self.name, line=line, message=message, fatal=fatal)
+        )
 
     def _float(self, elem: ET.Element, attr: str, where: str) -> float:
         raw = elem.get(attr)
@@ -369,7 +379,9 @@ class _Reader:
         if not self.root_seen:
             self.root_seen = True
             if tag not in ("testsuites", "testsuite"):
-                self.problem(f"root element is <{tag}>, not <testsuites> or <testsuite>")
+                self.problem(
+                    f"root element is <{tag}>, not <testsuites> or <testsuite>", fatal=True
+                )
         if tag == "testsuite":
             ts = None
             raw_ts = elem.get("timestamp")
@@ -519,7 +531,7 @@ class _Reader:
         for tag, count in sorted(self.unknown.items()):
             self.problem(f"unknown element <{tag}> ignored ({count}x)")
         if not self.root_seen and not truncated:
-            self.problem("file is empty")
+            self.problem("file is empty", fatal=True)
         return self.result
 
 
@@ -552,11 +564,12 @@ def parse_junit(source: IO[bytes], name: str) -> JUnitRead:
             msg = f"malformed XML: {exc}"
         if reader.root_seen:
             msg += "; test cases read before this point are kept"
-        reader.problem(msg, line)
+        reader.problem(msg, line, fatal=True)
     except DefusedXmlException as exc:
         truncated = True
         reader.problem(
-            f"refused unsafe XML ({type(exc).__name__}): DTDs and entities are not allowed"
+            f"refused unsafe XML ({type(exc).__name__}): DTDs and entities are not allowed",
+            fatal=True,
         )
     return reader.finish(truncated)
 
@@ -569,5 +582,6 @@ def read_junit(path: Path | str) -> JUnitRead:
             return parse_junit(fh, name)
     except OSError as exc:
         return JUnitRead(
-            file=name, problems=[JUnitProblem(file=name, message=f"cannot read: {exc.strerror}")]
+            file=name,
+            problems=[JUnitProblem(file=name, message=f"cannot read: {exc.strerror}", fatal=True)],
         )

@@ -1,0 +1,538 @@
+"""History of test runs: SQLite by default, PostgreSQL by URL, one SQLAlchemy Core schema for both.
+
+It keeps runs (commit, branch, pipeline), suites (status, duration, Flink
+metrics), test cases and their retry attempts, and answers the questions
+reports and gates ask: the trend over the last N runs, pass rate and
+flakiness per test (pass-on-retry and pass/fail flips), suite durations
+against the median of recent passing runs, and new failures compared with
+the target branch.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from ctt.ci.results_model import ConsolidatedRun
+from ctt.errors import InfraError
+from ctt.report.junit import CaseStatus
+
+__all__ = [
+    "DEFAULT_HISTORY",
+    "HistoryStore",
+    "Regression",
+    "RunPoint",
+    "TestStats",
+    "database_url",
+]
+
+DEFAULT_HISTORY = Path(".ctt/history.sqlite")
+_MESSAGE_MAX = 500
+
+_meta = sa.MetaData()
+runs_t = sa.Table(
+    "ctt_runs",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("commit_sha", sa.String(64)),
+    sa.Column("branch", sa.String(255), index=True),
+    sa.Column("target_branch", sa.String(255)),
+    sa.Column("pipeline_id", sa.String(64)),
+    sa.Column("pipeline_source", sa.String(64)),
+    sa.Column("mode", sa.String(32)),
+    sa.Column("wall_seconds", sa.Float),
+    sa.Column("serial_seconds", sa.Float, nullable=False, default=0.0),
+    sa.Column("tests", sa.Integer, nullable=False, default=0),
+    sa.Column("passed", sa.Integer, nullable=False, default=0),
+    sa.Column("failed", sa.Integer, nullable=False, default=0),
+    sa.Column("errors", sa.Integer, nullable=False, default=0),
+    sa.Column("skipped", sa.Integer, nullable=False, default=0),
+    sa.Column("flaky", sa.Integer, nullable=False, default=0),
+)
+suites_t = sa.Table(
+    "ctt_suites",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.ForeignKey("ctt_runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False, index=True),
+    sa.Column("kind", sa.String(32)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("duration", sa.Float, nullable=False, default=0.0),
+    sa.Column("expected_seconds", sa.Float),
+    sa.Column("attempts", sa.Integer, nullable=False, default=1),
+    sa.Column("tests", sa.Integer, nullable=False, default=0),
+    sa.Column("failed", sa.Integer, nullable=False, default=0),
+    sa.Column("errors", sa.Integer, nullable=False, default=0),
+    sa.Column("flaky", sa.Integer, nullable=False, default=0),
+    sa.Index("ix_ctt_suites_run", "run_id"),
+)
+cases_t = sa.Table(
+    "ctt_cases",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.ForeignKey("ctt_runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("suite", sa.String(255), nullable=False),
+    sa.Column("test_key", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("time", sa.Float, nullable=False, default=0.0),
+    sa.Column("flaky", sa.Boolean, nullable=False, default=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=1),
+    sa.Column("message", sa.Text),
+    sa.Index("ix_ctt_cases_run", "run_id"),
+    sa.Index("ix_ctt_cases_key", "test_key"),
+)
+attempts_t = sa.Table(
+    "ctt_attempts",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.ForeignKey("ctt_runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("suite", sa.String(255), nullable=False),
+    sa.Column("test_key", sa.Text, nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("time", sa.Float, nullable=False, default=0.0),
+    sa.Column("message", sa.Text),
+    sa.Index("ix_ctt_attempts_run", "run_id"),
+)
+metrics_t = sa.Table(
+    "ctt_metrics",
+    _meta,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.ForeignKey("ctt_runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("suite", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Index("ix_ctt_metrics_run", "run_id"),
+)
+
+
+class RunPoint(BaseModel):
+    """One run in a trend."""
+
+    run_key: str
+    created_at: datetime
+    branch: str | None
+    commit: str | None
+    tests: int
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    flaky: int
+    serial_seconds: float
+    wall_seconds: float | None
+
+    @property
+    def pass_rate(self) -> float:
+        ran = self.tests - self.skipped
+        return self.passed / ran if ran else 1.0
+
+    @property
+    def flaky_share(self) -> float:
+        ran = self.tests - self.skipped
+        return self.flaky / ran if ran else 0.0
+
+
+class TestStats(BaseModel):
+    """Reliability of one test over recent runs."""
+
+    __test__ = False
+
+    key: str
+    suite: str
+    runs: int
+    passed: int
+    failed: int
+    flaky_runs: int  # passed only on retry
+    flips: int  # pass <-> fail changes between consecutive runs
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.runs if self.runs else 1.0
+
+    @property
+    def flakiness(self) -> float:
+        """Share of runs that were flaky or flipped relative to the previous run."""
+        if self.runs <= 1:
+            return self.flaky_runs / self.runs if self.runs else 0.0
+        return min(1.0, (self.flaky_runs + self.flips) / self.runs)
+
+
+class Regression(BaseModel):
+    suite: str
+    duration: float
+    baseline_median: float
+    baseline_runs: int
+
+    @property
+    def change(self) -> float:
+        """Relative change, 0.25 = 25% slower."""
+        return (self.duration - self.baseline_median) / self.baseline_median
+
+
+def database_url(target: str | Path | None) -> str:
+    """A SQLAlchemy URL from a path (SQLite) or a ``postgresql://`` URL (psycopg 3)."""
+    if target is None or str(target) == "":
+        target = DEFAULT_HISTORY
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + text.split("://", 1)[1]
+    if "://" in text:
+        return text
+    path = Path(text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class HistoryStore:
+    """The history database; create with :meth:`open`, use as a context manager."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, target: str | Path | None = None) -> HistoryStore:
+        url = database_url(target)
+        try:
+            engine = sa.create_engine(url, future=True)
+            if engine.dialect.name == "sqlite":
+                sa.event.listen(engine, "connect", _sqlite_pragmas)
+            _meta.create_all(engine)
+        except SQLAlchemyError as exc:
+            safe = sa.engine.make_url(url).render_as_string(hide_password=True)
+            raise InfraError(
+                f"history store {safe} is not usable: {exc.__class__.__name__}: "
+                f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}",
+                hint="check the URL, the server and the credentials, or use a SQLite path",
+            ) from None
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise InfraError(f"history store error: {exc.__class__.__name__}: {exc}") from None
+
+    # --- writing ---
+
+    def record(self, run: ConsolidatedRun) -> int:
+        """Store one run (replacing an earlier record with the same run key); return its id."""
+        meta = run.meta
+        cases = [
+            (suite, case)
+            for suite, res in zip(run.suite_of, run.results, strict=True)
+            for case in res.cases
+        ]
+        totals = {s: 0 for s in ("tests", "passed", "failed", "errors", "skipped", "flaky")}
+        for _, c in cases:
+            totals["tests"] += 1
+            totals[_TOTAL_OF[c.status]] += 1
+            totals["flaky"] += c.flaky
+        with self._tx() as conn:
+            conn.execute(runs_t.delete().where(runs_t.c.run_key == meta.run_key))
+            run_id = conn.execute(
+                runs_t.insert().returning(runs_t.c.id),
+                {
+                    "run_key": meta.run_key,
+                    "created_at": _aware(meta.created_at),
+                    "commit_sha": meta.commit,
+                    "branch": meta.branch,
+                    "target_branch": meta.target_branch,
+                    "pipeline_id": meta.pipeline_id,
+                    "pipeline_source": meta.pipeline_source,
+                    "mode": meta.mode,
+                    "wall_seconds": run.wall_seconds,
+                    "serial_seconds": sum(s.duration for s in run.suites),
+                    **totals,
+                },
+            ).scalar_one()
+            if run.suites:
+                conn.execute(
+                    suites_t.insert(),
+                    [
+                        {
+                            "run_id": run_id,
+                            "name": s.name,
+                            "kind": s.kind,
+                            "status": s.status,
+                            "duration": s.duration,
+                            "expected_seconds": s.expected_seconds,
+                            "attempts": s.attempts,
+                            "tests": s.tests,
+                            "failed": s.failed,
+                            "errors": s.errors,
+                            "flaky": s.flaky,
+                        }
+                        for s in run.suites
+                    ],
+                )
+            metric_rows = [
+                {"run_id": run_id, "suite": s.name, "name": k, "value": v}
+                for s in run.suites
+                for k, v in s.metrics.items()
+            ]
+            if metric_rows:
+                conn.execute(metrics_t.insert(), metric_rows)
+            for batch in _batches(
+                (
+                    {
+                        "run_id": run_id,
+                        "suite": suite,
+                        "test_key": c.key,
+                        "status": c.status.value,
+                        "time": c.time,
+                        "flaky": c.flaky,
+                        "attempts": max(len(c.attempts), 1),
+                        "message": c.message[:_MESSAGE_MAX] if c.message else None,
+                    }
+                    for suite, c in cases
+                ),
+                20_000,
+            ):
+                conn.execute(cases_t.insert(), batch)
+            attempt_rows = [
+                {
+                    "run_id": run_id,
+                    "suite": suite,
+                    "test_key": c.key,
+                    "number": i,
+                    "status": a.status.value,
+                    "time": a.time,
+                    "message": a.message[:_MESSAGE_MAX] if a.message else None,
+                }
+                for suite, c in cases
+                for i, a in enumerate(c.attempts, start=1)
+            ]
+            if attempt_rows:
+                conn.execute(attempts_t.insert(), attempt_rows)
+        return int(run_id)
+
+    # --- questions ---
+
+    def trend(self, limit: int = 30, branch: str | None = None) -> list[RunPoint]:
+        """The last ``limit`` runs, oldest first."""
+        q = sa.select(runs_t).order_by(runs_t.c.created_at.desc(), runs_t.c.id.desc()).limit(limit)
+        if branch:
+            q = q.where(runs_t.c.branch == branch)
+        with self._tx() as conn:
+            rows = conn.execute(q).mappings().all()
+        return [_point(r) for r in reversed(rows)]
+
+    def latest_run(self, branch: str, exclude: str | None = None) -> RunPoint | None:
+        q = (
+            sa.select(runs_t)
+            .where(runs_t.c.branch == branch)
+            .order_by(runs_t.c.created_at.desc(), runs_t.c.id.desc())
+            .limit(1)
+        )
+        if exclude:
+            q = q.where(runs_t.c.run_key != exclude)
+        with self._tx() as conn:
+            row = conn.execute(q).mappings().first()
+        return _point(row) if row else None
+
+    def failing_keys(self, run_key: str) -> set[str]:
+        """Tests that failed or errored in a run."""
+        q = (
+            sa.select(cases_t.c.test_key)
+            .join(runs_t, runs_t.c.id == cases_t.c.run_id)
+            .where(runs_t.c.run_key == run_key)
+            .where(cases_t.c.status.in_([CaseStatus.FAILED.value, CaseStatus.ERROR.value]))
+        )
+        with self._tx() as conn:
+            return {r[0] for r in conn.execute(q)}
+
+    def new_failures(
+        self, current_failing: Iterable[str], target_branch: str, exclude: str | None = None
+    ) -> tuple[list[str], RunPoint | None]:
+        """Failing tests that did not fail in the latest run of the target branch.
+
+        Without a target-branch run in history every current failure counts
+        as new (the safe answer for a merge gate); the baseline is returned
+        as None so callers can say so.
+        """
+        baseline = self.latest_run(target_branch, exclude=exclude)
+        failing = sorted(set(current_failing))
+        if baseline is None:
+            return failing, None
+        before = self.failing_keys(baseline.run_key)
+        return [k for k in failing if k not in before], baseline
+
+    def test_stats(
+        self, limit: int = 30, branch: str | None = None, only_unstable: bool = True
+    ) -> list[TestStats]:
+        """Pass rate, pass-on-retry and flips per test over the last ``limit`` runs.
+
+        ``only_unstable`` keeps tests that failed or were flaky at least once
+        (the ones a report lists), which keeps the query small on big histories.
+        """
+        recent = sa.select(runs_t.c.id, runs_t.c.created_at).order_by(
+            runs_t.c.created_at.desc(), runs_t.c.id.desc()
+        )
+        if branch:
+            recent = recent.where(runs_t.c.branch == branch)
+        recent_sq = recent.limit(limit).subquery()
+        bad = cases_t.c.status.in_([CaseStatus.FAILED.value, CaseStatus.ERROR.value])
+        agg = (
+            sa.select(
+                cases_t.c.test_key,
+                sa.func.count().label("runs"),
+                sa.func.sum(sa.case((bad, 1), else_=0)).label("bad"),
+                sa.func.sum(sa.case((cases_t.c.flaky, 1), else_=0)).label("flaky"),
+            )
+            .join(recent_sq, recent_sq.c.id == cases_t.c.run_id)
+            .group_by(cases_t.c.test_key)
+        )
+        if only_unstable:
+            agg = agg.having(sa.func.sum(sa.case((bad, 1), (cases_t.c.flaky, 1), else_=0)) > 0)
+        with self._tx() as conn:
+            rows = conn.execute(agg).all()
+            keys = [r[0] for r in rows]
+            seqs: dict[str, list[tuple[datetime, int, str, str]]] = defaultdict(list)
+            for chunk in _batches(iter(keys), 500):
+                q = (
+                    sa.select(
+                        cases_t.c.test_key,
+                        recent_sq.c.created_at,
+                        cases_t.c.run_id,
+                        cases_t.c.status,
+                        cases_t.c.suite,
+                    )
+                    .join(recent_sq, recent_sq.c.id == cases_t.c.run_id)
+                    .where(cases_t.c.test_key.in_(chunk))
+                )
+                for key, created, run_id, status, suite in conn.execute(q):
+                    seqs[key].append((created, run_id, status, suite))
+        out: list[TestStats] = []
+        for key, runs, bad_n, flaky_n in rows:
+            seq = sorted(seqs[key])
+            states = [s for _, _, s, _ in seq if s != CaseStatus.SKIPPED.value]
+            flips = sum(
+                1
+                for a, b in itertools.pairwise(states)
+                if (a == CaseStatus.PASSED.value) != (b == CaseStatus.PASSED.value)
+            )
+            out.append(
+                TestStats(
+                    key=key,
+                    suite=seq[-1][3] if seq else "",
+                    runs=int(runs),
+                    passed=int(runs) - int(bad_n or 0),
+                    failed=int(bad_n or 0),
+                    flaky_runs=int(flaky_n or 0),
+                    flips=flips,
+                )
+            )
+        out.sort(key=lambda t: (-t.flakiness, t.pass_rate, t.key))
+        return out
+
+    def duration_baselines(
+        self, suites: Iterable[str], limit: int = 10, exclude: str | None = None
+    ) -> dict[str, tuple[float, int]]:
+        """Median duration of each suite's last ``limit`` passing runs, and how many there were."""
+        names = list(set(suites))
+        if not names:
+            return {}
+        q = (
+            sa.select(suites_t.c.name, suites_t.c.duration)
+            .join(runs_t, runs_t.c.id == suites_t.c.run_id)
+            .where(suites_t.c.name.in_(names), suites_t.c.status == "passed")
+            .order_by(runs_t.c.created_at.desc(), runs_t.c.id.desc())
+        )
+        if exclude:
+            q = q.where(runs_t.c.run_key != exclude)
+        found: dict[str, list[float]] = defaultdict(list)
+        with self._tx() as conn:
+            for name, duration in conn.execute(q):
+                if len(found[name]) < limit:
+                    found[name].append(float(duration))
+        return {n: (statistics.median(v), len(v)) for n, v in found.items() if v}
+
+    def regressions(
+        self,
+        durations: dict[str, float],
+        limit: int = 10,
+        exclude: str | None = None,
+        min_runs: int = 3,
+    ) -> list[Regression]:
+        """Each suite's duration against the median of its recent passing runs (slowest change first)."""
+        base = self.duration_baselines(durations, limit=limit, exclude=exclude)
+        out = [
+            Regression(suite=n, duration=d, baseline_median=base[n][0], baseline_runs=base[n][1])
+            for n, d in durations.items()
+            if n in base and base[n][1] >= min_runs and base[n][0] > 0
+        ]
+        out.sort(key=lambda r: -r.change)
+        return out
+
+
+_TOTAL_OF = {
+    CaseStatus.PASSED: "passed",
+    CaseStatus.FAILED: "failed",
+    CaseStatus.ERROR: "errors",
+    CaseStatus.SKIPPED: "skipped",
+}
+
+
+def _point(r: Any) -> RunPoint:
+    return RunPoint(
+        run_key=r["run_key"],
+        created_at=_aware(r["created_at"]),
+        branch=r["branch"],
+        commit=r["commit_sha"],
+        tests=r["tests"],
+        passed=r["passed"],
+        failed=r["failed"],
+        errors=r["errors"],
+        skipped=r["skipped"],
+        flaky=r["flaky"],
+        serial_seconds=r["serial_seconds"] or 0.0,
+        wall_seconds=r["wall_seconds"],
+    )
+
+
+def _batches(rows: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
