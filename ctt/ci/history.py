@@ -24,9 +24,9 @@ from pydantic import BaseModel
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ctt.ci.results_model import ConsolidatedRun
 from ctt.errors import InfraError
 from ctt.report.junit import CaseStatus
+from ctt.report.results import ConsolidatedRun
 
 __all__ = [
     "DEFAULT_HISTORY",
