@@ -1,0 +1,266 @@
+"""The idempotent producer: every record delivered exactly once, or the run fails with a count.
+
+``enable.idempotence=true`` and ``acks=all``: the broker de-duplicates retries,
+so a broker restart during a run loses and duplicates nothing. Every delivery
+report is counted; records without a successful report fail the run with
+:class:`DeliveryFailed` (an :class:`~ctt.errors.InfraError`, exit code 3).
+confluent-kafka exceptions become ctt errors here, at the edge.
+
+Kafka record timestamps carry the event time. The ground truth is written from
+delivery reports, so it holds the real partition and offset of every record.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import KafkaError as _LibKafkaError
+from confluent_kafka import KafkaException, Message, Producer
+from pydantic import BaseModel, Field
+
+from ctt.datagen.config import Pattern
+from ctt.datagen.ground_truth import GroundTruthWriter
+from ctt.datagen.record import GeneratedRecord
+from ctt.errors import InfraError
+from ctt.kafka.admin import client_config
+
+PRODUCER_DEFAULTS: dict[str, Any] = {
+    "enable.idempotence": True,
+    "acks": "all",
+    "linger.ms": 10,
+    "batch.size": 1_000_000,
+    "batch.num.messages": 10_000,
+    "queue.buffering.max.messages": 500_000,
+    "queue.buffering.max.kbytes": 1_048_576,
+    "compression.type": "none",
+    "message.max.bytes": 1_000_000,
+}
+MAX_ERRORS_KEPT = 5
+
+
+class ProduceReport(BaseModel):
+    """What a run sent and what Kafka confirmed."""
+
+    topic: str
+    sent: int = 0
+    delivered: int = 0
+    failed: int = Field(0, description="delivery reports with an error")
+    undelivered: int = Field(0, description="no delivery report before the flush deadline")
+    bytes: int = Field(0, description="key + value bytes delivered")
+    seconds: float = 0.0
+    records_per_s: float = 0.0
+    late: int = 0
+    malformed: int = 0
+    closing: int = 0
+    errors: list[str] = Field(default_factory=list, description="first distinct errors")
+    ground_truth: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and self.undelivered == 0 and self.delivered == self.sent
+
+
+class DeliveryFailed(InfraError):
+    """Some records were not delivered; carries the report."""
+
+    def __init__(self, report: ProduceReport) -> None:
+        lost = report.failed + report.undelivered
+        first = f": {report.errors[0]}" if report.errors else ""
+        super().__init__(
+            f"{lost} of {report.sent} records were not delivered to {report.topic}{first}",
+            hint="check the broker (ctt stack status, ctt stack logs kafka) and run again",
+        )
+        self.report = report
+
+
+class RateSchedule:
+    """Cumulative events allowed after ``t`` seconds, for a target rate and pattern."""
+
+    def __init__(
+        self,
+        rate: float,
+        pattern: Pattern = Pattern.CONSTANT,
+        *,
+        period: float = 60.0,
+        burst_factor: float = 10.0,
+    ) -> None:
+        self.rate, self.pattern = rate, pattern
+        self.period, self.burst_factor = period, burst_factor
+
+    def allowed(self, t: float) -> float:
+        r, p = self.rate, self.period
+        if self.pattern is Pattern.BURST:
+            burst = min(1.0, p)
+            bursts = math.floor(t / p) * burst + min(t % p, burst)
+            return r * t + r * (self.burst_factor - 1) * bursts
+        if self.pattern is Pattern.RAMP:
+            if t < p:
+                return r * (0.1 * t + 0.45 * t * t / p)
+            return r * (0.55 * p + t - p)
+        if self.pattern is Pattern.SINE:
+            w = 2 * math.pi / p
+            return r * t + r * 0.5 * (1 - math.cos(w * t)) / w
+        return r * t
+
+
+class Progress(BaseModel):
+    sent: int
+    delivered: int
+    bytes: int
+    seconds: float
+
+
+class _Tally:
+    """Counts delivery reports; writes the ground truth from them (with real offsets)."""
+
+    def __init__(self, report: ProduceReport, ground_truth: GroundTruthWriter | None) -> None:
+        self.report = report
+        self.gt = ground_truth
+
+    def error(self, text: str) -> None:
+        if text not in self.report.errors and len(self.report.errors) < MAX_ERRORS_KEPT:
+            self.report.errors.append(text)
+
+    def delivered(self, rec: GeneratedRecord, err: _LibKafkaError | None, msg: Message) -> None:
+        if err is not None:
+            self.report.failed += 1
+            self.error(str(err.str()))
+            return
+        rep = self.report
+        rep.delivered += 1
+        rep.bytes += len(rec.value) + (len(rec.key) if rec.key else 0)
+        rep.late += rec.late
+        rep.malformed += rec.malformed is not None
+        rep.closing += rec.closing
+        if self.gt is not None:
+            self.gt.write(rec, msg.offset())
+
+
+def topic_partitions(bootstrap_servers: str, topic: str, *, timeout_s: float = 15.0) -> int | None:
+    """Partition count of ``topic``, or None if it does not exist; InfraError if Kafka is unreachable."""
+    producer = Producer(client_config(bootstrap_servers))
+    try:
+        md = producer.list_topics(topic, timeout=timeout_s)
+    except KafkaException as exc:
+        raise InfraError(
+            f"cannot reach Kafka at {bootstrap_servers}: {exc.args[0]}",
+            hint="start the local stack with `ctt stack up` or pass --bootstrap-servers",
+        ) from None
+    meta = md.topics.get(topic)
+    if meta is None or meta.error is not None:
+        return None
+    return len(meta.partitions)
+
+
+def produce(
+    records: Iterable[GeneratedRecord],
+    topic: str,
+    bootstrap_servers: str,
+    *,
+    ground_truth: GroundTruthWriter | None = None,
+    rate: RateSchedule | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    progress_every_s: float = 0.5,
+    producer_config: dict[str, Any] | None = None,
+    flush_timeout_s: float = 300.0,
+) -> ProduceReport:
+    """Send ``records`` to ``topic`` (at ``rate`` if given) and wait for every delivery report.
+
+    Returns the report when every record was delivered; raises
+    :class:`DeliveryFailed` (with the report) when any was not, and
+    :class:`InfraError` when Kafka is unreachable or the producer fails fatally.
+    """
+    report = ProduceReport(
+        topic=topic, ground_truth=ground_truth.path if ground_truth is not None else None
+    )
+    tally = _Tally(report, ground_truth)
+    fatal: list[str] = []
+
+    def on_error(err: _LibKafkaError) -> None:
+        if err.fatal():
+            fatal.append(str(err.str()))
+        else:
+            tally.error(str(err.str()))
+
+    conf = client_config(
+        bootstrap_servers, **{**PRODUCER_DEFAULTS, **(producer_config or {}), "error_cb": on_error}
+    )
+    try:
+        producer = Producer(conf)
+    except KafkaException as exc:
+        raise InfraError(f"cannot create the Kafka producer: {exc.args[0]}") from None
+
+    send, poll, on_delivery = producer.produce, producer.poll, tally.delivered
+    started = time.monotonic()
+    next_tick = started + progress_every_s
+    sent = 0
+    try:
+        for rec in records:
+            while True:
+                try:
+                    send(
+                        topic,
+                        rec.value,
+                        rec.key,
+                        partition=rec.partition,
+                        timestamp=rec.event_time_ms,
+                        headers=list(rec.headers) if rec.headers else None,
+                        on_delivery=partial(on_delivery, rec),
+                    )
+                    break
+                except BufferError:  # local queue full: serve delivery reports, then retry
+                    poll(0.05)
+                except KafkaException as exc:
+                    err = exc.args[0]
+                    if getattr(err, "fatal", lambda: False)():
+                        raise InfraError(f"Kafka producer failed: {err}") from None
+                    report.failed += 1  # rejected before sending (e.g. too large): never sent
+                    tally.error(str(err))
+                    break
+            sent += 1
+            if sent & 255 == 0:
+                poll(0)
+                if fatal:
+                    raise InfraError(f"Kafka producer failed: {fatal[0]}")
+                now = time.monotonic()
+                if rate is not None:
+                    while sent > rate.allowed(now - started):
+                        poll(0.005)
+                        now = time.monotonic()
+                if progress is not None and now >= next_tick:
+                    next_tick = now + progress_every_s
+                    progress(
+                        Progress(
+                            sent=sent,
+                            delivered=report.delivered,
+                            bytes=report.bytes,
+                            seconds=now - started,
+                        )
+                    )
+            elif rate is not None and sent > rate.allowed(time.monotonic() - started):
+                while sent > rate.allowed(time.monotonic() - started):
+                    poll(0.005)
+        remaining = producer.flush(flush_timeout_s)
+    finally:
+        report.sent = sent
+        report.seconds = time.monotonic() - started
+        if ground_truth is not None:
+            ground_truth.close()
+    if fatal:
+        raise InfraError(f"Kafka producer failed: {fatal[0]}")
+    report.undelivered = max(0, remaining, sent - report.delivered - report.failed)
+    report.records_per_s = report.delivered / report.seconds if report.seconds > 0 else 0.0
+    if progress is not None:
+        progress(
+            Progress(
+                sent=sent, delivered=report.delivered, bytes=report.bytes, seconds=report.seconds
+            )
+        )
+    if not report.ok:
+        raise DeliveryFailed(report)
+    return report
