@@ -1,0 +1,170 @@
+"""Quality gates: decide from ``test-metrics.json`` whether a merge may go ahead.
+
+Each configured condition yields one row (actual value, threshold, verdict).
+Whether a failed condition *blocks* depends on the mode: ``blocking``,
+``advisory``, or ``auto`` = blocking in merge request pipelines
+(``CI_PIPELINE_SOURCE == merge_request_event``) and advisory elsewhere, as the
+seed's ``quality-gates`` job (``allow_failure: false`` only for MRs).
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, computed_field
+
+from ctt.config.gates import GateMode, GatesConfig
+from ctt.report.metrics import TestMetrics
+
+__all__ = ["GateReport", "GateResult", "Verdict", "effective_mode", "evaluate"]
+
+
+class Verdict(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    NA = "n/a"  # nothing to judge (no baseline, no measurement); never fails
+
+
+class GateResult(BaseModel):
+    condition: str
+    actual: str
+    threshold: str
+    verdict: Verdict
+    blocking: bool = Field(description="a fail of this condition blocks (in blocking mode)")
+    detail: str | None = None
+
+
+class GateReport(BaseModel):
+    mode: GateMode = Field(description="effective mode: blocking or advisory")
+    results: list[GateResult]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def failed(self) -> list[str]:
+        return [r.condition for r in self.results if r.verdict is Verdict.FAIL]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def blocked(self) -> bool:
+        """True when the merge must not go ahead (exit code 1)."""
+        return self.mode is GateMode.BLOCKING and any(
+            r.verdict is Verdict.FAIL and r.blocking for r in self.results
+        )
+
+
+def effective_mode(configured: GateMode, override: GateMode | None = None) -> GateMode:
+    mode = override or configured
+    if mode is GateMode.AUTO:
+        source = os.environ.get("CI_PIPELINE_SOURCE", "")
+        return GateMode.BLOCKING if source == "merge_request_event" else GateMode.ADVISORY
+    return mode
+
+
+def _pct(v: float) -> str:
+    return f"{v * 100:.2f}%".replace(".00%", "%")
+
+
+def evaluate(metrics: TestMetrics, gates: GatesConfig, mode: GateMode | None = None) -> GateReport:
+    rows: list[GateResult] = []
+
+    def add(
+        name: str, actual: str, threshold: str, ok: bool | None, detail: str | None = None
+    ) -> None:
+        verdict = Verdict.NA if ok is None else Verdict.PASS if ok else Verdict.FAIL
+        rows.append(
+            GateResult(
+                condition=name,
+                actual=actual,
+                threshold=threshold,
+                verdict=verdict,
+                blocking=name not in gates.advisory,
+                detail=detail,
+            )
+        )
+
+    t = metrics.totals
+    if gates.min_pass_rate is not None:
+        detail = None
+        if metrics.missing_suites:
+            detail = "missing suites count as errors: " + ", ".join(metrics.missing_suites)
+        add(
+            "min_pass_rate",
+            f"{_pct(t.pass_rate)} ({t.passed}/{t.tests - t.skipped})",
+            f">= {_pct(gates.min_pass_rate)}",
+            t.pass_rate >= gates.min_pass_rate,
+            detail,
+        )
+    if gates.no_new_failures:
+        nf = metrics.new_failures
+        base = (
+            f"vs {nf.target_branch} run {nf.baseline_run}"
+            if nf.baseline_run
+            else f"no {nf.target_branch or 'target'} run in history: every failure counts as new"
+        )
+        shown = ", ".join(nf.tests[:5]) + (" ..." if len(nf.tests) > 5 else "")
+        add(
+            "no_new_failures",
+            str(len(nf.tests)),
+            "0",
+            not nf.tests,
+            f"{base}{'; ' + shown if shown else ''}",
+        )
+    if gates.max_flaky_share is not None:
+        add(
+            "max_flaky_share",
+            f"{_pct(t.flaky_share)} ({t.flaky} flaky)",
+            f"<= {_pct(gates.max_flaky_share)}",
+            t.flaky_share <= gates.max_flaky_share,
+        )
+    if gates.min_streaming_data_accuracy is not None:
+        values = metrics.streaming_data_accuracy
+        if not values:
+            add(
+                "min_streaming_data_accuracy",
+                "not reported",
+                f">= {_pct(gates.min_streaming_data_accuracy)}",
+                False if gates.require_streaming_data_accuracy else None,
+                "no suite or test reported streaming_data_accuracy",
+            )
+        else:
+            worst = min(values, key=lambda a: a.value)
+            add(
+                "min_streaming_data_accuracy",
+                f"{worst.value * 100:.3f}%",
+                f">= {_pct(gates.min_streaming_data_accuracy)}",
+                worst.value >= gates.min_streaming_data_accuracy,
+                f"lowest: {worst.suite}{' / ' + worst.test if worst.test else ''}"
+                f" ({len(values)} values)",
+            )
+    if gates.max_performance_regression is not None:
+        perf = metrics.performance
+        if not perf:
+            add(
+                "max_performance_regression",
+                "no baseline",
+                f"<= {_pct(gates.max_performance_regression)}",
+                None,
+                "needs at least 3 recent passing runs of a suite in history",
+            )
+        else:
+            worst_p = max(perf, key=lambda p: p.change)
+            add(
+                "max_performance_regression",
+                f"{worst_p.change * 100:+.1f}% ({worst_p.suite})",
+                f"<= {_pct(gates.max_performance_regression)}",
+                worst_p.change <= gates.max_performance_regression,
+                f"{worst_p.duration:.1f}s vs median {worst_p.baseline_median:.1f}s "
+                f"of {worst_p.baseline_runs} runs",
+            )
+    if gates.required_suites:
+        ran = {s.name for s in metrics.suites if s.status not in ("skipped", "missing")}
+        missing = [s for s in gates.required_suites if s not in ran]
+        add(
+            "required_suites",
+            f"{len(gates.required_suites) - len(missing)}/{len(gates.required_suites)} ran",
+            "all",
+            not missing,
+            f"did not run: {', '.join(missing)}" if missing else None,
+        )
+    return GateReport(mode=effective_mode(gates.mode, mode), results=rows)
