@@ -144,6 +144,145 @@ def run(
 # <<< run <<<
 
 # >>> analyze/select (ctt.ci: change analysis and selection) >>>
+_SELECTION_FILE = Path("continuous-testing/config/test-selection.yaml")
+_SUITES_FILE = Path("continuous-testing/config/suites.yaml")
+RepoOpt = Annotated[
+    Path, typer.Option("--repo", help="Repository root (config paths are relative to it).")
+]
+SelectionOpt = Annotated[Path, typer.Option("--config", help="test-selection.yaml")]
+SuitesOpt = Annotated[Path, typer.Option("--suites", help="Suite catalogue (suites.yaml).")]
+
+
+def _under(root: Path, path: Path) -> Path:
+    return path if path.is_absolute() else root / path
+
+
+@app.command("analyze")
+def analyze_cmd(
+    base: Annotated[
+        str | None,
+        typer.Option(help="Compare against this commit (via the merge base with --head)."),
+    ] = None,
+    head: Annotated[
+        str | None,
+        typer.Option(help="Commit to analyse (default HEAD; alone: against its parent)."),
+    ] = None,
+    merge_base: Annotated[
+        bool, typer.Option(help="Compare --base through its merge base with --head.")
+    ] = True,
+    output: Annotated[Path, typer.Option("-o", "--output")] = Path("change-analysis.json"),
+    repo: RepoOpt = Path("."),
+    config: SelectionOpt = _SELECTION_FILE,
+    suites: SuitesOpt = _SUITES_FILE,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write change-analysis.json: changed files (from --base/--head, GitLab's variables or the
+    working tree) and the components each maps to."""
+    from rich.markup import escape
+
+    from ctt.ci.analyze import run_analyze
+
+    out = Output(json_mode=json_out)
+    analysis, warnings = run_analyze(
+        repo,
+        base=base,
+        head=head,
+        use_merge_base=merge_base,
+        selection_file=_under(repo, config),
+        suites_file=_under(repo, suites),
+    )
+    for text in warnings:
+        out.warn(escape(text))
+    output.write_text(analysis.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    if json_out:
+        out.emit_json(analysis)
+    rng = f"{(analysis.base or 'empty tree')[:12]}..{(analysis.head or 'working tree')[:12]}"
+    out.info(f"{len(analysis.files)} changed file(s) ({analysis.source.value} {rng}) -> {output}")
+    for f in analysis.files[:50]:
+        old = f" (from {f.old_path})" if f.old_path else ""
+        out.info(escape(f"  {f.status.value:<9} {f.path}{old}  {', '.join(f.components)}"))
+
+
+@app.command("select")
+def select_cmd(
+    mode: Annotated[
+        str, typer.Option(envvar="TEST_SELECTION_MODE", help="smart, full or manual.")
+    ] = "smart",
+    tests: Annotated[
+        str | None, typer.Option(help="Comma-separated suites to run (manual mode).")
+    ] = None,
+    analysis: Annotated[Path, typer.Option(help="change-analysis.json from 'ctt analyze'.")] = Path(
+        "change-analysis.json"
+    ),
+    history: Annotated[
+        Path | None,
+        typer.Option(help="History: a SQLite path, a PostgreSQL URL or a JSON summary."),
+    ] = None,
+    branch: Annotated[str | None, typer.Option(help="Branch whose history counts.")] = None,
+    parallel_limit: Annotated[
+        int | None, typer.Option(envvar="PARALLEL_EXECUTION_LIMIT", min=1, help="Override.")
+    ] = None,
+    output: Annotated[Path, typer.Option("-o", "--output")] = Path("test-execution-plan.json"),
+    child_pipeline: Annotated[
+        Path | None, typer.Option(help="Also write a GitLab child pipeline (one job per suite).")
+    ] = None,
+    child_template: Annotated[
+        Path | None, typer.Option(help="YAML merged into the child pipeline (image, default).")
+    ] = None,
+    explain: Annotated[bool, typer.Option(help="Say why each suite runs or is skipped.")] = False,
+    repo: RepoOpt = Path("."),
+    config: SelectionOpt = _SELECTION_FILE,
+    suites: SuitesOpt = _SUITES_FILE,
+    json_out: JsonOpt = False,
+) -> None:
+    """Choose the suites a change needs and write test-execution-plan.json."""
+    from rich.markup import escape
+
+    from ctt.ci.models import SelectionMode
+    from ctt.ci.plan import child_pipeline as render_child
+    from ctt.ci.plan import run_select
+    from ctt.ci.select import explain_lines
+    from ctt.config._yaml import load_yaml
+    from ctt.errors import UsageError
+
+    out = Output(json_mode=json_out)
+    try:
+        sel_mode = SelectionMode(mode.strip().lower())
+    except ValueError:
+        raise UsageError(f"unknown mode {mode!r}", hint="use smart, full or manual") from None
+    names = [t.strip() for t in (tests or "").split(",") if t.strip()]
+    selection, plan = run_select(
+        repo,
+        sel_mode,
+        selection_file=_under(repo, config),
+        suites_file=_under(repo, suites),
+        analysis_file=analysis,
+        tests=names,
+        history_path=history,
+        branch=branch,
+        parallel_limit=parallel_limit,
+    )
+    for text in plan.warnings:
+        out.warn(escape(text))
+    output.write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    if child_pipeline is not None:
+        template = load_yaml(child_template)[0] if child_template else None
+        if template is not None and not isinstance(template, dict):
+            raise UsageError(f"{child_template} must be a YAML mapping")
+        child_pipeline.write_text(render_child(plan, template), encoding="utf-8")
+    if json_out:
+        out.emit_json(plan)
+    if explain:
+        for line in explain_lines(selection):
+            out.info(escape(line))
+    est = plan.estimated_duration
+    out.info(
+        f"{plan.mode}: {plan.stats.selected}/{plan.stats.total_suites} suites selected, "
+        f"{plan.stats.skipped} skipped; ~{est.wall_clock_seconds / 60:.1f} min with "
+        f"{plan.parallel_limit} in parallel ({est.total_seconds / 60:.1f} min serial) -> {output}"
+    )
+
+
 # <<< analyze/select <<<
 
 # >>> aggregate/gate (ctt.ci: aggregation, history, gates) >>>

@@ -1,0 +1,256 @@
+"""The execution plan: groups that run in parallel, what must wait, how long it will take.
+
+Durations come from the history store (median of past runs) or a default.
+``parallel_groups`` are the dependency levels cut into chunks of at most
+``parallel_limit`` (longest-tail suites first); the wall-clock estimate
+list-schedules the same DAG on ``parallel_limit`` workers, as the executor does,
+and the critical path is the heaviest chain of ``requires``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ctt.ci.graph import Graph
+from ctt.ci.models import (
+    ChangeAnalysis,
+    PlanDuration,
+    PlanStats,
+    SelectionMode,
+    SuiteDetail,
+    TestExecutionPlan,
+)
+from ctt.ci.select import Selection
+from ctt.ci.selector_methods import History
+from ctt.config.selection import SelectionConfig
+from ctt.config.suites import SuiteCatalogue
+from ctt.errors import ConfigError, UsageError
+
+__all__ = ["build_plan", "child_pipeline", "load_analysis", "run_select", "simulate_wall_clock"]
+
+
+def load_analysis(path: Path) -> ChangeAnalysis:
+    """Read change-analysis.json; problems become ConfigError with the file name."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            "change analysis not found", file=str(path), hint="run 'ctt analyze' first"
+        ) from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read change analysis: {exc}", file=str(path)) from None
+    if isinstance(data, dict):
+        data.pop("modified_files", None)  # computed fields, recomputed on load
+        data.pop("components", None)
+    try:
+        return ChangeAnalysis.model_validate(data)
+    except ValueError as exc:
+        raise ConfigError(f"not a change analysis: {exc}", file=str(path)) from None
+
+
+def simulate_wall_clock(
+    durations: dict[str, float], requires: dict[str, list[str]], workers: int
+) -> float:
+    """Makespan of list scheduling: ready suites start longest-tail first on free workers."""
+    order = _order_graph(list(durations), requires)
+    tail = order.tail_weights(lambda n: durations[n])
+    waiting = {n: len(requires.get(n, [])) for n in durations}
+    ready = [(-tail[n], n) for n, k in waiting.items() if k == 0]
+    heapq.heapify(ready)
+    running: list[tuple[float, str]] = []
+    now = 0.0
+    while ready or running:
+        while ready and len(running) < workers:
+            _, name = heapq.heappop(ready)
+            heapq.heappush(running, (now + durations[name], name))
+        now, done = heapq.heappop(running)
+        for nxt in order.successors(done):
+            waiting[nxt] -= 1
+            if waiting[nxt] == 0:
+                heapq.heappush(ready, (-tail[nxt], nxt))
+    return now
+
+
+def _order_graph(names: list[str], requires: dict[str, list[str]]) -> Graph:
+    """Edges point from a prerequisite to the suite that waits for it."""
+    graph = Graph()
+    for name in names:
+        graph.add_node(name)
+    for name, reqs in requires.items():
+        for req in reqs:
+            graph.add_edge(req, name, method="dependency", rule=f"{name} requires {req}")
+    return graph
+
+
+def build_plan(
+    selection: Selection,
+    catalogue: SuiteCatalogue,
+    config: SelectionConfig,
+    *,
+    history: History | None = None,
+    analysis: ChangeAnalysis | None = None,
+    parallel_limit: int | None = None,
+) -> TestExecutionPlan:
+    strategy = config.test_selection.execution_strategy
+    limit = parallel_limit or strategy.parallel_limit
+    medians = history.median_durations() if history is not None else {}
+    names = list(selection.selected)
+    chosen = set(names)
+    requires = {
+        n: [r for r in config.test_selection.dependencies[n].requires if r in chosen]
+        for n in names
+        if n in config.test_selection.dependencies
+    }
+    requires = {n: r for n, r in requires.items() if r}
+
+    details: list[SuiteDetail] = []
+    durations: dict[str, float] = {}
+    for name in names:
+        suite = catalogue.suites[name]
+        timeout = suite.timeout or strategy.timeout_per_test
+        if name in medians:
+            est, source = medians[name], "history"
+        elif strategy.default_duration <= timeout:
+            est, source = strategy.default_duration, "default"
+        else:
+            est, source = timeout, "timeout"
+        durations[name] = est
+        details.append(
+            SuiteDetail(
+                name=name,
+                kind=suite.kind.value,
+                path=suite.path,
+                command=suite.command,
+                estimated_duration=est,
+                duration_source=source,
+                timeout=timeout,
+                retries=strategy.retry_failed_tests,
+                requires=requires.get(name, []),
+                resources=dict(suite.resources),
+                tags=list(suite.tags),
+                reasons=selection.selected[name],
+            )
+        )
+
+    order = _order_graph(names, requires)
+    tail = order.tail_weights(lambda n: durations[n])
+    groups: list[list[str]] = []
+    for level in order.topological_generations():
+        level.sort(key=lambda n: (-tail[n], n))
+        groups.extend(level[i : i + limit] for i in range(0, len(level), limit))
+    path, critical = order.longest_path(lambda n: durations[n])
+    total = len(catalogue.suites)
+    return TestExecutionPlan(
+        mode=selection.mode.value,
+        base=analysis.base if analysis else None,
+        head=analysis.head if analysis else None,
+        suites=names,
+        parallel_groups=groups,
+        sequential_dependencies=requires,
+        estimated_duration=PlanDuration(
+            total_seconds=sum(durations.values()),
+            per_suite=durations,
+            wall_clock_seconds=simulate_wall_clock(durations, requires, limit) if names else 0.0,
+            critical_path_seconds=critical,
+        ),
+        critical_path=path,
+        parallel_limit=limit,
+        timeout_per_test=strategy.timeout_per_test,
+        retry_failed_tests=strategy.retry_failed_tests,
+        suite_details=details,
+        skipped=selection.skipped,
+        unmapped_files=selection.unmapped,
+        warnings=selection.warnings,
+        stats=PlanStats(
+            total_suites=total,
+            selected=len(names),
+            skipped=total - len(names),
+            skipped_share=(total - len(names)) / total if total else 0.0,
+        ),
+    )
+
+
+def _minutes(seconds: float) -> str:
+    return f"{max(1, math.ceil(seconds / 60))}m"
+
+
+def child_pipeline(plan: TestExecutionPlan, template: dict[str, Any] | None = None) -> str:
+    """A GitLab child pipeline (``trigger: include: artifact:``), one job per suite.
+
+    ``needs`` carries the plan's sequential dependencies, so GitLab starts each
+    job as soon as its prerequisites pass. GitLab itself has no per-pipeline
+    concurrency limit; ``parallel_limit`` applies to ``ctt run --plan``.
+    """
+    doc: dict[str, Any] = dict(template or {})
+    doc.setdefault("stages", ["test"])
+    stage = doc["stages"][0] if doc["stages"] else "test"
+    if not plan.suites:
+        doc["no-tests-selected"] = {
+            "stage": stage,
+            "script": ["echo 'ctt select chose no suite for this change'"],
+        }
+    for detail in plan.suite_details:
+        job: dict[str, Any] = {
+            "stage": stage,
+            "variables": {"TEST_SUITE": detail.name},
+            "script": [f"ctt run --suite {detail.name}"],
+            "needs": [f"test:{r}" for r in detail.requires],
+            "timeout": _minutes(detail.timeout * (1 + detail.retries) + 300),
+            "retry": {"max": 2, "when": ["runner_system_failure", "stuck_or_timeout_failure"]},
+            "artifacts": {
+                "when": "always",
+                "reports": {"junit": f"test-results/junit-{detail.name}.xml"},
+                "paths": ["test-results/", "logs/"],
+                "expire_in": "7 days",
+            },
+        }
+        doc[f"test:{detail.name}"] = job
+    header = (
+        f"# Generated by 'ctt select' ({plan.mode} mode): {len(plan.suites)} suite(s).\n"
+        "# Do not edit: regenerate from test-execution-plan.json.\n"
+    )
+    return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+
+
+def run_select(
+    root: Path,
+    mode: SelectionMode,
+    *,
+    selection_file: Path,
+    suites_file: Path,
+    analysis_file: Path | None = None,
+    tests: list[str] | None = None,
+    history_path: Path | None = None,
+    branch: str | None = None,
+    parallel_limit: int | None = None,
+) -> tuple[Selection, TestExecutionPlan]:
+    """``ctt select``: read the analysis (smart mode), select, and plan."""
+    from ctt.ci.select import load_selector
+    from ctt.ci.selector_methods import open_history
+    from ctt.config.suites import load_suites
+
+    history: History | None = None
+    if history_path is not None:
+        history = open_history(history_path, load_suites(suites_file).suites, branch)
+    analysis = (
+        load_analysis(analysis_file) if mode is SelectionMode.SMART and analysis_file else None
+    )
+    if mode is not SelectionMode.MANUAL and tests:
+        raise UsageError("--tests is for manual mode", hint="add --mode manual")
+    selector = load_selector(root, selection_file, suites_file, history=history)
+    selection = selector.select(mode, analysis, tests or ())
+    plan = build_plan(
+        selection,
+        selector.ctx.catalogue,
+        selector.ctx.config,
+        history=history,
+        analysis=analysis,
+        parallel_limit=parallel_limit,
+    )
+    return selection, plan

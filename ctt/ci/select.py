@@ -1,0 +1,269 @@
+"""Test selection: which suites a change needs, and why every other suite is safe to skip.
+
+The graph is built once from every selector method (selector_methods.py);
+selection is then reachability from the changed files plus the suites some
+methods select directly. Reaching a suite means some chain of rules says the
+change can break it, so recall is bounded only by the rules and lineage, never
+by a heuristic cut-off.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ctt.ci.graph import Graph, NodeKind, node_id, split_node
+from ctt.ci.models import ChangeAnalysis, Reason, SelectionMode, SkippedSuite
+from ctt.ci.selector_methods import (
+    METHODS,
+    History,
+    MethodName,
+    RepoFiles,
+    SelectionContext,
+    SelectorMethod,
+)
+from ctt.config._yaml import suggest
+from ctt.config.selection import Unmapped, load_selection
+from ctt.config.suites import load_suites
+from ctt.errors import UsageError
+
+__all__ = ["Selection", "Selector", "explain_lines", "load_selector", "repo_files"]
+
+
+@dataclass
+class Selection:
+    """The outcome: selected suites with their reasons, skipped suites with theirs."""
+
+    mode: SelectionMode
+    selected: dict[str, list[Reason]]
+    skipped: list[SkippedSuite]
+    unmapped: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def repo_files(root: Path) -> RepoFiles:
+    """Tracked and untracked (not ignored) files of a git work tree, else every file."""
+    from ctt.ci.analyze import GitRepo
+
+    try:
+        repo = GitRepo(root)
+    except UsageError:
+        return RepoFiles.walk(root)
+    return RepoFiles(repo.root, [*repo.ls_files(), *repo.untracked()])
+
+
+class Selector:
+    """Builds the selection graph for a repository and answers selections on it."""
+
+    def __init__(
+        self,
+        ctx: SelectionContext,
+        methods: Mapping[MethodName, type[SelectorMethod]] = METHODS,
+    ) -> None:
+        ctx.config.check_suite_names(ctx.catalogue.suites)
+        self.ctx = ctx
+        self.methods = [cls(ctx) for cls in methods.values()]
+        self.graph = Graph()
+        for name in ctx.catalogue.suites:
+            self.graph.add_node(node_id(NodeKind.SUITE, name))
+        for method in self.methods:
+            self.graph.add_edges(method.edges())
+        self._check_cycles()
+
+    def _check_cycles(self) -> None:
+        suites = list(self.graph.nodes(NodeKind.SUITE))
+        cycle = self.graph.subgraph(suites, method=MethodName.DEPENDENCY).find_cycle()
+        if cycle:
+            names = [split_node(n)[1] for n in cycle]
+            raise self.ctx.config.error(
+                "dependencies form a cycle: "
+                + " -> ".join(f"{n} requires" for n in names[:-1])
+                + f" {names[-1]}",
+                "dependencies",
+                names[0],
+                hint="remove one of these 'requires'",
+            )
+
+    def entries(self, path: str) -> list[tuple[str, str, str]]:
+        """(node, method, rule) where a change to ``path`` enters the graph."""
+        return [(n, m.name.value, r) for m in self.methods for n, r in m.entries(path)]
+
+    def components(self, path: str) -> list[str]:
+        """The graph nodes a path maps to (``components`` in change-analysis.json)."""
+        return sorted({n for n, _m, _r in self.entries(path)})
+
+    # --- selection -----------------------------------------------------------------------------
+
+    def select(
+        self,
+        mode: SelectionMode,
+        changes: ChangeAnalysis | None = None,
+        tests: Iterable[str] = (),
+    ) -> Selection:
+        all_suites = list(self.ctx.catalogue.suites)
+        if mode is SelectionMode.FULL:
+            reason = Reason(method="full", rule="full mode runs every suite")
+            return Selection(mode, {n: [reason] for n in all_suites}, [], [], self.ctx.warnings)
+        if mode is SelectionMode.MANUAL:
+            return self._manual(list(tests))
+        if changes is None:
+            raise UsageError("smart mode needs a change analysis", hint="run 'ctt analyze' first")
+        return self._smart(changes)
+
+    def _manual(self, tests: list[str]) -> Selection:
+        if not tests:
+            raise UsageError(
+                "manual mode needs --tests", hint="e.g. --tests topic_tests,rbac_tests"
+            )
+        known = self.ctx.catalogue.suites
+        for name in tests:
+            if name not in known:
+                near = suggest(name, known)
+                raise UsageError(
+                    f"unknown suite {name!r}",
+                    hint=f"did you mean {near!r}?"
+                    if near
+                    else "see continuous-testing/config/suites.yaml",
+                )
+        seeds = [(n, Reason(method="manual", rule="named with --tests")) for n in tests]
+        return self._finish(SelectionMode.MANUAL, seeds, [], [])
+
+    def _smart(self, changes: ChangeAnalysis) -> Selection:
+        file_nodes: list[str] = []
+        unmapped: list[str] = []
+        for path in sorted(changes.paths()):
+            entries = self.entries(path)
+            if not entries:
+                unmapped.append(path)
+                continue
+            fnode = node_id(NodeKind.FILE, path)
+            self.graph.add_node(fnode)
+            file_nodes.append(fnode)
+            for node, method, rule in entries:
+                self.graph.add_edge(fnode, node, method=method, rule=rule)
+        seeds = [seed for m in self.methods for seed in m.seeds(changes)]
+        policy = self.ctx.config.test_selection.change_detection.unmapped
+        if unmapped and policy is Unmapped.ALL:
+            reason = Reason(
+                method="unmapped",
+                rule=f"no rule covers {unmapped[0]} and unmapped: all runs everything",
+                change=unmapped[0],
+            )
+            seeds += [(n, reason) for n in self.ctx.catalogue.suites]
+        elif unmapped and policy is Unmapped.WARN:
+            shown = ", ".join(unmapped[:5]) + (
+                f" and {len(unmapped) - 5} more" if len(unmapped) > 5 else ""
+            )
+            self.ctx.warn(f"{len(unmapped)} changed file(s) map to no suite: {shown}")
+        return self._finish(SelectionMode.SMART, seeds, file_nodes, unmapped)
+
+    def _finish(
+        self,
+        mode: SelectionMode,
+        seeds: list[tuple[str, Reason]],
+        file_nodes: list[str],
+        unmapped: list[str],
+    ) -> Selection:
+        seed_reasons: dict[str, list[Reason]] = {}
+        for name, reason in seeds:
+            seed_reasons.setdefault(name, []).append(reason)
+        seed_nodes = [node_id(NodeKind.SUITE, n) for n in seed_reasons]
+        parent = self.graph.reach([*seed_nodes, *file_nodes])
+        selected: dict[str, list[Reason]] = {}
+        for node in parent:
+            kind, name = split_node(node)
+            if kind is not NodeKind.SUITE:
+                continue
+            reasons = list(seed_reasons.get(name, []))
+            if parent[node] is not None or not reasons:
+                reasons.append(self._reason(parent, node, seed_reasons))
+            selected[name] = reasons
+        skipped = [
+            self._skipped(name, mode) for name in self.ctx.catalogue.suites if name not in selected
+        ]
+        ordered = {n: selected[n] for n in self.ctx.catalogue.suites if n in selected}
+        return Selection(mode, ordered, skipped, unmapped, list(self.ctx.warnings))
+
+    def _reason(
+        self, parent: dict[str, str | None], node: str, seeds: dict[str, list[Reason]]
+    ) -> Reason:
+        chain = Graph.chain(parent, node)
+        edges = [self.graph.edge(a, b) for a, b in itertools.pairwise(chain)]
+        methods = [m for m, _r in edges]
+        steps = [r for _m, r in edges]
+        start_kind, start = split_node(chain[0])
+        change = start if start_kind is NodeKind.FILE else None
+        if start_kind is NodeKind.SUITE and start in seeds:
+            steps.insert(0, f"{start!r}: {seeds[start][0].rule}")
+        method = next(
+            (m for m in reversed(methods) if m != MethodName.SUITE_PATH),
+            methods[-1] if methods else "seed",
+        )
+        return Reason(
+            method=method,
+            rule=steps[-1] if steps else "",
+            change=change,
+            chain=chain,
+            steps=steps,
+        )
+
+    def _skipped(self, name: str, mode: SelectionMode) -> SkippedSuite:
+        node = node_id(NodeKind.SUITE, name)
+        triggers: list[str] = []
+        for pred in self.graph.predecessors(node):
+            kind, pname = split_node(pred)
+            if kind is NodeKind.FILE:
+                continue
+            _method, rule = self.graph.edge(pred, node)
+            triggers.append(rule if kind is not NodeKind.SUITE else f"required by {pname!r}")
+        suite = self.ctx.catalogue.suites[name]
+        if suite.path:
+            triggers.append(f"changes under {suite.path}")
+        triggers.sort()
+        if mode is SelectionMode.MANUAL:
+            why = "not named with --tests and not required by a named suite"
+        elif not triggers:
+            why = "no rule, path or lineage leads to it, and it is not always-run"
+        else:
+            why = "no changed file reaches it through any rule or lineage"
+            if self.ctx.history is not None:
+                why += ", and it did not fail in the last run"
+        return SkippedSuite(name=name, why=why, triggers=triggers[:8])
+
+
+def load_selector(
+    root: Path,
+    selection_file: Path,
+    suites_file: Path,
+    *,
+    history: History | None = None,
+    files: RepoFiles | None = None,
+) -> Selector:
+    """Read both config files and the repository, and build the selection graph."""
+    config = load_selection(selection_file)
+    catalogue = load_suites(suites_file)
+    ctx = SelectionContext(config, catalogue, files or repo_files(root), history)
+    return Selector(ctx)
+
+
+def explain_lines(selection: Selection) -> list[str]:
+    """Plain lines for ``--explain``: each selected suite's reasons, each skipped suite's."""
+    lines = [f"selected ({len(selection.selected)}):"]
+    for name, reasons in selection.selected.items():
+        lines.append(f"  + {name}")
+        for reason in reasons:
+            origin = f"{reason.change}: " if reason.change else ""
+            lines.append(f"      {reason.method}: {origin}{reason.rule}")
+            for step in reason.steps[:-1]:
+                lines.append(f"        via {step}")
+    lines.append(f"skipped ({len(selection.skipped)}):")
+    for skip in selection.skipped:
+        lines.append(f"  - {skip.name}: {skip.why}")
+        if skip.triggers:
+            lines.append(f"      would run on: {'; '.join(skip.triggers)}")
+    if selection.unmapped:
+        lines.append(f"changed files that map to no suite ({len(selection.unmapped)}):")
+        lines.extend(f"  ? {p}" for p in selection.unmapped)
+    return lines

@@ -1,0 +1,671 @@
+"""The kinds of selection, one small class each, registered by name.
+
+Every kind answers up to three questions, all optional:
+
+* ``edges()``: what it adds to the selection graph once (path rules -> suites,
+  lineage, module uses, ``requires``);
+* ``entries(path)``: where a changed file enters the graph (a path rule it
+  matches, a spec, a SQL template, a module directory, a suite's own path);
+* ``seeds(changes)``: suites it selects directly (always-run suites, previous
+  failures, everything on a global path change).
+
+Selection (ctt/ci/select.py) is then reachability from the changed files plus
+the seeds. Adding a kind is a class and a line in :data:`METHODS`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+import posixpath
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
+
+import yaml
+from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+
+from ctt.ci.graph import Edge, NodeKind, node_id
+from ctt.ci.models import ChangeAnalysis, Reason
+from ctt.config.selection import SelectionConfig
+from ctt.config.suites import SuiteCatalogue, SuiteKind
+from ctt.errors import ConfigError
+from ctt.sql.lineage import SqlLineage, render_loosely, sql_lineage
+
+__all__ = [
+    "METHODS",
+    "History",
+    "JsonHistory",
+    "MethodName",
+    "PatternIndex",
+    "RepoFiles",
+    "SelectionContext",
+    "SelectorMethod",
+    "StoreHistory",
+    "open_history",
+]
+
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class MethodName(StrEnum):
+    PATH = "path"  # change_detection.paths rules
+    SUITE_PATH = "suite_path"  # files under a suite's own path
+    LINEAGE = "lineage"  # Flink SQL templates, specs, tables and topics
+    MODULE = "module"  # Terraform modules and the modules they use
+    DEPENDENCY = "dependency"  # dependencies.<suite>.requires
+    ALWAYS_RUN = "always_run"
+    PREVIOUS_FAILURE = "previous_failure"
+    GLOBAL_PATH = "global_path"
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+
+class History(Protocol):
+    """What selection needs from the history store (ctt/ci/history.py may satisfy it)."""
+
+    def last_failed_suites(self) -> set[str]: ...
+
+    def median_durations(self) -> dict[str, float]: ...
+
+
+@dataclass
+class JsonHistory:
+    """A history summary as JSON: ``{"last_failed": [...], "median_durations": {...}}``."""
+
+    last_failed: set[str] = field(default_factory=set)
+    durations: dict[str, float] = field(default_factory=dict)
+
+    def last_failed_suites(self) -> set[str]:
+        return set(self.last_failed)
+
+    def median_durations(self) -> dict[str, float]:
+        return dict(self.durations)
+
+    @classmethod
+    def load(cls, path: Path) -> JsonHistory:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError("history file not found", file=str(path)) from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"cannot read history: {exc}", file=str(path)) from None
+        if not isinstance(data, dict):
+            raise ConfigError("history must be a JSON object", file=str(path))
+        failed = data.get("last_failed", [])
+        durations = data.get("median_durations", {})
+        if not isinstance(failed, list) or not isinstance(durations, dict):
+            raise ConfigError(
+                "expected 'last_failed' (a list) and 'median_durations' (an object)",
+                file=str(path),
+            )
+        return cls({str(x) for x in failed}, {str(k): float(v) for k, v in durations.items()})
+
+
+class StoreHistory:
+    """Adapts the history database (ctt/ci/history.py) to :class:`History`."""
+
+    def __init__(self, target: str | Path, suites: Iterable[str], branch: str | None = None):
+        self.target = target
+        self.suites = list(suites)
+        self.branch = branch
+
+    def last_failed_suites(self) -> set[str]:
+        """Suites whose most recent recorded run (on ``branch`` when given) failed."""
+        import sqlalchemy as sa
+
+        from ctt.ci.history import HistoryStore, runs_t, suites_t
+
+        q = (
+            sa.select(suites_t.c.name, suites_t.c.status)
+            .join(runs_t, runs_t.c.id == suites_t.c.run_id)
+            .order_by(runs_t.c.created_at.desc(), runs_t.c.id.desc())
+        )
+        if self.branch:
+            q = q.where(runs_t.c.branch == self.branch)
+        latest: dict[str, str] = {}
+        with HistoryStore.open(self.target) as store, store.engine.connect() as conn:
+            for name, status in conn.execute(q):
+                latest.setdefault(str(name), str(status))
+        return {n for n, st in latest.items() if st in ("failed", "error", "errored", "timeout")}
+
+    def median_durations(self) -> dict[str, float]:
+        from ctt.ci.history import HistoryStore
+
+        with HistoryStore.open(self.target) as store:
+            return {n: m for n, (m, _k) in store.duration_baselines(self.suites).items()}
+
+
+def open_history(path: Path, suites: Iterable[str], branch: str | None = None) -> History:
+    """A JSON summary (``*.json``) or the history database (SQLite path or PostgreSQL URL)."""
+    if str(path).endswith(".json"):
+        return JsonHistory.load(path)
+    if "://" not in str(path) and not path.exists():
+        raise ConfigError("history database not found", file=str(path))
+    return StoreHistory(path, suites, branch)
+
+
+class RepoFiles:
+    """The repository's files (sorted, root-relative) and a way to read them."""
+
+    def __init__(self, root: Path, files: Iterable[str], blobs: dict[str, str] | None = None):
+        self.root = root
+        self.files = sorted(set(files))
+        self.blobs = blobs or {}
+        self._set = set(self.files)
+
+    def __contains__(self, path: str) -> bool:
+        return path in self._set
+
+    def under(self, prefix: str) -> Sequence[str]:
+        """Files equal to ``prefix`` or below it, from the sorted list."""
+        prefix = prefix.strip("/")
+        if not prefix:
+            return self.files
+        lo = bisect.bisect_left(self.files, prefix)
+        hi = bisect.bisect_left(self.files, prefix + "/\uffff")
+        return [f for f in self.files[lo:hi] if f == prefix or f.startswith(prefix + "/")]
+
+    def read(self, path: str) -> str | None:
+        try:
+            return (self.root / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+
+    @classmethod
+    def walk(cls, root: Path) -> RepoFiles:
+        """Every file below ``root`` (for directories that are not git repositories)."""
+        files: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            rel = os.path.relpath(dirpath, root)
+            for name in filenames:
+                files.append(name if rel == "." else f"{rel}/{name}".replace(os.sep, "/"))
+        return cls(root, files)
+
+
+T = TypeVar("T")
+_GLOB_CHARS = re.compile(r"[*?\[\\]")
+
+
+def _ancestors(path: str) -> Iterator[str]:
+    """``a/b/c`` -> ``a/b/c``, ``a/b``, ``a``."""
+    while path:
+        yield path
+        path = path.rpartition("/")[0]
+
+
+class PatternIndex(Generic[T]):
+    """Gitignore-style patterns indexed by their literal leading directory.
+
+    Matching a path costs a dict lookup per ancestor plus the few patterns
+    anchored there, instead of one regex per rule: 10,000 rules stay fast.
+    """
+
+    def __init__(self) -> None:
+        self._anchored: dict[str, list[tuple[re.Pattern[str], T]]] = defaultdict(list)
+        self._floating: list[tuple[re.Pattern[str], T]] = []
+        self.entries: list[tuple[str, str, T]] = []  # (pattern, literal prefix, payload)
+
+    def add(self, pattern: str, payload: T) -> None:
+        compiled = GitIgnoreSpecPattern(pattern)
+        if compiled.regex is None:
+            return
+        regex: re.Pattern[str] = compiled.regex
+        body = pattern.strip().lstrip("/").rstrip("/")
+        anchored = pattern.startswith("/") or "/" in body
+        literal: list[str] = []
+        if anchored:
+            for seg in body.split("/"):
+                if _GLOB_CHARS.search(seg):
+                    break
+                literal.append(seg)
+        prefix = "/".join(literal)
+        if anchored:
+            self._anchored[prefix].append((regex, payload))
+        else:
+            self._floating.append((regex, payload))
+        self.entries.append((pattern, prefix if anchored else "", payload))
+
+    def match(self, path: str) -> list[T]:
+        out = [p for rx, p in self._floating if rx.match(path)]
+        for anc in (*_ancestors(path), ""):
+            for rx, p in self._anchored.get(anc, ()):
+                if rx.match(path):
+                    out.append(p)
+        return out
+
+    def matches_any(self, files: RepoFiles, index: int) -> bool:
+        """Whether entry ``index`` matches some file of the repository."""
+        pattern, prefix, _ = self.entries[index]
+        regex = GitIgnoreSpecPattern(pattern).regex
+        assert regex is not None
+        return any(regex.match(f) for f in files.under(prefix))
+
+
+# --- context --------------------------------------------------------------------------------------
+
+
+@dataclass
+class SelectionContext:
+    """Everything a selector method may read."""
+
+    config: SelectionConfig
+    catalogue: SuiteCatalogue
+    repo: RepoFiles
+    history: History | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+
+    def where(self, *loc: str | int) -> str:
+        line = self.config.line_of(*loc)
+        file = self.config.file or "test-selection.yaml"
+        return f"{file}:{line}" if line else file
+
+
+Seed = tuple[str, Reason]
+"""(suite name, why)"""
+
+
+class SelectorMethod:
+    """Base of every selection kind; each method overrides what it contributes."""
+
+    name: ClassVar[MethodName]
+
+    def __init__(self, ctx: SelectionContext) -> None:
+        self.ctx = ctx
+
+    def edges(self) -> Iterable[Edge]:
+        return ()
+
+    def entries(self, path: str) -> Iterable[tuple[str, str]]:
+        """(node, rule) pairs where a change to ``path`` enters the graph."""
+        return ()
+
+    def seeds(self, changes: ChangeAnalysis) -> Iterable[Seed]:
+        return ()
+
+    def edge(self, source: str, target: str, rule: str) -> Edge:
+        return (source, target, self.name.value, rule)
+
+
+def _suite(name: str) -> str:
+    return node_id(NodeKind.SUITE, name)
+
+
+class PathRuleMethod(SelectorMethod):
+    """``change_detection.paths``: a file matching ``path`` selects ``tests``."""
+
+    name = MethodName.PATH
+
+    def __init__(self, ctx: SelectionContext) -> None:
+        super().__init__(ctx)
+        self.index: PatternIndex[int] = PatternIndex()
+        rules = ctx.config.test_selection.change_detection.paths
+        self.labels = [
+            f"path rule '{r.path}' ({ctx.where('change_detection', 'paths', i)})"
+            for i, r in enumerate(rules)
+        ]
+        for i, rule in enumerate(rules):
+            self.index.add(rule.path, i)
+        for k, (_pattern, _prefix, i) in enumerate(self.index.entries):
+            if not self.index.matches_any(ctx.repo, k):
+                ctx.warn(f"{self.labels[i]} matches no file in the repository")
+
+    def edges(self) -> Iterable[Edge]:
+        for i, rule in enumerate(self.ctx.config.test_selection.change_detection.paths):
+            for test in rule.tests:
+                yield self.edge(node_id(NodeKind.RULE, str(i)), _suite(test), self.labels[i])
+
+    def entries(self, path: str) -> Iterable[tuple[str, str]]:
+        for i in self.index.match(path):
+            yield node_id(NodeKind.RULE, str(i)), self.labels[i]
+
+
+class SuitePathMethod(SelectorMethod):
+    """A change inside a suite's own ``path`` (its specs, its module) selects it."""
+
+    name = MethodName.SUITE_PATH
+
+    def __init__(self, ctx: SelectionContext) -> None:
+        super().__init__(ctx)
+        self.by_path: dict[str, list[str]] = defaultdict(list)
+        for name, suite in ctx.catalogue.suites.items():
+            if suite.path:
+                norm = posixpath.normpath(suite.path.strip("/")) if suite.path.strip("/") else ""
+                self.by_path[norm].append(name)
+                if not ctx.repo.under(norm):
+                    ctx.warn(f"suite {name!r}: path {suite.path!r} has no files")
+
+    def entries(self, path: str) -> Iterable[tuple[str, str]]:
+        for anc in (*_ancestors(path), ""):
+            for name in self.by_path.get(anc, ()):
+                yield _suite(name), f"inside suite {name!r} path '{anc or '.'}'"
+
+
+# --- lineage --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _SpecTest:
+    sql: str | None
+    template: str | None
+    params: dict[str, Any]
+    topics: dict[str, str]
+
+
+def _spec_tests(data: Any) -> Iterator[_SpecTest]:
+    """Every mapping with ``flink_sql`` or ``sql_template`` anywhere in a spec document."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        sql = node.get("flink_sql")
+        template = node.get("sql_template")
+        if isinstance(sql, str) or isinstance(template, str):
+            tables = node.get("tables")
+            topics: dict[str, str] = {}
+            if isinstance(tables, dict):
+                for tname, tdef in tables.items():
+                    topic = tdef.get("topic") if isinstance(tdef, dict) else None
+                    if isinstance(topic, str) and topic:
+                        topics[str(tname).lower()] = topic
+            params = node.get("params")
+            yield _SpecTest(
+                sql if isinstance(sql, str) else None,
+                template if isinstance(template, str) else None,
+                params if isinstance(params, dict) else {},
+                topics,
+            )
+        stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+
+
+class LineageMethod(SelectorMethod):
+    """Flink SQL lineage: a template runs in specs; specs read and write tables and topics.
+
+    A change to a template selects the specs that run it and, through the
+    tables and topics those specs write, every spec downstream of them.
+    """
+
+    name = MethodName.LINEAGE
+
+    def __init__(self, ctx: SelectionContext) -> None:
+        super().__init__(ctx)
+        self._edges: list[Edge] = []
+        self.nodes: set[str] = set()
+        if not ctx.config.test_selection.lineage.enabled:
+            return
+        lin = ctx.config.test_selection.lineage
+        sql_index: PatternIndex[bool] = PatternIndex()
+        for p in lin.sql:
+            sql_index.add(p, True)
+        spec_index: PatternIndex[bool] = PatternIndex()
+        for p in lin.specs:
+            spec_index.add(p, True)
+        flink_suites = [
+            (name, s.path.strip("/"))
+            for name, s in ctx.catalogue.suites.items()
+            if s.kind is SuiteKind.FLINK and s.path
+        ]
+        spec_files = {f for f in ctx.repo.files if spec_index.match(f)}
+        for _name, spath in flink_suites:
+            spec_files.update(f for f in ctx.repo.under(spath) if f.endswith((".yaml", ".yml")))
+        self._suites_by_dir: dict[str, list[str]] = defaultdict(list)
+        for name, spath in flink_suites:
+            self._suites_by_dir[spath].append(name)
+        for f in sorted(spec_files):
+            self._spec(f)
+        for f in ctx.repo.files:
+            if sql_index.match(f):
+                self._template(f)
+
+    def _dataset(self, table: str, topics: dict[str, str]) -> str | None:
+        if "{{" in table:
+            return None  # unknown until rendered
+        topic = topics.get(table)
+        return node_id(NodeKind.TOPIC, topic) if topic else node_id(NodeKind.TABLE, table)
+
+    def _link(self, node: str, lineage: SqlLineage, topics: dict[str, str], what: str) -> None:
+        topics = {**lineage.topics, **topics}
+        for table, topic in topics.items():
+            self._edges.append(
+                self.edge(
+                    node_id(NodeKind.TABLE, table),
+                    node_id(NodeKind.TOPIC, topic),
+                    f"table '{table}' is topic '{topic}'",
+                )
+            )
+        for table in lineage.reads:
+            ds = self._dataset(table, topics)
+            if ds:
+                self._edges.append(self.edge(ds, node, f"{what} reads {ds}"))
+        for table in lineage.writes:
+            ds = self._dataset(table, topics)
+            if ds:
+                self._edges.append(self.edge(node, ds, f"{what} writes {ds}"))
+
+    def _spec(self, path: str) -> None:
+        text = self.ctx.repo.read(path)
+        if text is None:
+            return
+        try:
+            data = yaml.load(text, Loader=_SafeLoader)
+        except yaml.YAMLError:
+            self.ctx.warn(f"{path}: not valid YAML; lineage skipped (its suite still selects it)")
+            return
+        node = node_id(NodeKind.SPEC, path)
+        self.nodes.add(node)
+        for anc in (*_ancestors(path), ""):
+            for suite in self._suites_by_dir.get(anc, ()):
+                self._edges.append(self.edge(node, _suite(suite), f"suite {suite!r} runs {path}"))
+        for test in _spec_tests(data):
+            sql = test.sql or ""
+            if test.template:
+                tpath = self._resolve(path, test.template)
+                tnode = node_id(NodeKind.SQL, tpath)
+                self.nodes.add(tnode)
+                self._edges.append(self.edge(tnode, node, f"{path} runs template {tpath}"))
+                raw = self.ctx.repo.read(tpath)
+                if raw is not None:
+                    sql += "\n;\n" + render_loosely(raw, test.params)
+            self._link(node, sql_lineage(sql), test.topics, path)
+
+    def _resolve(self, spec: str, template: str) -> str:
+        template = template.replace("\\", "/")
+        beside = posixpath.normpath(posixpath.join(posixpath.dirname(spec), template))
+        rooted = posixpath.normpath(template.lstrip("/"))
+        return beside if beside in self.ctx.repo and rooted not in self.ctx.repo else rooted
+
+    def _template(self, path: str) -> None:
+        text = self.ctx.repo.read(path)
+        if text is None:
+            return
+        node = node_id(NodeKind.SQL, path)
+        self.nodes.add(node)
+        self._link(node, sql_lineage(text), {}, path)
+
+    def edges(self) -> Iterable[Edge]:
+        return self._edges
+
+    def entries(self, path: str) -> Iterable[tuple[str, str]]:
+        for kind, what in ((NodeKind.SPEC, "spec"), (NodeKind.SQL, "SQL template")):
+            node = node_id(kind, path)
+            if node in self.nodes:
+                yield node, f"{path} is a {what}"
+
+
+_MODULE_BLOCK = re.compile(r'\bmodule\s*(?:"[^"]*"\s*)?\{')
+_SOURCE = re.compile(r'^\s*source\s*=\s*"([^"]+)"', re.MULTILINE)
+_FILE_REF = re.compile(r'\b(?:templatefile|file)\(\s*"\$\{path\.module\}/([^"]+)"')
+
+
+def _blocks(text: str, opener: re.Pattern[str]) -> Iterator[str]:
+    """The bodies of ``opener { ... }`` blocks, braces balanced (strings are not special)."""
+    for match in opener.finditer(text):
+        depth, i = 1, match.end()
+        while i < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        yield text[match.end() : i - 1]
+
+
+class ModuleMethod(SelectorMethod):
+    """Terraform: a module uses another through ``module { source = "../x" }``.
+
+    A change to a module selects the suites of every module that uses it,
+    transitively; files a module reads with ``file()``/``templatefile()``
+    belong to it too.
+    """
+
+    name = MethodName.MODULE
+
+    def __init__(self, ctx: SelectionContext) -> None:
+        super().__init__(ctx)
+        self._edges: list[Edge] = []
+        self.modules: set[str] = set()
+        self.referenced: dict[str, list[str]] = defaultdict(list)  # file -> modules
+        index: PatternIndex[bool] = PatternIndex()
+        for p in ctx.config.test_selection.lineage.terraform:
+            index.add(p, True)
+        if ctx.config.test_selection.lineage.enabled:
+            for f in ctx.repo.files:
+                if index.match(f):
+                    self._file(f)
+        for name, suite in ctx.catalogue.suites.items():
+            if suite.kind is SuiteKind.TERRAFORM and suite.path:
+                mod = posixpath.normpath(suite.path.strip("/"))
+                self.modules.add(mod)
+                self._edges.append(
+                    self.edge(
+                        node_id(NodeKind.MODULE, mod),
+                        _suite(name),
+                        f"suite {name!r} runs terraform test in {mod}",
+                    )
+                )
+
+    def _file(self, path: str) -> None:
+        directory = posixpath.dirname(path)
+        owner = directory
+        if path.endswith(".tftest.hcl") and posixpath.basename(directory) == "tests":
+            owner = posixpath.dirname(directory)  # <module>/tests/x.tftest.hcl tests <module>
+        self.modules.add(owner)
+        text = self.ctx.repo.read(path)
+        if not text:
+            return
+        for body in _blocks(text, _MODULE_BLOCK):
+            src = _SOURCE.search(body)
+            if not src or not src[1].startswith(("./", "../")):
+                continue  # registry and git sources are not in this repository
+            used = posixpath.normpath(posixpath.join(owner, src[1]))
+            self.modules.add(used)
+            self._edges.append(
+                self.edge(
+                    node_id(NodeKind.MODULE, used),
+                    node_id(NodeKind.MODULE, owner),
+                    f"{path} uses module {used}",
+                )
+            )
+        for ref in _FILE_REF.findall(text):
+            target = posixpath.normpath(posixpath.join(directory, ref))
+            self.referenced[target].append(owner)
+
+    def edges(self) -> Iterable[Edge]:
+        return self._edges
+
+    def entries(self, path: str) -> Iterable[tuple[str, str]]:
+        for owner in self.referenced.get(path, ()):
+            yield node_id(NodeKind.MODULE, owner), f"module {owner} reads {path}"
+        for anc in _ancestors(posixpath.dirname(path)):
+            if anc in self.modules:
+                yield node_id(NodeKind.MODULE, anc), f"{path} is in module {anc}"
+                break
+
+
+class DependencyMethod(SelectorMethod):
+    """``dependencies.X.requires``: whenever X runs, what it requires runs first."""
+
+    name = MethodName.DEPENDENCY
+
+    def edges(self) -> Iterable[Edge]:
+        for name, dep in self.ctx.config.test_selection.dependencies.items():
+            where = self.ctx.where("dependencies", name)
+            for req in dep.requires:
+                yield self.edge(_suite(name), _suite(req), f"{name!r} requires {req!r} ({where})")
+
+
+class AlwaysRunMethod(SelectorMethod):
+    """Suites marked ``always_run`` (suites.yaml) or listed in ``always_run`` (selection)."""
+
+    name = MethodName.ALWAYS_RUN
+
+    def seeds(self, changes: ChangeAnalysis) -> Iterable[Seed]:
+        listed = self.ctx.config.test_selection.always_run
+        for name, suite in self.ctx.catalogue.suites.items():
+            if suite.always_run:
+                yield name, Reason(method=self.name, rule="always_run: true in suites.yaml")
+        for i, name in enumerate(listed):
+            where = self.ctx.where("always_run", i)
+            yield name, Reason(method=self.name, rule=f"listed in always_run ({where})")
+
+
+class PreviousFailureMethod(SelectorMethod):
+    """Suites that failed in the last recorded run are rerun until they pass."""
+
+    name = MethodName.PREVIOUS_FAILURE
+
+    def seeds(self, changes: ChangeAnalysis) -> Iterable[Seed]:
+        if self.ctx.history is None or not self.ctx.config.test_selection.previous_failures:
+            return
+        for name in sorted(self.ctx.history.last_failed_suites()):
+            if name in self.ctx.catalogue.suites:
+                yield name, Reason(method=self.name, rule="failed in the last recorded run")
+
+
+class GlobalPathMethod(SelectorMethod):
+    """A change to a global path (CI config, lock files) can affect anything: run all."""
+
+    name = MethodName.GLOBAL_PATH
+
+    def __init__(self, ctx: SelectionContext) -> None:
+        super().__init__(ctx)
+        self.index: PatternIndex[str] = PatternIndex()
+        for pattern in ctx.config.test_selection.change_detection.global_paths:
+            self.index.add(pattern, pattern)
+
+    def seeds(self, changes: ChangeAnalysis) -> Iterable[Seed]:
+        for path in sorted(changes.paths()):
+            hits = self.index.match(path)
+            if hits:
+                reason = Reason(
+                    method=self.name,
+                    rule=f"global path '{hits[0]}' changed: everything runs",
+                    change=path,
+                )
+                for name in self.ctx.catalogue.suites:
+                    yield name, reason
+                return
+
+
+METHODS: dict[MethodName, type[SelectorMethod]] = {
+    MethodName.PATH: PathRuleMethod,
+    MethodName.SUITE_PATH: SuitePathMethod,
+    MethodName.LINEAGE: LineageMethod,
+    MethodName.MODULE: ModuleMethod,
+    MethodName.DEPENDENCY: DependencyMethod,
+    MethodName.ALWAYS_RUN: AlwaysRunMethod,
+    MethodName.PREVIOUS_FAILURE: PreviousFailureMethod,
+    MethodName.GLOBAL_PATH: GlobalPathMethod,
+}
+"""Every selection kind by name; select.py instantiates them all."""

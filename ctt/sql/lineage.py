@@ -1,0 +1,391 @@
+"""Which tables a Flink SQL text reads and writes, for change-based test selection.
+
+This is not a SQL parser: it is a tokenizer plus a few rules that are right for
+the statements Flink pipelines are made of (``CREATE TABLE ... WITH``, ``CREATE
+TABLE ... AS SELECT``, ``INSERT INTO ... SELECT``, views, joins, window TVFs,
+statement sets). It never raises on bad input, because a template that does not
+parse must still be selectable. Jinja2 in templates is tolerated: ``{% %}`` tags
+are dropped (both branches of an ``if`` count, which can only add lineage) and a
+name built from ``{{ }}`` is reported as *templated*, unknown until rendered.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["SqlLineage", "render_loosely", "sql_lineage"]
+
+
+class SqlLineage(BaseModel):
+    """Tables read and written by one SQL text; names are lower-case, unqualified."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reads: frozenset[str] = frozenset()
+    writes: frozenset[str] = frozenset()
+    declared: frozenset[str] = Field(
+        frozenset(), description="tables created by DDL without a query (sources and sinks)"
+    )
+    topics: dict[str, str] = Field(
+        default_factory=dict, description="table -> Kafka topic, from WITH ('topic' = '...')"
+    )
+    templated: frozenset[str] = Field(
+        frozenset(), description="table names built from Jinja expressions, e.g. '{{src}}'"
+    )
+
+
+_TOKEN = re.compile(
+    r"""
+    (?P<skip>\{\#.*?\#\}|\{%.*?%\}|--[^\n]*|/\*.*?\*/|\s+)
+  | (?P<jinja>\{\{.*?\}\})
+  | (?P<string>'(?:[^']|'')*')
+  | (?P<quoted>`(?:[^`]|``)*`|"(?:[^"]|"")*")
+  | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
+  | (?P<number>\d+(?:\.\d+)?)
+  | (?P<punct>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+
+_JINJA_EXPR = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+
+_KEYWORDS = frozenset(
+    [
+        "SELECT",
+        "FROM",
+        "JOIN",
+        "ON",
+        "WHERE",
+        "GROUP",
+        "BY",
+        "ORDER",
+        "HAVING",
+        "LIMIT",
+        "UNION",
+        "ALL",
+        "AS",
+        "AND",
+        "OR",
+        "NOT",
+        "IN",
+        "IS",
+        "NULL",
+        "INNER",
+        "LEFT",
+        "RIGHT",
+        "FULL",
+        "OUTER",
+        "CROSS",
+        "LATERAL",
+        "UNNEST",
+        "TABLE",
+        "WITH",
+        "VALUES",
+        "INSERT",
+        "INTO",
+        "OVERWRITE",
+        "CREATE",
+        "TEMPORARY",
+        "VIEW",
+        "IF",
+        "EXISTS",
+        "FOR",
+        "SYSTEM_TIME",
+        "OF",
+        "CASE",
+        "WHEN",
+        "THEN",
+        "ELSE",
+        "END",
+        "DISTINCT",
+        "WINDOW",
+        "PARTITION",
+        "OVER",
+        "ROWS",
+        "RANGE",
+        "BETWEEN",
+        "SET",
+        "EXECUTE",
+        "STATEMENT",
+        "BEGIN",
+        "LIKE",
+        "MATCH_RECOGNIZE",
+        "DELETE",
+        "UPDATE",
+        "EXCEPT",
+        "INTERSECT",
+        "MINUS",
+        "NATURAL",
+        "USING",
+        "OR",
+        "REPLACE",
+    ]
+)
+# Functions whose arguments use FROM without reading a table: EXTRACT(YEAR FROM ts).
+_FROM_FUNCTIONS = frozenset({"EXTRACT", "TRIM", "SUBSTRING", "SUBSTR", "OVERLAY", "POSITION"})
+
+
+@dataclass
+class _Name:
+    """A run of adjacent words, quoted identifiers, Jinja expressions and dots."""
+
+    parts: list[str]
+    raw: str
+    keyword: str | None  # upper-case text when a single unquoted keyword
+    templated: bool
+
+    @property
+    def table(self) -> str:
+        return self.raw.lower() if self.templated else self.parts[-1].lower()
+
+
+@dataclass
+class _Punct:
+    char: str
+
+
+@dataclass
+class _String:
+    value: str
+
+
+_Item = _Name | _Punct | _String
+
+
+def _unquote(text: str) -> str:
+    quote = text[0]
+    return text[1:-1].replace(quote * 2, quote)
+
+
+def _items(text: str) -> list[_Item]:
+    """Tokens with adjacent name pieces merged: ``cat.db.{{ t }}_x`` is one name."""
+    items: list[_Item] = []
+    run: list[tuple[str, str]] = []  # (kind, text) of the current name run
+
+    def flush() -> None:
+        if not run:
+            return
+        parts: list[str] = [""]
+        raw = ""
+        templated = False
+        quoted = False
+        for kind, value in run:
+            if kind == "dot":
+                parts.append("")
+                raw += "."
+            elif kind == "jinja":
+                piece = "{{" + value[2:-2].strip() + "}}"
+                parts[-1] += piece
+                raw += piece
+                templated = True
+            elif kind == "quoted":
+                piece = _JINJA_EXPR.sub(lambda m: "{{" + m[1].strip() + "}}", _unquote(value))
+                parts[-1] += piece
+                raw += piece
+                quoted = True
+                templated = templated or "{{" in piece
+            else:
+                parts[-1] += value
+                raw += value
+        run.clear()
+        parts = [p for p in parts if p] or [raw]
+        upper = raw.upper()
+        keyword = upper if not quoted and not templated and upper in _KEYWORDS else None
+        if not raw.strip("."):
+            items.append(_Punct("."))
+            return
+        items.append(_Name(parts, raw, keyword, templated))
+
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "punct"
+        value = match.group()
+        if kind in ("word", "quoted", "jinja") or (kind == "punct" and value == "." and run):
+            run.append(("dot" if value == "." and kind == "punct" else kind, value))
+            continue
+        flush()
+        if kind == "string":
+            items.append(_String(_unquote(value)))
+        elif kind == "punct":
+            items.append(_Punct(value))
+        # skip, number: separators only
+    flush()
+    return items
+
+
+def _statements(items: list[_Item]) -> list[list[_Item]]:
+    out: list[list[_Item]] = [[]]
+    depth = 0
+    for item in items:
+        if isinstance(item, _Punct):
+            if item.char == "(":
+                depth += 1
+            elif item.char == ")":
+                depth = max(0, depth - 1)
+            elif item.char == ";" and depth == 0:
+                out.append([])
+                continue
+        out[-1].append(item)
+    return [s for s in out if s]
+
+
+def _kw(item: _Item | None, *words: str) -> bool:
+    return isinstance(item, _Name) and item.keyword in words
+
+
+def _is_table_name(item: _Item | None) -> bool:
+    return isinstance(item, _Name) and item.keyword is None
+
+
+@dataclass
+class _Result:
+    reads: set[str] = field(default_factory=set)
+    writes: set[str] = field(default_factory=set)
+    declared: set[str] = field(default_factory=set)
+    topics: dict[str, str] = field(default_factory=dict)
+    templated: set[str] = field(default_factory=set)
+
+    def add(self, bucket: set[str], name: _Name) -> None:
+        bucket.add(name.table)
+        if name.templated:
+            self.templated.add(name.table)
+
+
+def _statement(stmt: list[_Item], res: _Result) -> None:
+    n = len(stmt)
+
+    def at(i: int) -> _Item | None:
+        return stmt[i] if 0 <= i < n else None
+
+    reads: set[str] = set()
+    ctes: set[str] = set()
+    created: _Name | None = None
+    has_query = False
+    frames: list[bool] = []  # per open paren: does FROM inside it read a table?
+    i = 0
+    while i < n:
+        item = stmt[i]
+        if isinstance(item, _Punct):
+            if item.char == "(":
+                prev = at(i - 1)
+                frames.append(not (isinstance(prev, _Name) and prev.raw.upper() in _FROM_FUNCTIONS))
+            elif item.char == ")" and frames:
+                frames.pop()
+            i += 1
+            continue
+        if not isinstance(item, _Name):
+            i += 1
+            continue
+        kw = item.keyword
+        if kw == "SELECT":
+            has_query = True
+        elif kw in ("FROM", "JOIN") and all(frames):
+            j = i + 1
+            while True:
+                nxt = at(j)
+                if not _is_table_name(nxt):
+                    break
+                assert isinstance(nxt, _Name)
+                if isinstance(at(j + 1), _Punct) and at(j + 1) == _Punct("("):
+                    break  # a table function call
+                reads.add(nxt.table)
+                if nxt.templated:
+                    res.templated.add(nxt.table)
+                j += 1
+                if _kw(at(j), "AS"):
+                    j += 1
+                if _is_table_name(at(j)):
+                    j += 1  # alias
+                if kw == "FROM" and at(j) == _Punct(","):
+                    j += 1
+                    continue
+                break
+        elif (
+            kw == "TABLE" and at(i - 1) in (_Punct("("), _Punct(",")) and _is_table_name(at(i + 1))
+        ):
+            nxt = at(i + 1)
+            assert isinstance(nxt, _Name)
+            reads.add(nxt.table)  # window TVF: TUMBLE(TABLE orders, ...)
+            if nxt.templated:
+                res.templated.add(nxt.table)
+        elif (kw == "INTO" and _kw(at(i - 1), "INSERT")) or kw == "OVERWRITE":
+            target = at(i + 1)
+            if _kw(target, "TABLE"):
+                target = at(i + 2)
+            if isinstance(target, _Name):
+                res.add(res.writes, target)
+        elif (kw == "FROM" and _kw(at(i - 1), "DELETE")) or kw == "UPDATE":
+            target = at(i + 1)
+            if _is_table_name(target):
+                assert isinstance(target, _Name)
+                res.add(res.writes, target)
+        elif kw == "CREATE" and created is None:
+            j = i + 1
+            while _kw(at(j), "OR", "REPLACE", "TEMPORARY") or (
+                isinstance(at(j), _Name) and at(j).raw.upper() == "SYSTEM"  # type: ignore[union-attr]
+            ):
+                j += 1
+            if _kw(at(j), "TABLE", "VIEW"):
+                j += 1
+                if _kw(at(j), "IF"):
+                    j += 3  # IF NOT EXISTS
+                target = at(j)
+                if isinstance(target, _Name) and target.keyword is None:
+                    created = target
+                    i = j
+        elif (
+            kw is None and _kw(at(i + 1), "AS") and at(i + 2) == _Punct("(") and item is not created
+        ):
+            ctes.add(item.table)
+        i += 1
+
+    for k in range(n - 2):
+        key, eq, value = stmt[k], stmt[k + 1], stmt[k + 2]
+        if (
+            created is not None
+            and isinstance(key, _String)
+            and key.value.lower() == "topic"
+            and eq == _Punct("=")
+            and isinstance(value, _String)
+        ):
+            res.topics[created.table] = value.value
+    if created is not None:
+        res.add(res.writes if has_query else res.declared, created)
+    res.reads |= reads - ctes
+
+
+def sql_lineage(text: str) -> SqlLineage:
+    """Reads, writes, declared tables and topics of a SQL text (never raises)."""
+    res = _Result()
+    for stmt in _statements(_items(text)):
+        _statement(stmt, res)
+    return SqlLineage(
+        reads=frozenset(res.reads),
+        writes=frozenset(res.writes),
+        declared=frozenset(res.declared - res.writes),
+        topics=res.topics,
+        templated=frozenset(res.templated),
+    )
+
+
+class _KeepUndefined(jinja2.Undefined):
+    """Renders an unknown variable as ``{{name}}`` so it stays visibly templated."""
+
+    def __str__(self) -> str:
+        return "{{" + (self._undefined_name or "undefined") + "}}"
+
+
+_ENV = SandboxedEnvironment(undefined=_KeepUndefined, autoescape=False)
+
+
+def render_loosely(text: str, params: dict[str, Any] | None) -> str:
+    """Render a template with the params a spec gives; the raw text if it cannot be rendered."""
+    try:
+        return _ENV.from_string(text).render(**(params or {}))
+    except (jinja2.TemplateError, TypeError, ValueError, AttributeError, ArithmeticError):
+        return text
