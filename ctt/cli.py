@@ -135,9 +135,66 @@ def run(
         Path | None, typer.Option(help="Run every suite of a test-execution-plan.json.")
     ] = None,
     suite: Annotated[str | None, typer.Option(help="Run one suite of the catalogue.")] = None,
+    catalogue: Annotated[Path, typer.Option(help="Suite catalogue (--plan/--suite).")] = Path(
+        "continuous-testing/config/suites.yaml"
+    ),
+    parallel_limit: Annotated[
+        int | None,
+        typer.Option(
+            envvar="PARALLEL_EXECUTION_LIMIT", min=1, help="Suites at once (--plan; default: plan)."
+        ),
+    ] = None,
+    retries: Annotated[
+        int | None, typer.Option(min=0, help="Re-runs of a failed suite (--plan/--suite).")
+    ] = None,
+    timeout: Annotated[
+        str | None, typer.Option(help="Per-suite timeout, e.g. 30m (--plan/--suite).")
+    ] = None,
+    fail_fast: Annotated[
+        bool, typer.Option("--fail-fast", help="Stop all suites at the first failure (--plan).")
+    ] = False,
+    results_dir: Annotated[
+        Path, typer.Option(help="JUnit and results JSON (--plan/--suite).")
+    ] = Path("test-results"),
     json_out: JsonOpt = False,
 ) -> None:
     """Run Flink test specs on the local stack (starting it if needed), or suites of a plan."""
+    if plan is not None or suite is not None:
+        from ctt.ci import commands as ci_commands
+        from ctt.config.durations import parse_duration
+        from ctt.errors import UsageError
+
+        if plan is not None and suite is not None:
+            raise UsageError("give --plan or --suite, not both")
+        if paths:
+            raise UsageError("spec paths cannot be combined with --plan/--suite")
+        try:
+            limit = parse_duration(timeout) if timeout else None
+        except ValueError as exc:
+            raise UsageError(f"--timeout: {exc}") from None
+        out = Output(json_mode=json_out)
+        if plan is not None:
+            ci_commands.run_plan(
+                out,
+                plan,
+                catalogue=catalogue,
+                parallel_limit=parallel_limit,
+                retries=retries,
+                timeout=limit,
+                fail_fast=fail_fast,
+                results_dir=results_dir,
+            )
+        else:
+            assert suite is not None
+            ci_commands.run_suite(
+                out,
+                suite,
+                catalogue=catalogue,
+                retries=retries or 0,
+                timeout=limit,
+                results_dir=results_dir,
+            )
+        return
     raise NotImplementedError
 
 
@@ -286,9 +343,147 @@ def select_cmd(
 # <<< analyze/select <<<
 
 # >>> aggregate/gate (ctt.ci: aggregation, history, gates) >>>
+HistoryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--history",
+        envvar="CTT_HISTORY_URL",
+        help="History store: a SQLite path (default .ctt/history.sqlite) or a postgresql:// URL.",
+    ),
+]
+
+
+@app.command("aggregate")
+def aggregate_cmd(
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(help="JUnit files, results JSON or directories (default: test-results/)."),
+    ] = None,
+    plan: Annotated[
+        Path | None, typer.Option(help="Plan whose suites must all have a result.")
+    ] = None,
+    history: HistoryOpt = None,
+    record: Annotated[
+        bool, typer.Option("--record/--no-record", help="Store this run in the history.")
+    ] = True,
+    branch: Annotated[
+        str | None, typer.Option(help="Branch of this run (default: CI/git).")
+    ] = None,
+    target_branch: Annotated[
+        str | None, typer.Option(help="Compare failures with this branch (default: MR target).")
+    ] = None,
+    report: Annotated[Path, typer.Option(help="HTML report to write.")] = Path(
+        "consolidated-test-report.html"
+    ),
+    metrics: Annotated[Path, typer.Option(help="Metrics JSON to write.")] = Path(
+        "test-metrics.json"
+    ),
+    junit: Annotated[Path, typer.Option(help="Merged JUnit to write.")] = Path(
+        "consolidated-junit.xml"
+    ),
+    trend_runs: Annotated[int, typer.Option(min=1, help="Runs shown in trends.")] = 30,
+    baseline_runs: Annotated[
+        int, typer.Option(min=1, help="Passing runs whose median duration is the baseline.")
+    ] = 10,
+    json_out: JsonOpt = False,
+) -> None:
+    """Merge JUnit and results into consolidated-test-report.html, test-metrics.json and history."""
+    from ctt.ci import commands as ci_commands
+
+    if plan is None and Path("test-execution-plan.json").exists():
+        plan = Path("test-execution-plan.json")
+    ci_commands.aggregate(
+        Output(json_mode=json_out),
+        inputs or [Path("test-results")],
+        plan=plan,
+        history=history,
+        record=record,
+        branch=branch,
+        target_branch=target_branch,
+        report=report,
+        metrics_path=metrics,
+        merged_junit=junit,
+        trend_runs=trend_runs,
+        baseline_runs=baseline_runs,
+    )
+
+
+@app.command("gate")
+def gate_cmd(
+    metrics: Annotated[Path, typer.Option(help="test-metrics.json from 'ctt aggregate'.")] = Path(
+        "test-metrics.json"
+    ),
+    config: Annotated[Path, typer.Option("--config", help="quality-gates.yaml")] = Path(
+        "continuous-testing/config/quality-gates.yaml"
+    ),
+    mode: Annotated[
+        str | None,
+        typer.Option(help="blocking, advisory or auto (blocking in merge request pipelines)."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Evaluate the quality gates; exit 1 when a blocking gate fails."""
+    from ctt.ci import commands as ci_commands
+    from ctt.config.gates import GateMode
+    from ctt.errors import UsageError
+
+    try:
+        gate_mode = GateMode(mode) if mode else None
+    except ValueError:
+        raise UsageError(f"unknown mode {mode!r}", hint="use blocking, advisory or auto") from None
+    ci_commands.gate(
+        Output(json_mode=json_out), metrics_path=metrics, gates_path=config, mode=gate_mode
+    )
+
+
 # <<< aggregate/gate <<<
 
+
 # >>> generate (ctt.datagen) >>>
+@app.command("generate")
+def generate_cmd(
+    spec: Annotated[Path | None, typer.Option(help="Spec file whose table to fill.")] = None,
+    table: Annotated[str | None, typer.Option(help="Table of --spec to generate.")] = None,
+    test: Annotated[
+        str | None, typer.Option(help="Test of --spec (default: first with --table).")
+    ] = None,
+    topic: Annotated[str | None, typer.Option(help="Topic (default: the table's).")] = None,
+    rate: Annotated[
+        float | None, typer.Option(help="Events/s (default: as fast as possible).")
+    ] = None,
+    count: Annotated[int | None, typer.Option(help="Number of events.")] = None,
+    duration: Annotated[
+        str | None, typer.Option(help="Run length with --rate, e.g. '60s'.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: fixed).")] = None,
+    data_format: Annotated[str | None, typer.Option("--format", help="json or avro.")] = None,
+    ground_truth: Annotated[
+        Path | None, typer.Option(help="Ground-truth JSONL (default: ground-truth/<topic>.jsonl).")
+    ] = None,
+    bootstrap_servers: Annotated[
+        str | None, typer.Option(help="Kafka (default: the running local stack).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Produce a generated, reproducible stream into Kafka and write its ground truth."""
+    from ctt.datagen.commands import parse_cli_values, run_generate
+
+    out = Output(json_mode=json_out)
+    run_generate(
+        out,
+        spec=spec,
+        table=table,
+        test=test,
+        topic=topic,
+        rate=rate,
+        count=count,
+        ground_truth=ground_truth,
+        bootstrap_servers=bootstrap_servers,
+        seed=seed,
+        **parse_cli_values(duration=duration, data_format=data_format),
+    )
+
+
 # <<< generate <<<
 
 
