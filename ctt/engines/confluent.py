@@ -114,7 +114,9 @@ ROUTES: dict[str, Route] = {
 class ConfluentSettings(BaseSettings):
     """Where and as whom ctt talks to Confluent Cloud; read from ``CONFLUENT_*`` variables."""
 
-    model_config = SettingsConfigDict(env_prefix="CONFLUENT_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="CONFLUENT_", extra="ignore", populate_by_name=True
+    )
 
     flink_api_key: str
     flink_api_secret: SecretStr
