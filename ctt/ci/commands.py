@@ -230,7 +230,8 @@ def gate(
             )
         out.table(table)
     if report.blocked:
-        raise TestsFailed(f"quality gates failed: {', '.join(report.failed)}")
+        blocking = [r.condition for r in report.results if r.verdict is Verdict.FAIL and r.blocking]
+        raise TestsFailed(f"blocking quality gates failed: {', '.join(blocking)}")
     if report.failed:
         out.warn(
             f"quality gates failed ({', '.join(report.failed)}) but do not block "

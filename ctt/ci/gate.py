@@ -61,6 +61,9 @@ def effective_mode(configured: GateMode, override: GateMode | None = None) -> Ga
     return mode
 
 
+_EPS = 1e-9  # "99.9%" parses to 0.9990000000000001; equal must pass
+
+
 def _pct(v: float) -> str:
     return f"{v * 100:.2f}%".replace(".00%", "%")
 
@@ -92,7 +95,7 @@ def evaluate(metrics: TestMetrics, gates: GatesConfig, mode: GateMode | None = N
             "min_pass_rate",
             f"{_pct(t.pass_rate)} ({t.passed}/{t.tests - t.skipped})",
             f">= {_pct(gates.min_pass_rate)}",
-            t.pass_rate >= gates.min_pass_rate,
+            t.pass_rate + _EPS >= gates.min_pass_rate,
             detail,
         )
     if gates.no_new_failures:
@@ -115,7 +118,7 @@ def evaluate(metrics: TestMetrics, gates: GatesConfig, mode: GateMode | None = N
             "max_flaky_share",
             f"{_pct(t.flaky_share)} ({t.flaky} flaky)",
             f"<= {_pct(gates.max_flaky_share)}",
-            t.flaky_share <= gates.max_flaky_share,
+            t.flaky_share - _EPS <= gates.max_flaky_share,
         )
     if gates.min_streaming_data_accuracy is not None:
         values = metrics.streaming_data_accuracy
@@ -133,7 +136,7 @@ def evaluate(metrics: TestMetrics, gates: GatesConfig, mode: GateMode | None = N
                 "min_streaming_data_accuracy",
                 f"{worst.value * 100:.3f}%",
                 f">= {_pct(gates.min_streaming_data_accuracy)}",
-                worst.value >= gates.min_streaming_data_accuracy,
+                worst.value + _EPS >= gates.min_streaming_data_accuracy,
                 f"lowest: {worst.suite}{' / ' + worst.test if worst.test else ''}"
                 f" ({len(values)} values)",
             )
@@ -153,7 +156,7 @@ def evaluate(metrics: TestMetrics, gates: GatesConfig, mode: GateMode | None = N
                 "max_performance_regression",
                 f"{worst_p.change * 100:+.1f}% ({worst_p.suite})",
                 f"<= {_pct(gates.max_performance_regression)}",
-                worst_p.change <= gates.max_performance_regression,
+                worst_p.change - _EPS <= gates.max_performance_regression,
                 f"{worst_p.duration:.1f}s vs median {worst_p.baseline_median:.1f}s "
                 f"of {worst_p.baseline_runs} runs",
             )
