@@ -1,0 +1,2 @@
+SET 'sql.state-ttl' = '1 h';
+INSERT INTO `${target_topic}` SELECT * FROM `${source_topic}`;
