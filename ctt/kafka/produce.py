@@ -168,6 +168,7 @@ def produce(
     progress_every_s: float = 0.5,
     producer_config: dict[str, Any] | None = None,
     flush_timeout_s: float = 300.0,
+    on_sent: Callable[[GeneratedRecord, float], None] | None = None,
 ) -> ProduceReport:
     """Send ``records`` to ``topic`` (at ``rate`` if given) and wait for every delivery report.
 
@@ -222,6 +223,8 @@ def produce(
                     report.failed += 1  # rejected before sending (e.g. too large): never sent
                     tally.error(str(err))
                     break
+            if on_sent is not None:  # wall-clock send time, for latency validation
+                on_sent(rec, time.time())
             sent += 1
             if sent & 255 == 0:
                 poll(0)
