@@ -491,7 +491,8 @@ def main() -> None:
     """Entry point: run the app and map errors to documented exit codes."""
     out = Output()
     try:
-        app(standalone_mode=False)
+        # Without standalone mode, click *returns* the code of typer.Exit and of Ctrl-C (130).
+        code = app(standalone_mode=False)
     except CttError as exc:
         out.error(str(exc))
         sys.exit(int(exc.exit_code))
@@ -505,7 +506,9 @@ def main() -> None:
     except ClickException as exc:  # usage errors: unknown option, bad value
         exc.show()
         sys.exit(int(ExitCode.USAGE))
-    sys.exit(0)
+    if code == int(ExitCode.INTERRUPTED):
+        out.error("interrupted")
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 __all__ = ["app", "main"]

@@ -10,5 +10,5 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}"
+  apt-get install -y -qq "${need[@]}"
 fi
