@@ -124,6 +124,21 @@ class Graph:
                     queue.append(nxt)
         return parent
 
+    def reaches(self, node: str, kind: NodeKind) -> bool:
+        """Whether some node of ``kind`` is reachable from ``node`` (stops at the first)."""
+        prefix = f"{kind.value}:"
+        seen = {node}
+        queue = deque([node])
+        succ = self._g.succ
+        while queue:
+            for nxt in succ[queue.popleft()]:
+                if nxt.startswith(prefix):
+                    return True
+                if nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(nxt)
+        return False
+
     @staticmethod
     def chain(parent: dict[str, str | None], node: str) -> list[str]:
         """The path from a source to ``node`` recorded by :meth:`reach`."""

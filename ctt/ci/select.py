@@ -29,6 +29,9 @@ from ctt.config.selection import Unmapped, load_selection
 from ctt.config.suites import load_suites
 from ctt.errors import UsageError
 
+_DEAD_END_CHECK = 2000
+"""Above this many changed files, skip the per-file "reaches no suite" check."""
+
 __all__ = ["Selection", "Selector", "explain_lines", "load_selector", "repo_files"]
 
 
@@ -143,6 +146,10 @@ class Selector:
             file_nodes.append(fnode)
             for node, method, rule in entries:
                 self.graph.add_edge(fnode, node, method=method, rule=rule)
+            if len(changes.files) <= _DEAD_END_CHECK and not self.graph.reaches(
+                fnode, NodeKind.SUITE
+            ):
+                unmapped.append(path)  # e.g. a SQL template that no spec runs
         seeds = [seed for m in self.methods for seed in m.seeds(changes)]
         policy = self.ctx.config.test_selection.change_detection.unmapped
         if unmapped and policy is Unmapped.ALL:
