@@ -69,7 +69,7 @@ def table_from_spec(
     spec: Path, table: str, test: str | None
 ) -> tuple[TableShape, GeneratorConfig | None, str | None]:
     """The table's shape, its generator config (if the spec has one) and its fixed topic, if any."""
-    from ctt.flinktest.spec import load_spec  # the spec format belongs to the runner
+    from ctt.config.spec import load_spec
 
     candidates = [t for t in load_spec(spec) if test is None or t.test.name == test]
     if test is not None and not candidates:

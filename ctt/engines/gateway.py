@@ -1,0 +1,156 @@
+"""Client of the Flink SQL Gateway REST API (v3): sessions, statements, operations, result pages."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+from pydantic import BaseModel
+
+from ctt.engines.base import EngineError, StatementError
+
+_CAUSE = re.compile(r"Caused by: (?P<cls>[\w.$]+): (?P<msg>.*)")
+_LINE = re.compile(r"line (?P<line>\d+), column (?P<col>\d+)")
+# Exceptions whose message is the user's problem rather than the gateway's plumbing.
+_USER_ERRORS = (
+    "ValidationException",
+    "SqlParserException",
+    "SqlParseException",
+    "TableException",
+    "SqlValidatorException",
+    "CalciteContextException",
+    "ParseException",
+    "CodeGenException",
+)
+
+
+def sql_error(errors: list[str]) -> StatementError:
+    """The most useful single line of a gateway error, with the SQL line it points at."""
+    text = "\n".join(errors)
+    causes = [(m["cls"], m["msg"].strip()) for m in _CAUSE.finditer(text)]
+    user = [(c, m) for c, m in causes if c.rsplit(".", 1)[-1] in _USER_ERRORS]
+    cls, msg = (
+        user[0]
+        if user
+        else (causes[-1] if causes else ("", errors[0] if errors else "unknown error"))
+    )
+    line = _LINE.search(msg)
+    short = cls.rsplit(".", 1)[-1]
+    return StatementError(
+        f"{short}: {msg}" if short else msg, sql_line=int(line["line"]) if line else None
+    )
+
+
+class Page(BaseModel):
+    result_type: str  # NOT_READY, PAYLOAD, EOS
+    columns: list[str] = []
+    rows: list[tuple[str, list[Any]]] = []  # (kind, fields)
+    job_id: str | None = None
+    next_uri: str | None = None
+
+
+class SqlGateway:
+    """One session on the gateway; statements run in it share catalog state (tables, SET)."""
+
+    def __init__(
+        self, base_url: str, *, timeout_s: float = 30.0, properties: dict[str, str] | None = None
+    ) -> None:
+        self._http = httpx.Client(base_url=base_url, timeout=timeout_s)
+        body = {"properties": properties or {}}
+        self.session = str(self._call("POST", "/v3/sessions", json=body)["sessionHandle"])
+
+    # -- plumbing ----------------------------------------------------------------------------
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            resp = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise EngineError(
+                f"SQL Gateway unreachable at {self._http.base_url}: {exc}",
+                hint="is the stack up? `ctt stack status`",
+            ) from exc
+        if resp.status_code >= 400:
+            try:
+                errors = [str(e) for e in resp.json().get("errors", [])]
+            except ValueError:
+                errors = [resp.text]
+            raise sql_error(errors)
+        if not resp.content:
+            return {}
+        data: dict[str, Any] = resp.json()
+        return data
+
+    # -- statements --------------------------------------------------------------------------
+    def submit(self, sql: str, config: dict[str, str] | None = None) -> str:
+        body: dict[str, Any] = {"statement": sql}
+        if config:
+            body["executionConfig"] = config
+        return str(
+            self._call("POST", f"/v3/sessions/{self.session}/statements", json=body)[
+                "operationHandle"
+            ]
+        )
+
+    def status(self, op: str) -> str:
+        return str(
+            self._call("GET", f"/v3/sessions/{self.session}/operations/{op}/status")["status"]
+        )
+
+    def fetch(self, uri: str) -> Page:
+        data = self._call("GET", uri)
+        results = data.get("results") or {}
+        return Page(
+            result_type=data.get("resultType", "EOS"),
+            columns=[c["name"] for c in results.get("columns", [])],
+            rows=[(r.get("kind", "INSERT"), r.get("fields", [])) for r in results.get("data", [])],
+            job_id=data.get("jobID"),
+            next_uri=data.get("nextResultUri"),
+        )
+
+    def first_page_uri(self, op: str) -> str:
+        return f"/v3/sessions/{self.session}/operations/{op}/result/0?rowFormat=JSON"
+
+    def pages(
+        self, op: str, *, poll_s: float = 0.2, deadline_s: float | None = None
+    ) -> Iterator[Page]:
+        """Follow ``nextResultUri`` until EOS; NOT_READY pages are polled, not returned."""
+        uri: str | None = self.first_page_uri(op)
+        end = None if deadline_s is None else time.monotonic() + deadline_s
+        while uri:
+            page = self.fetch(uri)
+            if page.result_type == "NOT_READY":
+                if end is not None and time.monotonic() > end:
+                    return
+                time.sleep(poll_s)
+                uri = page.next_uri or uri
+                continue
+            yield page
+            if page.result_type == "EOS":
+                return
+            uri = page.next_uri
+
+    def execute(
+        self, sql: str, *, deadline_s: float = 120.0, config: dict[str, str] | None = None
+    ) -> Page:
+        """Submit and wait for the first payload (DDL finishes; INSERT returns its job id)."""
+        op = self.submit(sql, config)
+        first = next(self.pages(op, deadline_s=deadline_s), None)
+        if first is None:
+            raise EngineError(f"statement gave no result within {deadline_s:.0f}s")
+        return first
+
+    def cancel(self, op: str) -> None:
+        self._call("POST", f"/v3/sessions/{self.session}/operations/{op}/cancel")
+
+    def close_operation(self, op: str) -> None:
+        self._call("DELETE", f"/v3/sessions/{self.session}/operations/{op}/close")
+
+    def close(self) -> None:
+        try:
+            self._call("DELETE", f"/v3/sessions/{self.session}")
+        except EngineError:
+            pass
+        finally:
+            self._http.close()

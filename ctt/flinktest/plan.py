@@ -1,0 +1,186 @@
+"""Turning a test's SQL into what the local engine runs: tables on run-scoped topics, sinks, one job."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from ctt.config.spec import Completion, FlinkTest, LoadedTest
+from ctt.engines.base import StatementError
+from ctt.engines.local import LocalEngine
+from ctt.errors import ConfigError
+from ctt.flinktest.inputs import TableInput
+from ctt.kafka.naming import scoped
+from ctt.sql import ddl, render, statements
+from ctt.sql.statements import Kind
+from ctt.validate.base import Column
+
+
+class OutputPlan(BaseModel):
+    table: str
+    topic: str
+    columns: list[Column]
+    mode: ddl.SinkMode
+    declared: bool = Field(False, description="declared under `tables:` by the user")
+
+
+class SqlSource(BaseModel):
+    """Where the SQL came from, to turn a statement's line into the user's file:line."""
+
+    text: str
+    file: str
+    first_line: int  # line in `file` of the SQL's first line
+
+    def locate(self, stmt_line: int, err_line: int | None) -> int:
+        return self.first_line + stmt_line - 1 + ((err_line or 1) - 1)
+
+
+def sql_source(lt: LoadedTest) -> SqlSource:
+    test = lt.test
+    if test.flink_sql is not None:
+        text = render.render_text(
+            test.flink_sql, test.params, file=str(lt.file), line_offset=lt.sql_line or 1
+        )
+        return SqlSource(text=text, file=str(lt.file), first_line=lt.sql_line or 1)
+    assert test.sql_template is not None
+    text, path = render.render_template(test.sql_template, test.params, spec_dir=lt.file.parent)
+    return SqlSource(text=text, file=str(path), first_line=1)
+
+
+def targets(stmts: list[statements.Statement]) -> list[str]:
+    return [s.target for s in stmts if s.kind in (Kind.CTAS, Kind.INSERT) and s.target]
+
+
+class LocalPlanner:
+    """Runs the DDL part of a test in the engine session and returns the job's INSERT statements."""
+
+    def __init__(self, engine: LocalEngine, *, run_id: str, bootstrap: str) -> None:
+        self.engine = engine
+        self.run_id = run_id
+        self.bootstrap = bootstrap
+
+    def _run(self, sql: str, src: SqlSource, stmt_line: int) -> list[tuple[str, list[object]]]:
+        try:
+            return self.engine.run(sql).rows
+        except StatementError as exc:
+            raise ConfigError(
+                f"Flink rejected the SQL: {exc.message}",
+                file=src.file,
+                line=src.locate(stmt_line, exc.sql_line),
+            ) from None
+
+    def prepare(
+        self, test: FlinkTest, src: SqlSource, inputs: dict[str, TableInput]
+    ) -> tuple[list[str], list[OutputPlan], dict[str, str], dict[str, str]]:
+        """Returns (insert statements, outputs, topics by table, SET options)."""
+        stmts = statements.parse(src.text)
+        outs = set(targets(stmts))
+        if not outs:
+            raise ConfigError(
+                "the SQL writes no table: use CREATE TABLE ... AS SELECT or INSERT INTO",
+                file=src.file,
+                line=src.first_line,
+            )
+        topics = {
+            name: (t.topic or scoped(self.run_id, test.name, name))
+            for name, t in test.tables.items()
+        }
+        settings: dict[str, str] = dict(test.settings)
+        for s in stmts:
+            if s.kind is Kind.SET:
+                k, v = statements.set_option(s)
+                settings[k] = v
+        for name, table in test.tables.items():
+            bounded = None
+            if name not in outs and test.completion is Completion.BOUNDED:
+                inp = inputs.get(name)
+                bounded = (
+                    inp.offsets(table.partitions, include_closing=False)
+                    if inp
+                    else dict.fromkeys(range(table.partitions), 0)
+                )
+            self._run(
+                ddl.source_table(
+                    name, table, topic=topics[name], bootstrap=self.bootstrap, bounded=bounded
+                ),
+                src,
+                1,
+            )
+        inserts: list[str] = []
+        plans: list[OutputPlan] = []
+        for s in stmts:
+            if s.kind is Kind.SET:
+                continue
+            if s.kind is Kind.INSERT:
+                assert s.target is not None
+                if s.target not in test.tables:
+                    raise ConfigError(
+                        f"INSERT INTO {s.target}: declare the table under `tables:`",
+                        file=src.file,
+                        line=src.locate(s.line, None),
+                    )
+                table = test.tables[s.target]
+                mode = ddl.SinkMode.UPSERT if table.updating else ddl.SinkMode.APPEND
+                cols = [Column(name=c, type=t) for c, t in table.schema_.items()]
+                plans.append(
+                    OutputPlan(
+                        table=s.target,
+                        topic=topics[s.target],
+                        columns=cols,
+                        mode=mode,
+                        declared=True,
+                    )
+                )
+                inserts.append(s.sql)
+            elif s.kind is Kind.CTAS:
+                assert s.target is not None and s.query is not None
+                plans.append(self._ctas(test, s, src, topics))
+                inserts.append(
+                    f"INSERT INTO {ddl.quote(s.target)} SELECT * FROM {ddl.quote('__ctt_' + s.target)}"
+                )
+            else:
+                self._run(s.sql, src, s.line)
+        return inserts, plans, topics, settings
+
+    def _ctas(
+        self, test: FlinkTest, s: statements.Statement, src: SqlSource, topics: dict[str, str]
+    ) -> OutputPlan:
+        assert s.target is not None and s.query is not None
+        view = ddl.quote("__ctt_" + s.target)
+        query_line = s.line  # errors in the query point into the CTAS statement
+        self._run(f"CREATE TEMPORARY VIEW {view} AS {s.query}", src, query_line)
+        described = self._run(f"DESCRIBE {view}", src, query_line)
+        cols = [
+            Column(name=str(r[1][0]), type=str(r[1][1]) + ("" if r[1][2] else " NOT NULL"))
+            for r in described
+        ]
+        explain = self._run(f"EXPLAIN CHANGELOG_MODE SELECT * FROM {view}", src, query_line)
+        mode_ops = ddl.changelog_mode(str(explain[0][1][0]) if explain else "")
+        declared = test.tables.get(s.target)
+        if mode_ops == ["I"]:
+            mode = ddl.SinkMode.APPEND
+        elif declared is not None and declared.primary_key:
+            mode = ddl.SinkMode.UPSERT
+        else:
+            mode = ddl.SinkMode.RETRACT
+        topic = topics.get(s.target) or scoped(self.run_id, test.name, s.target)
+        topics[s.target] = topic
+        pk = declared.primary_key if declared else []
+        sink_cols = [
+            (c.name, c.type.replace(" NOT NULL", "") if c.name not in pk else c.type) for c in cols
+        ]
+        if declared is None:
+            self._run(
+                ddl.sink_table(
+                    s.target,
+                    sink_cols,
+                    topic=topic,
+                    bootstrap=self.bootstrap,
+                    mode=mode,
+                    primary_key=pk,
+                ),
+                src,
+                query_line,
+            )
+        return OutputPlan(
+            table=s.target, topic=topic, columns=cols, mode=mode, declared=declared is not None
+        )

@@ -1,0 +1,473 @@
+"""The one Flink test runner: spec -> topics -> statements -> data -> collect -> validate -> cleanup.
+
+`ctt run` and the continuous-testing suites both come through here. Every
+test gets its own engine session, run-scoped topics and job; cleanup runs on
+success, failure, timeout and Ctrl-C alike.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from ctt.config.spec import Completion, LoadedTest, OutputMode, RowOrder
+from ctt.datagen.record import GeneratedRecord
+from ctt.engines.base import EngineError, Phase, StatementHandle
+from ctt.engines.local import LocalEngine
+from ctt.errors import ConfigError, CttError, InfraError
+from ctt.flinktest import inputs as inputs_mod
+from ctt.flinktest.outputs import UndecodableOutput, decode
+from ctt.flinktest.plan import LocalPlanner, OutputPlan, sql_source, targets
+from ctt.flinktest.results import ErrorKind, RunReport, Status, TestResult
+from ctt.kafka.admin import TopicAdmin
+from ctt.kafka.consume import TopicReader
+from ctt.kafka.naming import new_run_id, slug
+from ctt.kafka.produce import produce
+from ctt.sql import statements
+from ctt.stack.state import StackState
+from ctt.validate import registry
+from ctt.validate.base import Column, InputRecord, OutputRow, TableOutput, ValidationContext
+
+
+class Cancelled(CttError):
+    """The run was interrupted (Ctrl-C); the test cleaned up after itself."""
+
+
+class TestTimeout(InfraError):
+    __test__ = False
+
+
+Listener = Callable[[str, str], None]  # (test id, phase text)
+
+
+class _Ctx:
+    """Per-test bookkeeping the cleanup needs, filled as the test goes."""
+
+    def __init__(self) -> None:
+        self.engine: LocalEngine | None = None
+        self.handle: StatementHandle | None = None
+        self.topics: list[str] = []
+        self.log: list[str] = []
+        self.started = time.monotonic()
+
+    def note(self, text: str) -> None:
+        self.log.append(f"[{time.monotonic() - self.started:6.2f}s] {text}")
+
+
+class FlinkTestRunner:
+    def __init__(
+        self,
+        stack: StackState,
+        *,
+        run_id: str | None = None,
+        parallel: int | None = None,
+        listener: Listener | None = None,
+        keep: bool = False,
+    ) -> None:
+        self.stack = stack
+        self.run_id = run_id or new_run_id()
+        self.parallel = max(1, parallel or stack.slots)
+        self.listener = listener or (lambda _t, _p: None)
+        self.keep = keep
+        self.cancel = threading.Event()
+        self.admin = TopicAdmin(stack.bootstrap_servers)
+
+    # -- the run ----------------------------------------------------------------------------
+    def run(
+        self, tests: list[LoadedTest], on_result: Callable[[TestResult], None] | None = None
+    ) -> RunReport:
+        report = RunReport(run_id=self.run_id, engine="local", started_at=datetime.now(UTC))
+        t0 = time.monotonic()
+        results: dict[int, TestResult] = {}
+        with ThreadPoolExecutor(
+            max_workers=min(self.parallel, max(1, len(tests))), thread_name_prefix="ctt-test"
+        ) as pool:
+            futures = {pool.submit(self.run_one, lt): i for i, lt in enumerate(tests)}
+            try:
+                for fut, i in futures.items():
+                    results[i] = fut.result()
+                    if on_result:
+                        on_result(results[i])
+            except KeyboardInterrupt:
+                self.cancel.set()
+                for fut, i in futures.items():
+                    if i not in results:
+                        results[i] = fut.result()  # each test cleans up and reports itself
+                        if on_result:
+                            on_result(results[i])
+        report.tests = [results[i] for i in sorted(results)]
+        report.finish(time.monotonic() - t0)
+        return report
+
+    def run_one(self, lt: LoadedTest) -> TestResult:
+        test = lt.test
+        base = {"name": test.name, "file": str(lt.file), "line": lt.line, "run_id": self.run_id}
+        if test.skip:
+            return TestResult(**base, status=Status.SKIPPED, message=test.skip)
+        if self.cancel.is_set():
+            return TestResult(
+                **base,
+                status=Status.ERROR,
+                error_kind=ErrorKind.INTERRUPTED,
+                message="not started: interrupted",
+            )
+        ctx = _Ctx()
+        result: TestResult
+        try:
+            result = self._execute(lt, ctx, base)
+        except ConfigError as exc:
+            result = TestResult(
+                **base, status=Status.ERROR, error_kind=ErrorKind.CONFIG, message=str(exc)
+            )
+        except TestTimeout as exc:
+            result = TestResult(
+                **base, status=Status.ERROR, error_kind=ErrorKind.TIMEOUT, message=str(exc)
+            )
+        except Cancelled:
+            result = TestResult(
+                **base, status=Status.ERROR, error_kind=ErrorKind.INTERRUPTED, message="interrupted"
+            )
+        except CttError as exc:
+            kind = ErrorKind.INFRA if isinstance(exc, InfraError) else ErrorKind.CONFIG
+            result = TestResult(**base, status=Status.ERROR, error_kind=kind, message=str(exc))
+        except Exception as exc:  # a bug in ctt must not hide other tests' results
+            result = TestResult(
+                **base,
+                status=Status.ERROR,
+                error_kind=ErrorKind.INFRA,
+                message=f"internal error: {type(exc).__name__}: {exc}",
+            )
+        finally:
+            self._cleanup(ctx)
+        result.duration_s = time.monotonic() - ctx.started
+        result.log = ctx.log
+        self.listener(lt.id, result.status.value)
+        return result
+
+    # -- one test ------------------------------------------------------------------------------
+    def _phase(self, lt: LoadedTest, ctx: _Ctx, text: str) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("interrupted")
+        ctx.note(text)
+        self.listener(lt.id, text)
+
+    def _execute(self, lt: LoadedTest, ctx: _Ctx, base: dict[str, Any]) -> TestResult:
+        test = lt.test
+        deadline = time.monotonic() + test.timeout
+        self._phase(lt, ctx, "rendering SQL")
+        src = sql_source(lt)
+        outs = set(targets(statements.parse(src.text)))
+        sources = {n for n in test.tables if n not in outs}
+        try:
+            inputs = inputs_mod.build(test, sources)
+        except ValueError as exc:
+            raise ConfigError(str(exc), file=str(lt.file), line=lt.line) from None
+
+        self._phase(lt, ctx, "creating session and tables")
+        ctx.engine = LocalEngine(self.stack.gateway_url, self.stack.flink_rest_url)
+        planner = LocalPlanner(
+            ctx.engine, run_id=self.run_id, bootstrap=self.stack.bootstrap_servers
+        )
+        # Topics first: the tables' DDL does not create them.
+        from ctt.kafka.naming import scoped
+
+        topic_of = {
+            n: (t.topic or scoped(self.run_id, test.name, n)) for n, t in test.tables.items()
+        }
+        for target in outs - set(topic_of):
+            topic_of[target] = scoped(self.run_id, test.name, target)
+        partitions = {
+            topic_of[n]: test.tables[n].partitions if n in test.tables else 1 for n in topic_of
+        }
+        ctx.topics = list(partitions)
+        self.admin.create(partitions)
+        inserts, plans, _topics, settings = planner.prepare(test, src, inputs)
+
+        self._phase(lt, ctx, "starting job")
+        reader = TopicReader(self.stack.bootstrap_servers, [p.topic for p in plans])
+        sql = (
+            inserts[0]
+            if len(inserts) == 1
+            else "EXECUTE STATEMENT SET BEGIN\n" + ";\n".join(inserts) + ";\nEND"
+        )
+        job_name = f"ctt-{self.run_id}-{slug(test.name)}"
+        try:
+            ctx.handle = ctx.engine.submit(sql, name=job_name, properties=settings)
+        except EngineError as exc:
+            raise ConfigError(
+                f"Flink rejected the job: {exc.message}", file=src.file, line=src.first_line
+            ) from None
+        self._await_running(lt, ctx, deadline)
+
+        self._phase(lt, ctx, "producing input")
+        produced = self._produce(lt, ctx, inputs, topic_of, deadline)
+
+        self._phase(lt, ctx, "collecting output")
+        records = self._collect(lt, ctx, reader, plans, deadline)
+        metrics = ctx.engine.metrics(ctx.handle)
+
+        self._phase(lt, ctx, "validating")
+        vctx = self._validation_context(lt, plans, records, produced, metrics)
+        outcomes = []
+        validations = test.validation or (
+            [{"rows_match": True}]
+            if any(e.rows is not None for e in test.expected.values())
+            else []
+        )
+        if not validations:
+            validations = (
+                [{"row_count": sum(e.count or 0 for e in test.expected.values())}]
+                if test.expected
+                else []
+            )
+        for item in validations:
+            ((name, raw),) = item.items()
+            v = registry.get(name)
+            outcomes.append(v.check(v.parse(raw), vctx))
+        failed = [o for o in outcomes if not o.passed]
+        status = Status.FAILED if failed else Status.PASSED
+        message: str | None
+        if not outcomes:
+            status, message = (
+                Status.FAILED,
+                "nothing to validate: add `expected:` rows or `validation:`",
+            )
+        else:
+            message = "; ".join(f"{o.name}: {o.summary}" for o in failed) or None
+        return TestResult(
+            **base,
+            status=status,
+            message=message,
+            outcomes=outcomes,
+            job_id=ctx.handle.job_id if ctx.handle else None,
+            records_in=sum(len(p) for p in produced.values()),
+            records_out={t: len(r) for t, r in records.items()},
+            metrics={
+                "late_records_dropped": metrics.late_records_dropped,
+                "records_in": metrics.records_in,
+                "records_out": metrics.records_out,
+            },
+        )
+
+    def _await_running(self, lt: LoadedTest, ctx: _Ctx, deadline: float) -> None:
+        assert ctx.engine and ctx.handle
+        while True:
+            st = ctx.engine.status(ctx.handle)
+            if st.phase in (Phase.FAILED, Phase.FAILING):
+                raise ConfigError(
+                    f"the job failed to start: {st.detail or 'see `ctt stack logs jobmanager`'}",
+                    file=str(lt.file),
+                    line=lt.line,
+                )
+            if st.phase is Phase.RUNNING and ctx.engine.running_tasks(ctx.handle):
+                return
+            if st.phase is Phase.COMPLETED:
+                return
+            self._check_deadline(lt, ctx, deadline, "waiting for the job to run")
+            time.sleep(0.1)
+
+    def _check_deadline(self, lt: LoadedTest, ctx: _Ctx, deadline: float, what: str) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("interrupted")
+        if time.monotonic() > deadline:
+            raise TestTimeout(
+                f"timed out after {lt.test.timeout:.0f}s {what}",
+                hint="raise `timeout:` in the spec",
+            )
+
+    def _produce(
+        self,
+        lt: LoadedTest,
+        ctx: _Ctx,
+        inputs: dict[str, inputs_mod.TableInput],
+        topic_of: dict[str, str],
+        deadline: float,
+    ) -> dict[str, list[InputRecord]]:
+        """Send every table's records; a late record waits until Flink's watermark has passed it."""
+        test = lt.test
+        bounded = test.completion is Completion.BOUNDED
+        out: dict[str, list[InputRecord]] = {}
+        for name, inp in inputs.items():
+            sent: list[InputRecord] = []
+
+            def on_sent(
+                rec: GeneratedRecord,
+                at: float,
+                name: str = name,
+                inp: inputs_mod.TableInput = inp,
+                sent: list[InputRecord] = sent,
+            ) -> None:
+                key = None
+                sent.append(
+                    InputRecord(
+                        table=name,
+                        row=rec.fields,
+                        key=key,
+                        produced_at=at,
+                        event_time_ms=rec.event_time_ms,
+                        watermark_delay_ms=inp.watermark_delay_ms,
+                        late=rec.late,
+                        malformed=rec.malformed.value if rec.malformed else None,
+                        closing=rec.closing,
+                    )
+                )
+
+            records = [r for r in inp.records if not (bounded and r.closing)]
+            for segment in self._segments(records, test.produce_rate):
+                self._check_deadline(lt, ctx, deadline, "producing input")
+                if segment[0].late and segment[0].watermark_ms is not None:
+                    self._watermark_barrier(lt, ctx, segment[0].watermark_ms, deadline)
+                produce(segment, topic_of[name], self.stack.bootstrap_servers, on_sent=on_sent)
+            out[name] = sent
+            ctx.note(f"produced {len(sent)} records to {topic_of[name]}")
+        return out
+
+    @staticmethod
+    def _segments(
+        records: list[GeneratedRecord], rate: float | None
+    ) -> list[list[GeneratedRecord]]:
+        """Split before every late record (it needs a watermark barrier) and, with a rate, per record."""
+        segs: list[list[GeneratedRecord]] = []
+        for rec in records:
+            if not segs or rec.late or rate:
+                segs.append([rec])
+            else:
+                segs[-1].append(rec)
+        return segs
+
+    def _watermark_barrier(
+        self, lt: LoadedTest, ctx: _Ctx, watermark_ms: int, deadline: float
+    ) -> None:
+        """Wait until the job's sources report a watermark >= ``watermark_ms``: the next record is then late for sure."""
+        assert ctx.engine and ctx.handle and ctx.handle.job_id
+        rest, job = ctx.engine.rest, ctx.handle.job_id
+        vertices = rest.vertices(job)
+        while True:
+            marks = []
+            for v in vertices:
+                marks += [
+                    w
+                    for k, w in rest.watermarks(job, v["id"]).items()
+                    if k.endswith("currentOutputWatermark")
+                ]
+            if marks and max(marks) >= watermark_ms:
+                return
+            self._check_deadline(
+                lt, ctx, deadline, f"waiting for the watermark to reach {watermark_ms}"
+            )
+            time.sleep(0.05)
+
+    def _collect(
+        self,
+        lt: LoadedTest,
+        ctx: _Ctx,
+        reader: TopicReader,
+        plans: list[OutputPlan],
+        deadline: float,
+    ) -> dict[str, list[OutputRow]]:
+        assert ctx.engine and ctx.handle
+        test = lt.test
+        try:
+            if test.completion is Completion.BOUNDED:
+                while True:
+                    reader.poll(0.1)
+                    st = ctx.engine.status(ctx.handle)
+                    if st.phase is Phase.COMPLETED:
+                        break
+                    if st.phase in (Phase.FAILED, Phase.STOPPED):
+                        raise InfraError(
+                            f"the job {st.phase.value.lower()}: {st.detail or 'no exception recorded'}"
+                        )
+                    self._check_deadline(lt, ctx, deadline, "waiting for the job to finish")
+                ctx.note("job finished; reading outputs to their end")
+                reader.read_to_end(deadline_s=max(1.0, deadline - time.monotonic()))
+            else:
+                want = sum(len(e.rows or []) for e in test.expected.values()) or None
+                reader.read_until(
+                    lambda recs: want is not None and len(recs) >= want,
+                    deadline_s=max(1.0, deadline - time.monotonic()),
+                    quiet_s=test.quiet_period,
+                )
+                if want is not None:  # a moment more to catch rows that should not be there
+                    reader.read_until(
+                        lambda _r: False, deadline_s=min(test.quiet_period, 2.0), quiet_s=1.0
+                    )
+        finally:
+            reader.close()
+        by_topic = {p.topic: p for p in plans}
+        out: dict[str, list[OutputRow]] = {p.table: [] for p in plans}
+        last: dict[str, dict[bytes, Any]] = {p.table: {} for p in plans}
+        for rec in reader.records:
+            plan = by_topic[rec.topic]
+            try:
+                out[plan.table] += decode(rec, plan.mode, last[plan.table])
+            except UndecodableOutput as exc:
+                raise InfraError(f"{plan.table}: {exc}") from None
+        return out
+
+    def _validation_context(
+        self,
+        lt: LoadedTest,
+        plans: list[OutputPlan],
+        records: dict[str, list[OutputRow]],
+        produced: dict[str, list[InputRecord]],
+        metrics: Any,
+    ) -> ValidationContext:
+        test = lt.test
+        outputs = {}
+        for p in plans:
+            exp = test.expected.get(p.table)
+            declared = test.tables.get(p.table)
+            outputs[p.table] = TableOutput(
+                table=p.table,
+                columns=p.columns,
+                updating=p.mode.value != "append",
+                records=records[p.table],
+                expected_rows=exp.rows if exp else None,
+                ordered=bool(exp and exp.order is RowOrder.ORDERED),
+                changelog=bool(exp and exp.mode is OutputMode.CHANGELOG),
+                tolerance=exp.tolerance if exp else 1e-9,
+                ignore_columns=exp.ignore_columns if exp else [],
+                expected_count=exp.count if exp else None,
+                expected_columns=[Column(name=c, type=t) for c, t in declared.schema_.items()]
+                if declared
+                else None,
+                key=exp.key if exp else [],
+            )
+        for name in test.expected:
+            if name not in outputs:
+                raise ConfigError(
+                    f"`expected` names {name!r}, which the SQL does not write",
+                    file=str(lt.file),
+                    line=lt.source_map.line_of(
+                        ("flink_transformation_tests", test.name, "expected", name)
+                    ),
+                )
+        return ValidationContext(
+            test=test.name,
+            outputs=outputs,
+            inputs=[r for rs in produced.values() for r in rs],
+            metrics=metrics,
+        )
+
+    # -- cleanup ---------------------------------------------------------------------------------
+    def _cleanup(self, ctx: _Ctx) -> None:
+        """Always: stop the job, close the session, delete the run's topics."""
+        if ctx.engine is not None:
+            if ctx.handle is not None:
+                try:
+                    ctx.engine.delete(ctx.handle)
+                    ctx.note("job cancelled/removed")
+                except CttError as exc:
+                    ctx.note(f"cleanup: could not cancel job: {exc}")
+            ctx.engine.close()
+        if ctx.topics and not self.keep:
+            try:
+                self.admin.delete(ctx.topics)
+                ctx.note(f"deleted {len(ctx.topics)} topics")
+            except CttError as exc:
+                ctx.note(f"cleanup: could not delete topics: {exc}")

@@ -1,0 +1,77 @@
+"""Topic administration over confluent-kafka, with its errors translated at the edge."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from ctt.errors import InfraError
+
+_log = logging.getLogger("ctt.kafka")
+_log.addHandler(logging.NullHandler())
+_log.propagate = False
+
+
+class KafkaError(InfraError):
+    """Kafka could not do what ctt asked."""
+
+
+def client_config(bootstrap: str, **extra: Any) -> dict[str, Any]:
+    return {"bootstrap.servers": bootstrap, "logger": _log, **extra}
+
+
+class TopicAdmin:
+    def __init__(self, bootstrap: str, *, timeout_s: float = 30.0) -> None:
+        self.bootstrap = bootstrap
+        self.timeout_s = timeout_s
+        self._admin = AdminClient(client_config(bootstrap))
+
+    def create(self, topics: dict[str, int], *, config: dict[str, str] | None = None) -> None:
+        """Create topics (name -> partitions); an existing topic is fine."""
+        if not topics:
+            return
+        new = [
+            NewTopic(t, num_partitions=p, replication_factor=1, config=config or {})
+            for t, p in topics.items()
+        ]
+        futures = self._admin.create_topics(new, operation_timeout=self.timeout_s)
+        for topic, fut in futures.items():
+            try:
+                fut.result(timeout=self.timeout_s)
+            except KafkaException as exc:
+                err = exc.args[0]
+                if getattr(err, "name", lambda: "")() != "TOPIC_ALREADY_EXISTS":
+                    raise KafkaError(f"cannot create topic {topic}: {err}") from exc
+
+    def delete(self, topics: Iterable[str]) -> list[str]:
+        """Delete topics; missing ones are ignored. Returns those deleted."""
+        names = list(topics)
+        if not names:
+            return []
+        deleted = []
+        for topic, fut in self._admin.delete_topics(
+            names, operation_timeout=self.timeout_s
+        ).items():
+            try:
+                fut.result(timeout=self.timeout_s)
+                deleted.append(topic)
+            except KafkaException as exc:
+                err = exc.args[0]
+                if getattr(err, "name", lambda: "")() != "UNKNOWN_TOPIC_OR_PART":
+                    raise KafkaError(f"cannot delete topic {topic}: {err}") from exc
+        return deleted
+
+    def list(self) -> dict[str, int]:
+        """Topic name -> partition count (internal topics excluded)."""
+        try:
+            md = self._admin.list_topics(timeout=self.timeout_s)
+        except KafkaException as exc:
+            raise KafkaError(f"cannot list topics on {self.bootstrap}: {exc.args[0]}") from exc
+        return {
+            name: len(t.partitions) for name, t in md.topics.items() if not name.startswith("__")
+        }

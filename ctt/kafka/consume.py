@@ -1,0 +1,132 @@
+"""Reading what a Flink job wrote: every record of a topic, until enough arrived or it went quiet."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+from pydantic import BaseModel
+
+from ctt.kafka.admin import KafkaError, client_config
+
+
+class ConsumedRecord(BaseModel):
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int
+    received_at: float  # wall clock (time.time()) when ctt read it, for latency
+
+    model_config = {"arbitrary_types_allowed": True}
+
+
+class TopicReader:
+    """A group-less consumer assigned to all partitions of some topics from the beginning."""
+
+    def __init__(self, bootstrap: str, topics: list[str]) -> None:
+        self._consumer = Consumer(
+            client_config(
+                bootstrap,
+                **{
+                    "group.id": f"ctt-reader-{uuid.uuid4().hex[:8]}",
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "earliest",
+                    "isolation.level": "read_committed",
+                    "fetch.wait.max.ms": 50,
+                },
+            )
+        )
+        self.topics = topics
+        self._assigned: set[str] = set()
+        self.records: list[ConsumedRecord] = []
+
+    def _assign_new(self) -> None:
+        missing = [t for t in self.topics if t not in self._assigned]
+        if not missing:
+            return
+        md = self._consumer.list_topics(timeout=10)
+        parts = []
+        for t in missing:
+            if t in md.topics and md.topics[t].partitions:
+                parts += [TopicPartition(t, p, 0) for p in md.topics[t].partitions]
+                self._assigned.add(t)
+        if parts:
+            self._consumer.incremental_assign(parts)
+
+    def poll(self, timeout_s: float = 0.2) -> list[ConsumedRecord]:
+        """Whatever arrived within ``timeout_s``."""
+        self._assign_new()
+        if not self._assigned:
+            time.sleep(timeout_s)
+            return []
+        try:
+            msgs = self._consumer.consume(num_messages=10_000, timeout=timeout_s)
+        except KafkaException as exc:
+            raise KafkaError(f"consuming {self.topics} failed: {exc.args[0]}") from exc
+        now = time.time()
+        new = []
+        for m in msgs:
+            err = m.error()
+            if err is not None:
+                if err.code() == -191:  # partition EOF
+                    continue
+                raise KafkaError(f"consuming {m.topic()} failed: {err}")
+            new.append(
+                ConsumedRecord(
+                    topic=m.topic(),
+                    partition=m.partition(),
+                    offset=m.offset(),
+                    key=m.key(),
+                    value=m.value(),
+                    timestamp_ms=m.timestamp()[1],
+                    received_at=now,
+                )
+            )
+        self.records.extend(new)
+        return new
+
+    def read_until(
+        self, done: Callable[[list[ConsumedRecord]], bool], *, deadline_s: float, quiet_s: float
+    ) -> bool:
+        """Poll until ``done(records)`` or no record came for ``quiet_s`` (after the first), or the deadline.
+
+        Returns whether ``done`` was reached. ``quiet_s`` only ends the wait once
+        something arrived, so a slow job start is not mistaken for silence.
+        """
+        end = time.monotonic() + deadline_s
+        last = time.monotonic()
+        while True:
+            if self.poll():
+                last = time.monotonic()
+            if done(self.records):
+                return True
+            now = time.monotonic()
+            if now > end or (self.records and now - last > quiet_s):
+                return False
+
+    def read_to_end(self, *, deadline_s: float) -> None:
+        """Read until every assigned partition's position reaches its high watermark (as of now)."""
+        self._assign_new()
+        targets = {}
+        for t in self.topics:
+            md = self._consumer.list_topics(t, timeout=10).topics.get(t)
+            for p in md.partitions if md else {}:
+                _low, high = self._consumer.get_watermark_offsets(TopicPartition(t, p), timeout=10)
+                targets[(t, p)] = high
+        end = time.monotonic() + deadline_s
+        while True:
+            done = {(r.topic, r.partition): r.offset + 1 for r in self.records}
+            if all(done.get(tp, 0) >= high for tp, high in targets.items()):
+                return
+            if time.monotonic() > end:
+                raise KafkaError(
+                    f"could not read {self.topics} to their end within {deadline_s:.0f}s"
+                )
+            self.poll()
+
+    def close(self) -> None:
+        self._consumer.close()

@@ -1,0 +1,137 @@
+"""Table DDL for the local engine: a spec's tables become Kafka-backed Flink tables on run-scoped topics.
+
+Users write Confluent-style SQL where tables are topics and CTAS needs no
+connector options. Locally, ctt declares each table with the Kafka connector
+(``upsert-kafka`` when it has a primary key) and gives CTAS targets a sink
+whose connector follows the query's changelog mode.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+
+from ctt.config.spec import TableDef, Watermark
+
+_MARKERS = re.compile(r"\s*\*(PROCTIME|ROWTIME)\*\s*", re.IGNORECASE)
+
+
+class SinkMode(StrEnum):
+    APPEND = "append"  # kafka + json: one record per row
+    UPSERT = "upsert"  # upsert-kafka: keyed, last value wins, tombstones delete
+    RETRACT = "retract"  # kafka + debezium-json: full changelog without a key
+
+
+def clean_type(flink_type: str) -> str:
+    """A column type fit for DDL (DESCRIBE adds *PROCTIME*/*ROWTIME* markers)."""
+    return _MARKERS.sub("", flink_type).strip()
+
+
+def quote(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _opts(options: Mapping[str, str]) -> str:
+    return ",\n  ".join(f"'{k}' = '{v}'" for k, v in options.items())
+
+
+def bounded_offsets(offsets: Mapping[int, int]) -> dict[str, str]:
+    """Source options that end the source at these per-partition offsets (exclusive)."""
+    spec = ";".join(f"partition:{p},offset:{o}" for p, o in sorted(offsets.items()))
+    return {"scan.bounded.mode": "specific-offsets", "scan.bounded.specific-offsets": spec}
+
+
+def _columns(
+    columns: Sequence[tuple[str, str]], watermark: Watermark | None, pk: Sequence[str]
+) -> str:
+    parts = [f"{quote(n)} {clean_type(t)}" for n, t in columns]
+    if watermark is not None:
+        parts.append(watermark.sql())
+    if pk:
+        parts.append(f"PRIMARY KEY ({', '.join(quote(c) for c in pk)}) NOT ENFORCED")
+    return ",\n  ".join(parts)
+
+
+def _format_options(fmt: str, prefix: str = "") -> dict[str, str]:
+    out = {f"{prefix}format": fmt}
+    if fmt == "json":
+        out[f"{prefix}json.timestamp-format.standard"] = "SQL"
+    return out
+
+
+def source_table(
+    name: str,
+    table: TableDef,
+    *,
+    topic: str,
+    bootstrap: str,
+    bounded: Mapping[int, int] | None = None,
+) -> str:
+    """CREATE TABLE for a spec table read from (or written to) Kafka."""
+    opts: dict[str, str] = {"topic": topic, "properties.bootstrap.servers": bootstrap}
+    fmt = table.format.value
+    if table.updating:
+        key_cols = table.primary_key
+        opts = {"connector": "upsert-kafka", **opts}
+        opts.update(_format_options(fmt, "key."))
+        opts.update(_format_options(fmt, "value."))
+        opts["value.fields-include"] = "ALL"
+    else:
+        key_cols = []
+        opts = {"connector": "kafka", **opts, "scan.startup.mode": "earliest-offset"}
+        if table.key:
+            opts.update(_format_options(fmt, "key."))
+            opts["key.fields"] = ";".join(table.key)
+            opts.update(_format_options(fmt, "value."))
+            opts["value.fields-include"] = "ALL"
+        else:
+            opts.update(_format_options(fmt))
+    if bounded is not None:
+        opts.update(bounded_offsets(bounded))
+    opts.update(table.options)
+    cols = list(table.schema_.items())
+    return f"CREATE TABLE {quote(name)} (\n  {_columns(cols, table.watermark, key_cols)}\n) WITH (\n  {_opts(opts)}\n)"
+
+
+def sink_table(
+    name: str,
+    columns: Sequence[tuple[str, str]],
+    *,
+    topic: str,
+    bootstrap: str,
+    mode: SinkMode,
+    primary_key: Sequence[str] = (),
+) -> str:
+    """CREATE TABLE for a CTAS target, with the connector its changelog needs."""
+    opts: dict[str, str] = {"topic": topic, "properties.bootstrap.servers": bootstrap}
+    pk: Sequence[str] = ()
+    if mode is SinkMode.UPSERT:
+        pk = primary_key
+        opts = {
+            "connector": "upsert-kafka",
+            **opts,
+            **_format_options("json", "key."),
+            **_format_options("json", "value."),
+            "value.fields-include": "ALL",
+        }
+    elif mode is SinkMode.RETRACT:
+        opts = {
+            "connector": "kafka",
+            **opts,
+            "format": "debezium-json",
+            "debezium-json.timestamp-format.standard": "SQL",
+        }
+    else:
+        opts = {"connector": "kafka", **opts, **_format_options("json")}
+    return f"CREATE TABLE {quote(name)} (\n  {_columns(columns, None, pk)}\n) WITH (\n  {_opts(opts)}\n)"
+
+
+_CHANGELOG = re.compile(r"changelogMode=\[(?P<mode>[A-Z,]+)\]")
+
+
+def changelog_mode(explain: str) -> list[str]:
+    """The root operator's changelog mode from ``EXPLAIN CHANGELOG_MODE`` (e.g. ``['I', 'UA']``)."""
+    physical = explain.split("== Optimized Physical Plan ==", 1)[-1]
+    m = _CHANGELOG.search(physical)
+    return m["mode"].split(",") if m else ["I"]

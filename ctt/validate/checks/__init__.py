@@ -1,0 +1,1 @@
+"""One validator per module; each registers itself by the name specs use."""

@@ -1,0 +1,40 @@
+"""output_schema_match: each output table has the columns (and, where declared, types) expected."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ctt.validate.base import Outcome, ValidationContext
+from ctt.validate.checks._args import flag
+from ctt.validate.registry import register
+from ctt.validate.rows import base_type
+
+
+@register("output_schema_match", parse=flag)
+def check(arg: Any, ctx: ValidationContext) -> Outcome:
+    """Columns of each output equal the declared schema, or the columns the expected rows name."""
+    problems = []
+    for name, out in ctx.outputs.items():
+        actual = {c.name: c.type for c in out.columns}
+        if out.expected_columns:
+            want = {c.name: c.type for c in out.expected_columns}
+            for col, typ in want.items():
+                if col not in actual:
+                    problems.append(f"{name}: missing column {col} {typ}")
+                elif base_type(actual[col]) != base_type(typ):
+                    problems.append(f"{name}.{col}: expected type {typ}, got {actual[col]}")
+            problems += [f"{name}: unexpected column {c}" for c in actual if c not in want]
+        elif out.expected_rows:
+            named = {k for row in out.expected_rows for k in row} - set(out.ignore_columns)
+            problems += [
+                f"{name}: expected rows name column {c}, which the output lacks"
+                for c in sorted(named - set(actual))
+            ]
+    if not arg:
+        return Outcome(name="output_schema_match", passed=True, summary="not checked (false)")
+    return Outcome(
+        name="output_schema_match",
+        passed=not problems,
+        summary="schemas match" if not problems else f"{len(problems)} schema difference(s)",
+        details="\n".join(problems) or None,
+    )

@@ -1,0 +1,56 @@
+"""Validators registered by the seed's names; one module each under ``ctt.validate.checks``."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ctt.validate.base import Outcome, ValidationContext
+
+Parse = Callable[[Any], Any]
+Check = Callable[[Any, ValidationContext], Outcome]
+
+
+@dataclass(frozen=True)
+class Validator:
+    name: str
+    parse: Parse
+    check: Check
+    doc: str
+
+
+_REGISTRY: dict[str, Validator] = {}
+
+
+def register(name: str, *, parse: Parse) -> Callable[[Check], Check]:
+    """Decorator: ``@register("row_count", parse=parse_int)`` on a module's ``check``."""
+
+    def deco(fn: Check) -> Check:
+        if name in _REGISTRY:
+            raise RuntimeError(f"validator {name!r} registered twice")
+        _REGISTRY[name] = Validator(name, parse, fn, (fn.__doc__ or "").strip())
+        return fn
+
+    return deco
+
+
+def _load() -> None:
+    if _REGISTRY:
+        return
+    from ctt.validate import checks
+
+    for mod in pkgutil.iter_modules(checks.__path__):
+        importlib.import_module(f"{checks.__name__}.{mod.name}")
+
+
+def names() -> list[str]:
+    _load()
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> Validator:
+    _load()
+    return _REGISTRY[name]
