@@ -437,7 +437,20 @@ class LineageMethod(SelectorMethod):
         topic = topics.get(table)
         return node_id(NodeKind.TOPIC, topic) if topic else node_id(NodeKind.TABLE, table)
 
-    def _link(self, node: str, lineage: SqlLineage, topics: dict[str, str], what: str) -> None:
+    def _link(
+        self,
+        reader: str,
+        writer: str,
+        lineage: SqlLineage,
+        topics: dict[str, str],
+        what: str,
+    ) -> None:
+        """Datasets read feed ``reader``; datasets written come from ``writer``.
+
+        For a spec that runs a template the writer is the template: editing the
+        spec's test data does not change what flows downstream, editing the
+        template does.
+        """
         topics = {**lineage.topics, **topics}
         for table, topic in topics.items():
             self._edges.append(
@@ -450,18 +463,18 @@ class LineageMethod(SelectorMethod):
         for table in lineage.reads:
             ds = self._dataset(table, topics)
             if ds:
-                self._edges.append(self.edge(ds, node, f"{what} reads {ds}"))
+                self._edges.append(self.edge(ds, reader, f"{what} reads {ds}"))
         for table in lineage.writes:
             ds = self._dataset(table, topics)
             if ds:
-                self._edges.append(self.edge(node, ds, f"{what} writes {ds}"))
+                self._edges.append(self.edge(writer, ds, f"{what} writes {ds}"))
 
     def _spec(self, path: str) -> None:
         text = self.ctx.repo.read(path)
         if text is None:
             return
         try:
-            data = yaml.load(text, Loader=_SafeLoader)
+            data = yaml.load(text, Loader=_SafeLoader)  # CSafeLoader when libyaml is there
         except yaml.YAMLError:
             self.ctx.warn(f"{path}: not valid YAML; lineage skipped (its suite still selects it)")
             return
@@ -471,7 +484,8 @@ class LineageMethod(SelectorMethod):
             for suite in self._suites_by_dir.get(anc, ()):
                 self._edges.append(self.edge(node, _suite(suite), f"suite {suite!r} runs {path}"))
         for test in _spec_tests(data):
-            sql = test.sql or ""
+            if test.sql:
+                self._link(node, node, sql_lineage(test.sql), test.topics, path)
             if test.template:
                 tpath = self._resolve(path, test.template)
                 tnode = node_id(NodeKind.SQL, tpath)
@@ -479,8 +493,8 @@ class LineageMethod(SelectorMethod):
                 self._edges.append(self.edge(tnode, node, f"{path} runs template {tpath}"))
                 raw = self.ctx.repo.read(tpath)
                 if raw is not None:
-                    sql += "\n;\n" + render_loosely(raw, test.params)
-            self._link(node, sql_lineage(sql), test.topics, path)
+                    rendered = sql_lineage(render_loosely(raw, test.params))
+                    self._link(node, tnode, rendered, test.topics, f"{tpath} (in {path})")
 
     def _resolve(self, spec: str, template: str) -> str:
         template = template.replace("\\", "/")
@@ -494,7 +508,7 @@ class LineageMethod(SelectorMethod):
             return
         node = node_id(NodeKind.SQL, path)
         self.nodes.add(node)
-        self._link(node, sql_lineage(text), {}, path)
+        self._link(node, node, sql_lineage(text), {}, path)
 
     def edges(self) -> Iterable[Edge]:
         return self._edges

@@ -71,6 +71,11 @@ flink_transformation_tests:
       enriched: {topic: events-enriched}
       summary: {topic: summary}
 """,
+    "specs/agg/down.yaml": """\
+flink_transformation_tests:
+  reads_other:
+    flink_sql: "INSERT INTO sink_t SELECT * FROM out_t"
+""",
     "specs/other/other.yaml": """\
 flink_transformation_tests:
   other:

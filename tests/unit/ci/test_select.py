@@ -34,8 +34,14 @@ def test_downstream_template_change_does_not_select_upstream(root: Path) -> None
     assert _smart(root, "flink/sql/transformations/agg.sql") == {"agg_specs", "smoke"}
 
 
-def test_spec_change_selects_its_suite(root: Path) -> None:
-    assert _smart(root, "specs/other/other.yaml") == {"other_specs", "smoke"}
+def test_inline_sql_spec_change_selects_its_suite_and_downstream(root: Path) -> None:
+    # other.yaml's own flink_sql writes out_t, which specs/agg/down.yaml reads
+    assert _smart(root, "specs/other/other.yaml") == {"other_specs", "agg_specs", "smoke"}
+
+
+def test_template_spec_change_selects_only_its_suite(root: Path) -> None:
+    # the test data changed, not the transformation: nothing downstream is affected
+    assert _smart(root, "specs/enrich/enrich.yaml") == {"enrich_specs", "smoke"}
 
 
 def test_module_change_selects_users_of_the_module_and_their_requirements(root: Path) -> None:
