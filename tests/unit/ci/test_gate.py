@@ -1,0 +1,127 @@
+"""Quality gates: each condition, modes, exit behaviour and the shipped example."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ctt.ci import commands
+from ctt.ci.gate import Verdict, effective_mode, evaluate
+from ctt.config.gates import GateMode, GatesConfig, load_gates
+from ctt.console import Output
+from ctt.errors import ConfigError, TestsFailed
+from ctt.report.metrics import (
+    AccuracyValue,
+    NewFailures,
+    PerformanceEntry,
+    TestMetrics,
+    Totals,
+    write_metrics,
+)
+from ctt.report.results import RunMeta, SuiteSummary
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _metrics(**kw: object) -> TestMetrics:
+    base: dict[str, object] = {
+        "generated_at": datetime.now(UTC),
+        "run": RunMeta(run_key="r", created_at=datetime.now(UTC)),
+        "totals": Totals(
+            tests=100, passed=97, failed=2, skipped=0, flaky=1, pass_rate=0.97, flaky_share=0.01
+        ),
+        "suites": [
+            SuiteSummary(name="unit", status="passed"),
+            SuiteSummary(name="flink", status="skipped"),
+        ],
+        "new_failures": NewFailures(target_branch="main", baseline_run="m1", tests=[]),
+        "streaming_data_accuracy": [AccuracyValue(suite="flink", value=0.999)],
+        "performance": [
+            PerformanceEntry(
+                suite="unit", duration=13, baseline_median=10, baseline_runs=5, change=0.3
+            )
+        ],
+    }
+    base.update(kw)
+    return TestMetrics.model_validate(base)
+
+
+def _verdicts(m: TestMetrics, g: GatesConfig) -> dict[str, Verdict]:
+    return {r.condition: r.verdict for r in evaluate(m, g, GateMode.BLOCKING).results}
+
+
+def test_each_condition_passes_and_fails() -> None:
+    g = GatesConfig(
+        min_pass_rate=0.95,
+        no_new_failures=True,
+        max_flaky_share=0.02,
+        min_streaming_data_accuracy=0.999,
+        max_performance_regression=0.25,
+        required_suites=["unit", "flink"],
+    )
+    v = _verdicts(_metrics(), g)
+    assert v == {
+        "min_pass_rate": Verdict.PASS,
+        "no_new_failures": Verdict.PASS,
+        "max_flaky_share": Verdict.PASS,
+        "min_streaming_data_accuracy": Verdict.PASS,  # exactly 99.9% passes
+        "max_performance_regression": Verdict.FAIL,
+        "required_suites": Verdict.FAIL,  # flink was skipped
+    }
+    bad = _metrics(
+        new_failures=NewFailures(target_branch="main", baseline_run="m1", tests=["k::t"]),
+        streaming_data_accuracy=[AccuracyValue(suite="flink", value=0.998)],
+    )
+    v = _verdicts(bad, g)
+    assert v["no_new_failures"] is Verdict.FAIL and v["min_streaming_data_accuracy"] is Verdict.FAIL
+
+
+def test_nothing_to_judge_is_na_unless_required() -> None:
+    m = _metrics(streaming_data_accuracy=[], performance=[])
+    g = GatesConfig(min_streaming_data_accuracy=0.999, max_performance_regression=0.2)
+    assert set(_verdicts(m, g).values()) == {Verdict.NA}
+    g2 = GatesConfig(min_streaming_data_accuracy=0.999, require_streaming_data_accuracy=True)
+    assert _verdicts(m, g2)["min_streaming_data_accuracy"] is Verdict.FAIL
+
+
+def test_modes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI_PIPELINE_SOURCE", "merge_request_event")
+    assert effective_mode(GateMode.AUTO) is GateMode.BLOCKING
+    monkeypatch.setenv("CI_PIPELINE_SOURCE", "schedule")
+    assert effective_mode(GateMode.AUTO) is GateMode.ADVISORY
+    assert effective_mode(GateMode.AUTO, GateMode.BLOCKING) is GateMode.BLOCKING
+    g = GatesConfig(min_pass_rate=0.99, max_flaky_share=0.0, advisory=["max_flaky_share"])
+    report = evaluate(_metrics(), g, GateMode.ADVISORY)
+    assert report.failed == ["min_pass_rate", "max_flaky_share"] and not report.blocked
+    only_advisory = evaluate(
+        _metrics(),
+        GatesConfig(max_flaky_share=0.0, advisory=["max_flaky_share"]),
+        GateMode.BLOCKING,
+    )
+    assert only_advisory.failed and not only_advisory.blocked
+
+
+def test_gate_command_exit_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    metrics = write_metrics(_metrics(), tmp_path / "m.json")
+    cfg = tmp_path / "g.yaml"
+    cfg.write_text("quality_gates:\n  mode: blocking\n  min_pass_rate: 99%\n")
+    with pytest.raises(TestsFailed, match="min_pass_rate"):
+        commands.gate(Output(json_mode=True), metrics_path=metrics, gates_path=cfg)
+    out = capsys.readouterr().out
+    assert '"blocked": true' in out
+    report = commands.gate(
+        Output(quiet=True), metrics_path=metrics, gates_path=cfg, mode=GateMode.ADVISORY
+    )
+    assert report.failed == ["min_pass_rate"]
+
+
+def test_shipped_example_loads_and_typos_point_at_the_line(tmp_path: Path) -> None:
+    g = load_gates(REPO / "continuous-testing/config/quality-gates.yaml")
+    assert g.min_streaming_data_accuracy == pytest.approx(0.999) and g.mode is GateMode.AUTO
+    bad = tmp_path / "g.yaml"
+    bad.write_text("quality_gates:\n  min_pass_rate: 95%\n  max_flakey_share: 5%\n")
+    with pytest.raises(ConfigError) as info:
+        load_gates(bad)
+    assert info.value.line == 3 and "max_flaky_share" in str(info.value)

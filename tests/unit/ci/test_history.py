@@ -1,0 +1,232 @@
+"""The history store on a real SQLite file and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from ctt.ci.history import HistoryStore, database_url
+from ctt.errors import InfraError
+from ctt.report.junit import Attempt, CaseStatus, TestCaseResult, TestSuiteResult
+from ctt.report.results import ConsolidatedRun, RunMeta, SuiteSummary
+
+T0 = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def make_run(
+    n: int,
+    *,
+    branch: str = "main",
+    statuses: dict[str, CaseStatus] | None = None,
+    flaky: set[str] | None = None,
+    duration: float = 10.0,
+    metrics: dict[str, float] | None = None,
+) -> ConsolidatedRun:
+    statuses = statuses or {}
+    flaky = flaky or set()
+    cases = []
+    for name in ("a", "b", "c"):
+        status = statuses.get(name, CaseStatus.PASSED)
+        if name in flaky:
+            cases.append(
+                TestCaseResult.from_attempts(
+                    name,
+                    [Attempt(status=CaseStatus.FAILED, message="x"), Attempt(status=status)],
+                    classname="k",
+                )
+            )
+        else:
+            cases.append(TestCaseResult(name=name, classname="k", status=status, message=None))
+    suite_status = "failed" if any(c.status is CaseStatus.FAILED for c in cases) else "passed"
+    return ConsolidatedRun(
+        meta=RunMeta(
+            run_key=f"run-{n}",
+            created_at=T0 + timedelta(hours=n),
+            commit=f"{n:040x}",
+            branch=branch,
+            target_branch="main",
+        ),
+        suites=[
+            SuiteSummary(
+                name="s1",
+                kind="command",
+                status=suite_status,
+                duration=duration,
+                tests=3,
+                metrics=metrics or {},
+            )
+        ],
+        results=[TestSuiteResult(name="s1", cases=cases)],
+        suite_of=["s1"],
+        wall_seconds=duration,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A throw-away PostgreSQL cluster on a free port, stopped afterwards."""
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    user: str | None = None
+    if os.geteuid() == 0:  # postgres refuses to run as root
+        user = "postgres"
+    base = Path(tempfile.mkdtemp(prefix="ctt-pg-"))
+    data = base / "data"
+    if user:
+        shutil.chown(base, user)
+    port = _free_port()
+    run = {"user": user} if user else {}
+    subprocess.run(
+        [initdb, "-D", str(data), "-U", "ctt", "--auth=trust", "-E", "UTF8", "--no-sync"],
+        check=True,
+        capture_output=True,
+        **run,  # type: ignore[call-overload]
+    )
+    subprocess.run(
+        [
+            pg_ctl,
+            "-D",
+            str(data),
+            "-l",
+            str(base / "log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+        **run,  # type: ignore[call-overload]
+    )
+    try:
+        yield f"postgresql://ctt@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
+            check=False,
+            capture_output=True,
+            **run,  # type: ignore[call-overload]
+        )
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
+    if request.param == "sqlite":
+        target = str(tmp_path / "h" / "history.sqlite")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        # a fresh database per test keeps tests independent
+        import psycopg
+
+        dbname = f"t_{os.getpid()}_{abs(hash(request.node.name)) % 10**8}"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
+            conn.execute(f'CREATE DATABASE "{dbname}"')
+        target = url.rsplit("/", 1)[0] + "/" + dbname
+    with HistoryStore.open(target) as s:
+        yield s
+
+
+def test_database_url_forms(tmp_path: Path) -> None:
+    assert database_url("postgresql://u:p@h/db") == "postgresql+psycopg://u:p@h/db"
+    assert database_url(tmp_path / "x.db") == f"sqlite:///{tmp_path / 'x.db'}"
+
+
+def test_record_and_trend(store: HistoryStore) -> None:
+    store.record(make_run(1))
+    store.record(make_run(2, statuses={"a": CaseStatus.FAILED}))
+    store.record(make_run(3, flaky={"b"}))
+    store.record(make_run(4, branch="feature"))
+    trend = store.trend(10)
+    assert [p.run_key for p in trend] == ["run-1", "run-2", "run-3", "run-4"]
+    assert trend[1].pass_rate == pytest.approx(2 / 3)
+    assert trend[2].flaky_share == pytest.approx(1 / 3)
+    assert [p.run_key for p in store.trend(2)] == ["run-3", "run-4"]
+    assert [p.run_key for p in store.trend(10, branch="feature")] == ["run-4"]
+
+
+def test_recording_the_same_run_twice_replaces_it(store: HistoryStore) -> None:
+    store.record(make_run(1))
+    store.record(make_run(1, statuses={"a": CaseStatus.FAILED}))
+    [point] = store.trend(10)
+    assert point.failed == 1 and point.tests == 3
+
+
+def test_flakiness_counts_pass_on_retry_and_flips(store: HistoryStore) -> None:
+    store.record(make_run(1))
+    store.record(make_run(2, statuses={"a": CaseStatus.FAILED}))
+    store.record(make_run(3))
+    store.record(make_run(4, flaky={"b"}))
+    stats = {s.key: s for s in store.test_stats(10)}
+    assert set(stats) == {"k::a", "k::b"}  # c never failed or flaked
+    assert stats["k::a"].flips == 2 and stats["k::a"].failed == 1
+    assert stats["k::a"].pass_rate == pytest.approx(0.75)
+    assert stats["k::b"].flaky_runs == 1 and stats["k::b"].flips == 0
+    assert stats["k::a"].flakiness == pytest.approx(0.5)
+
+
+def test_new_failures_against_the_target_branch(store: HistoryStore) -> None:
+    new, baseline = store.new_failures(["k::a"], "main")
+    assert new == ["k::a"] and baseline is None  # no baseline: everything is new
+    store.record(make_run(1, statuses={"a": CaseStatus.FAILED}))
+    current = make_run(
+        2, branch="feature", statuses={"a": CaseStatus.FAILED, "b": CaseStatus.ERROR}
+    )
+    store.record(current)
+    new, baseline = store.new_failures(["k::a", "k::b"], "main", exclude="run-2")
+    assert new == ["k::b"] and baseline is not None and baseline.run_key == "run-1"
+
+
+def test_duration_regressions_against_the_median_of_passing_runs(store: HistoryStore) -> None:
+    for n, d in enumerate([10.0, 12.0, 11.0, 50.0], start=1):
+        status = {"a": CaseStatus.FAILED} if d == 50.0 else {}
+        store.record(make_run(n, duration=d, statuses=status))
+    base = store.duration_baselines(["s1"], limit=10)
+    assert base["s1"] == (11.0, 3)  # the failed 50s run does not count
+    [reg] = store.regressions({"s1": 13.2}, limit=10)
+    assert reg.change == pytest.approx(0.2)
+    assert store.regressions({"s1": 13.2}, limit=10, min_runs=4) == []
+
+
+def test_attempts_and_metrics_are_kept(store: HistoryStore) -> None:
+    import sqlalchemy as sa
+
+    from ctt.ci.history import attempts_t, metrics_t
+
+    store.record(make_run(1, flaky={"c"}, metrics={"streaming_data_accuracy": 0.9991}))
+    with store.engine.connect() as conn:
+        attempts = conn.execute(sa.select(attempts_t.c.test_key, attempts_t.c.status)).all()
+        metrics = conn.execute(sa.select(metrics_t.c.name, metrics_t.c.value)).all()
+    assert sorted(attempts) == [("k::c", "failed"), ("k::c", "passed")]
+    assert metrics == [("streaming_data_accuracy", pytest.approx(0.9991))]
+
+
+def test_unreachable_server_is_an_infra_error() -> None:
+    port = _free_port()
+    with pytest.raises(InfraError, match="not usable"):
+        HistoryStore.open(f"postgresql://nobody:secret@127.0.0.1:{port}/x?connect_timeout=2")
+
+
+def test_password_is_not_shown_in_errors() -> None:
+    port = _free_port()
+    with pytest.raises(InfraError) as info:
+        HistoryStore.open(f"postgresql://nobody:s3cr3t@127.0.0.1:{port}/x?connect_timeout=2")
+    assert "s3cr3t" not in str(info.value)
