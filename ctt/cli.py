@@ -156,9 +156,39 @@ def run(
     results_dir: Annotated[
         Path, typer.Option(help="JUnit and results JSON (--plan/--suite).")
     ] = Path("test-results"),
+    junit: Annotated[
+        Path | None,
+        typer.Option(help="Write JUnit XML here (specs; default test-results/junit-flink.xml)."),
+    ] = None,
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the results JSON here (specs; default test-results/flink-results.json)."
+        ),
+    ] = None,
+    parallel: Annotated[
+        int | None,
+        typer.Option(
+            "--parallel", "-p", min=1, help="Tests at once (specs; default: stack slots)."
+        ),
+    ] = None,
+    select: Annotated[
+        str | None, typer.Option("-k", help="Only tests whose name contains this text (specs).")
+    ] = None,
+    keep_topics: Annotated[
+        bool, typer.Option("--keep-topics", help="Do not delete the run's topics (for debugging).")
+    ] = False,
+    engine: Annotated[
+        str, typer.Option(help="Flink engine: local (default) or confluent.")
+    ] = "local",
     json_out: JsonOpt = False,
 ) -> None:
-    """Run Flink test specs on the local stack (starting it if needed), or suites of a plan."""
+    """Run Flink test specs on a real Flink engine, or suites of a plan.
+
+    With no arguments: every spec under specs/ on the local stack, which is started if it is
+    not running. Exit codes: 0 all passed, 1 a test failed, 2 a spec or its SQL is wrong,
+    3 infrastructure failed, 130 interrupted.
+    """
     if plan is not None or suite is not None:
         from ctt.ci import commands as ci_commands
         from ctt.config.durations import parse_duration
@@ -195,7 +225,41 @@ def run(
                 results_dir=results_dir,
             )
         return
-    raise NotImplementedError
+    from ctt.flinktest import commands as flink_commands
+
+    flink_commands.run_specs(
+        Output(json_mode=json_out),
+        paths or [Path("specs")],
+        junit=junit or Path("test-results/junit-flink.xml"),
+        results=results or Path("test-results/flink-results.json"),
+        parallel=parallel,
+        select=select,
+        keep_topics=keep_topics,
+        engine=engine,
+    )
+
+
+@app.command("cleanup")
+def cleanup(
+    older_than: Annotated[
+        str, typer.Option(help="Only leftovers older than this, e.g. 1h (0s: all).")
+    ] = "1h",
+    prefix: Annotated[str, typer.Option(help="Topic/job name prefix ctt uses.")] = "ctt",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List, do not delete.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Remove topics and jobs that interrupted runs left on the local stack."""
+    from ctt.config.durations import parse_duration
+    from ctt.errors import UsageError
+    from ctt.flinktest import commands as flink_commands
+
+    try:
+        age = parse_duration(older_than)
+    except ValueError as exc:
+        raise UsageError(f"--older-than: {exc}") from None
+    flink_commands.cleanup(
+        Output(json_mode=json_out), older_than_s=age, prefix=prefix, dry_run=dry_run
+    )
 
 
 # <<< run <<<

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 
@@ -140,10 +141,8 @@ class LocalEngine:
                 pass
         op = handle.engine_ref.get("operation")
         if op:
-            try:
+            with contextlib.suppress(EngineError):
                 self.gateway.close_operation(op)
-            except EngineError:
-                pass
 
     def metrics(self, handle: StatementHandle) -> StatementMetrics:
         if not handle.job_id:
