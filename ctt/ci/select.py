@@ -151,6 +151,9 @@ class Selector:
             ):
                 unmapped.append(path)  # e.g. a SQL template that no spec runs
         seeds = [seed for m in self.methods for seed in m.seeds(changes)]
+        seeded_by = {r.change for _n, r in seeds if r.change}
+        unmapped = [p for p in unmapped if p not in seeded_by]  # e.g. a global path
+        notes: list[str] = []
         policy = self.ctx.config.test_selection.change_detection.unmapped
         if unmapped and policy is Unmapped.ALL:
             reason = Reason(
@@ -163,8 +166,8 @@ class Selector:
             shown = ", ".join(unmapped[:5]) + (
                 f" and {len(unmapped) - 5} more" if len(unmapped) > 5 else ""
             )
-            self.ctx.warn(f"{len(unmapped)} changed file(s) map to no suite: {shown}")
-        return self._finish(SelectionMode.SMART, seeds, file_nodes, unmapped)
+            notes.append(f"{len(unmapped)} changed file(s) map to no suite: {shown}")
+        return self._finish(SelectionMode.SMART, seeds, file_nodes, unmapped, notes)
 
     def _finish(
         self,
@@ -172,6 +175,7 @@ class Selector:
         seeds: list[tuple[str, Reason]],
         file_nodes: list[str],
         unmapped: list[str],
+        notes: list[str] | None = None,
     ) -> Selection:
         seed_reasons: dict[str, list[Reason]] = {}
         for name, reason in seeds:
@@ -191,7 +195,7 @@ class Selector:
             self._skipped(name, mode) for name in self.ctx.catalogue.suites if name not in selected
         ]
         ordered = {n: selected[n] for n in self.ctx.catalogue.suites if n in selected}
-        return Selection(mode, ordered, skipped, unmapped, list(self.ctx.warnings))
+        return Selection(mode, ordered, skipped, unmapped, [*self.ctx.warnings, *(notes or [])])
 
     def _reason(
         self, parent: dict[str, str | None], node: str, seeds: dict[str, list[Reason]]

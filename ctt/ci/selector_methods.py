@@ -437,20 +437,7 @@ class LineageMethod(SelectorMethod):
         topic = topics.get(table)
         return node_id(NodeKind.TOPIC, topic) if topic else node_id(NodeKind.TABLE, table)
 
-    def _link(
-        self,
-        reader: str,
-        writer: str,
-        lineage: SqlLineage,
-        topics: dict[str, str],
-        what: str,
-    ) -> None:
-        """Datasets read feed ``reader``; datasets written come from ``writer``.
-
-        For a spec that runs a template the writer is the template: editing the
-        spec's test data does not change what flows downstream, editing the
-        template does.
-        """
+    def _link(self, node: str, lineage: SqlLineage, topics: dict[str, str], what: str) -> None:
         topics = {**lineage.topics, **topics}
         for table, topic in topics.items():
             self._edges.append(
@@ -463,11 +450,11 @@ class LineageMethod(SelectorMethod):
         for table in lineage.reads:
             ds = self._dataset(table, topics)
             if ds:
-                self._edges.append(self.edge(ds, reader, f"{what} reads {ds}"))
+                self._edges.append(self.edge(ds, node, f"{what} reads {ds}"))
         for table in lineage.writes:
             ds = self._dataset(table, topics)
             if ds:
-                self._edges.append(self.edge(writer, ds, f"{what} writes {ds}"))
+                self._edges.append(self.edge(node, ds, f"{what} writes {ds}"))
 
     def _spec(self, path: str) -> None:
         text = self.ctx.repo.read(path)
@@ -480,21 +467,27 @@ class LineageMethod(SelectorMethod):
             return
         node = node_id(NodeKind.SPEC, path)
         self.nodes.add(node)
-        for anc in (*_ancestors(path), ""):
-            for suite in self._suites_by_dir.get(anc, ()):
-                self._edges.append(self.edge(node, _suite(suite), f"suite {suite!r} runs {path}"))
-        for test in _spec_tests(data):
+        suites = [s for anc in (*_ancestors(path), "") for s in self._suites_by_dir.get(anc, ())]
+        for suite in suites:
+            self._edges.append(self.edge(node, _suite(suite), f"suite {suite!r} runs {path}"))
+        for k, test in enumerate(_spec_tests(data)):
+            # The transformation as this test runs it: inputs flow in, outputs flow out,
+            # so an upstream change reaches everything downstream of it.
+            run = node_id(NodeKind.SPEC, f"{path}::{k}")
+            for suite in suites:
+                self._edges.append(self.edge(run, _suite(suite), f"suite {suite!r} runs {path}"))
+            sql = test.sql or ""
             if test.sql:
-                self._link(node, node, sql_lineage(test.sql), test.topics, path)
+                self._edges.append(self.edge(node, run, f"{path} defines its SQL inline"))
             if test.template:
                 tpath = self._resolve(path, test.template)
                 tnode = node_id(NodeKind.SQL, tpath)
                 self.nodes.add(tnode)
-                self._edges.append(self.edge(tnode, node, f"{path} runs template {tpath}"))
+                self._edges.append(self.edge(tnode, run, f"{path} runs template {tpath}"))
                 raw = self.ctx.repo.read(tpath)
                 if raw is not None:
-                    rendered = sql_lineage(render_loosely(raw, test.params))
-                    self._link(node, tnode, rendered, test.topics, f"{tpath} (in {path})")
+                    sql += "\n;\n" + render_loosely(raw, test.params)
+            self._link(run, sql_lineage(sql), test.topics, path)
 
     def _resolve(self, spec: str, template: str) -> str:
         template = template.replace("\\", "/")
@@ -508,7 +501,7 @@ class LineageMethod(SelectorMethod):
             return
         node = node_id(NodeKind.SQL, path)
         self.nodes.add(node)
-        self._link(node, node, sql_lineage(text), {}, path)
+        self._link(node, sql_lineage(text), {}, path)
 
     def edges(self) -> Iterable[Edge]:
         return self._edges

@@ -217,3 +217,26 @@ def test_cli_analyze_then_select(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     plan = json.loads((tmp_path / "test-execution-plan.json").read_text())
     assert set(plan["suites"]) == {"topic_tests", "connector_tests", "rbac_tests", "smoke"}
     assert "test:connector_tests" in (tmp_path / "child.yml").read_text()
+
+
+def test_upstream_change_flows_through_a_template_run_to_later_stages(tmp_path: Path) -> None:
+    make_repo(
+        tmp_path,
+        {
+            "flink/sql/transformations/report.sql": "INSERT INTO {{ out }} SELECT * FROM {{ src }}",
+            "specs/other/report.yaml": (
+                "t:\n  report:\n    sql_template: flink/sql/transformations/report.sql\n"
+                "    params: {src: s, out: o}\n"
+                "    tables: {s: {topic: summary}, o: {topic: report}}\n"
+            ),
+        },
+    )
+    # enrich writes events-enriched -> agg (a template run) writes summary -> report
+    assert _smart(tmp_path, "flink/sql/transformations/enrich.sql") == {
+        "enrich_specs",
+        "agg_specs",
+        "other_specs",
+        "smoke",
+    }
+    # but editing agg's spec (its test data) stays local
+    assert _smart(tmp_path, "specs/agg/agg.yaml") == {"agg_specs", "smoke"}
