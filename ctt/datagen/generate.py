@@ -22,11 +22,12 @@ advance the watermark model and are never late.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import random
 from collections.abc import Callable, Iterator
 from typing import Any
+
+import orjson
 
 from ctt.config._yaml import suggest
 from ctt.datagen.avro import AvroEncoder
@@ -71,7 +72,8 @@ def generate(
 
 
 def _json(row: dict[str, Any]) -> bytes:
-    return json.dumps(row, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact UTF-8 JSON; orjson because encoding is a third of the generator's time."""
+    return orjson.dumps(row)
 
 
 class _Generator:
@@ -117,6 +119,21 @@ class _Generator:
                 else self.factory.build(c.name, self.types[c.name], event_time_ms=self._now),
             )
             for c in table.columns
+        ]
+        self.cur_key: Any = None
+        ts_text = self.ts_text
+        self.row_fns: list[tuple[str, ValueFn]] = [
+            (
+                name,
+                fn
+                if fn is not None
+                else (
+                    (lambda: ts_text(self.cur_ms))
+                    if name == self.event_time
+                    else (lambda: self.cur_key)
+                ),
+            )
+            for name, fn in self.columns
         ]
         self.key_pool, self.next_key = self._keys()
         self.message_key = list(table.key_columns) or ([self.key_field] if self.key_field else [])
@@ -234,16 +251,8 @@ class _Generator:
         return _json({k: row.get(k) for k in self.message_key})
 
     def _row(self, ts: int, key: Any) -> dict[str, Any]:
-        self.cur_ms = ts
-        row: dict[str, Any] = {}
-        for name, fn in self.columns:
-            if fn is not None:
-                row[name] = fn()
-            elif name == self.event_time:
-                row[name] = self.ts_text(ts)
-            else:
-                row[name] = key
-        return row
+        self.cur_ms, self.cur_key = ts, key
+        return {name: fn() for name, fn in self.row_fns}
 
     def _encode(self, row: dict[str, Any]) -> bytes:
         return self.avro.encode(row) if self.avro is not None else _json(row)

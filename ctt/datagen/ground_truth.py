@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from ctt.datagen.config import MalformedKind
@@ -104,7 +105,7 @@ class GroundTruthWriter:
         self._fh.write(
             f'{{"index":{rec.index},"partition":{rec.partition},'
             f'"offset":{"null" if offset is None else offset},'
-            f'"key":{_compact(key)},"value":{value_json}{extra},'
+            f'"key":{orjson.dumps(key).decode()},"value":{value_json}{extra},'
             f'"event_time_ms":{rec.event_time_ms},'
             f'"watermark_ms":{"null" if rec.watermark_ms is None else rec.watermark_ms},'
             f'"late":{"true" if rec.late else "false"},"malformed":{malformed},'

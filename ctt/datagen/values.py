@@ -250,8 +250,8 @@ class FieldFactory:
             if spec and spec.distribution is not Distribution.UNIFORM:
                 pick = chooser(min(hi - lo + 1, spec.cardinality or DEFAULT_POOL), spec, rng)
                 return lambda: lo + pick()
-            randint = rng.randint
-            return lambda: randint(lo, hi)
+            rand, width = rng.random, hi - lo + 1
+            return lambda: lo + int(rand() * width)
         if kind in (Kind.DOUBLE, Kind.FLOAT):
             lo_f = spec.min if spec and spec.min is not None else 0.0
             hi_f = spec.max if spec and spec.max is not None else 1000.0
@@ -264,8 +264,8 @@ class FieldFactory:
             top = min(10 ** (precision - scale) - 1, 1000)
             lo_u = round((spec.min if spec and spec.min is not None else 0) * unit)
             hi_u = round((spec.max if spec and spec.max is not None else top) * unit)
-            randint = rng.randint
-            return lambda: randint(lo_u, hi_u) / unit
+            rand, width = rng.random, hi_u - lo_u + 1
+            return lambda: (lo_u + int(rand() * width)) / unit
         if kind is Kind.BOOLEAN:
             rand = rng.random
             return lambda: rand() < 0.5
@@ -275,10 +275,10 @@ class FieldFactory:
                 Kind.TIMESTAMP_LTZ: format_timestamp_ltz,
                 Kind.DATE: format_date,
             }[kind]
-            start, span, randrange = self.start_ms, self.span_ms, rng.randrange
+            start, span, rand = self.start_ms, self.span_ms, rng.random
             if leaf.endswith(("registration_date", "created_at", "signup_date", "birth_date")):
                 start, span = start - 365 * 86_400_000, 365 * 86_400_000  # the year before
-            return lambda: fmt(start + randrange(span))
+            return lambda: fmt(start + int(rand() * span))
         if kind is Kind.TIME:
             randrange = rng.randrange
             return lambda: _second_text(randrange(86_400))[11:]

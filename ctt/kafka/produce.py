@@ -116,11 +116,16 @@ class Progress(BaseModel):
 
 
 class _Tally:
-    """Counts delivery reports; writes the ground truth from them (with real offsets)."""
+    """Counts delivery reports and writes the ground truth from them (with real offsets).
+
+    Plain attributes, not the pydantic report: this runs once per record.
+    """
 
     def __init__(self, report: ProduceReport, ground_truth: GroundTruthWriter | None) -> None:
         self.report = report
-        self.gt = ground_truth
+        self.write = ground_truth.write if ground_truth is not None else None
+        self.delivered_n = self.failed_n = self.bytes_n = 0
+        self.late_n = self.malformed_n = self.closing_n = 0
 
     def error(self, text: str) -> None:
         if text not in self.report.errors and len(self.report.errors) < MAX_ERRORS_KEPT:
@@ -128,17 +133,25 @@ class _Tally:
 
     def delivered(self, rec: GeneratedRecord, err: _LibKafkaError | None, msg: Message) -> None:
         if err is not None:
-            self.report.failed += 1
+            self.failed_n += 1
             self.error(str(err.str()))
             return
+        self.delivered_n += 1
+        self.bytes_n += len(rec.value) + (len(rec.key) if rec.key else 0)
+        if rec.late:
+            self.late_n += 1
+        if rec.malformed is not None:
+            self.malformed_n += 1
+        if rec.closing:
+            self.closing_n += 1
+        if self.write is not None:
+            self.write(rec, msg.offset())
+
+    def fill(self) -> None:
         rep = self.report
-        rep.delivered += 1
-        rep.bytes += len(rec.value) + (len(rec.key) if rec.key else 0)
-        rep.late += rec.late
-        rep.malformed += rec.malformed is not None
-        rep.closing += rec.closing
-        if self.gt is not None:
-            self.gt.write(rec, msg.offset())
+        rep.delivered, rep.bytes = self.delivered_n, self.bytes_n
+        rep.failed += self.failed_n
+        rep.late, rep.malformed, rep.closing = self.late_n, self.malformed_n, self.closing_n
 
 
 def topic_partitions(bootstrap_servers: str, topic: str, *, timeout_s: float = 15.0) -> int | None:
@@ -197,6 +210,14 @@ def produce(
         raise InfraError(f"cannot create the Kafka producer: {exc.args[0]}") from None
 
     send, poll, on_delivery = producer.produce, producer.poll, tally.delivered
+    if on_sent is not None:  # when the broker acknowledged each record, for latency validation
+        hook = on_sent
+
+        def on_delivery(rec: GeneratedRecord, err: _LibKafkaError | None, msg: Message) -> None:
+            tally.delivered(rec, err, msg)
+            if err is None:
+                hook(rec, time.time())
+
     started = time.monotonic()
     next_tick = started + progress_every_s
     sent = 0
@@ -223,8 +244,6 @@ def produce(
                     report.failed += 1  # rejected before sending (e.g. too large): never sent
                     tally.error(str(err))
                     break
-            if on_sent is not None:  # wall-clock send time, for latency validation
-                on_sent(rec, time.time())
             sent += 1
             if sent & 255 == 0:
                 poll(0)
@@ -240,8 +259,8 @@ def produce(
                     progress(
                         Progress(
                             sent=sent,
-                            delivered=report.delivered,
-                            bytes=report.bytes,
+                            delivered=tally.delivered_n,
+                            bytes=tally.bytes_n,
                             seconds=now - started,
                         )
                     )
@@ -252,6 +271,7 @@ def produce(
     finally:
         report.sent = sent
         report.seconds = time.monotonic() - started
+        tally.fill()
         if ground_truth is not None:
             ground_truth.close()
     if fatal:
