@@ -25,6 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import IO
+from xml.sax.saxutils import quoteattr
 
 import defusedxml.ElementTree as DET
 from defusedxml import DefusedXmlException
@@ -259,45 +260,76 @@ def _case_element(case: TestCaseResult) -> ET.Element:
     return elem
 
 
-def _suite_element(suite: TestSuiteResult) -> ET.Element:
-    elem = ET.Element("testsuite")
-    elem.set("name", _clean(suite.name))
-    elem.set("tests", str(suite.tests))
-    elem.set("failures", str(suite.failures))
-    elem.set("errors", str(suite.errors))
-    elem.set("skipped", str(suite.skipped))
-    elem.set("time", _fmt_time(suite.time or sum(c.time for c in suite.cases)))
+def _attr(value: str) -> str:
+    return quoteattr(_clean(value), {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+
+
+def _case_xml(case: TestCaseResult) -> str:
+    """One ``<testcase>``; plain passing cases (nearly all of them) skip ElementTree."""
+    if (
+        case.status is CaseStatus.PASSED
+        and not case.properties
+        and not case.attempts
+        and not case.flaky
+        and not case.system_out
+        and not case.system_err
+    ):
+        file = f" file={_attr(case.file)}" if case.file else ""
+        return (
+            f"  <testcase classname={_attr(case.classname)} name={_attr(case.name)}{file}"
+            f' time="{_fmt_time(case.time)}" />\n'
+        )
+    elem = _case_element(case)
+    ET.indent(elem, space=" ", level=2)
+    return "  " + ET.tostring(elem, encoding="unicode") + "\n"
+
+
+def _suite_open(suite: TestSuiteResult) -> str:
+    attrs = [
+        f"name={_attr(suite.name)}",
+        f'tests="{suite.tests}"',
+        f'failures="{suite.failures}"',
+        f'errors="{suite.errors}"',
+        f'skipped="{suite.skipped}"',
+        f'time="{_fmt_time(suite.time or sum(c.time for c in suite.cases))}"',
+    ]
     if suite.timestamp is not None:
-        elem.set("timestamp", suite.timestamp.isoformat(timespec="seconds"))
-    elem.set("hostname", _clean(suite.hostname or socket.gethostname()))
+        attrs.append(f'timestamp="{suite.timestamp.isoformat(timespec="seconds")}"')
+    attrs.append(f"hostname={_attr(suite.hostname or socket.gethostname())}")
+    head = f" <testsuite {' '.join(attrs)}>\n"
     if suite.properties:
-        pe = ET.SubElement(elem, "properties")
+        head += "  <properties>\n"
         for key, value in suite.properties.items():
-            ET.SubElement(pe, "property", name=_clean(key), value=_clean(value))
-    for case in suite.cases:
-        elem.append(_case_element(case))
-    return elem
+            head += f"   <property name={_attr(key)} value={_attr(value)} />\n"
+        head += "  </properties>\n"
+    return head
 
 
 def write_junit(suites: Iterable[TestSuiteResult], path: Path | str) -> Path:
-    """Write suites as one ``<testsuites>`` document, atomically (temp file + rename)."""
+    """Write suites as one ``<testsuites>`` document, streamed, atomically (temp file + rename)."""
+    suites = list(suites)
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    root = ET.Element("testsuites")
     totals = Counter[str]()
     total_time = 0.0
     for suite in suites:
-        root.append(_suite_element(suite))
         totals.update(
             tests=suite.tests, failures=suite.failures, errors=suite.errors, skipped=suite.skipped
         )
         total_time += suite.time or sum(c.time for c in suite.cases)
-    for key in ("tests", "failures", "errors", "skipped"):
-        root.set(key, str(totals[key]))
-    root.set("time", _fmt_time(total_time))
-    ET.indent(root, space=" ")
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    ET.ElementTree(root).write(tmp, encoding="utf-8", xml_declaration=True)
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write("<?xml version='1.0' encoding='utf-8'?>\n")
+        fh.write(
+            f'<testsuites tests="{totals["tests"]}" failures="{totals["failures"]}" '
+            f'errors="{totals["errors"]}" skipped="{totals["skipped"]}" '
+            f'time="{_fmt_time(total_time)}">\n'
+        )
+        for suite in suites:
+            fh.write(_suite_open(suite))
+            fh.writelines(_case_xml(c) for c in suite.cases)
+            fh.write(" </testsuite>\n")
+        fh.write("</testsuites>\n")
     tmp.replace(target)
     return target
 
@@ -441,16 +473,28 @@ class _Reader:
         status = CaseStatus.PASSED
         message: str | None = None
         details: str | None = None
+        out_text: str | None = None
+        err_text: str | None = None
+        props: dict[str, str] = {}
         attempts: list[Attempt] = []
-        for child in elem:
+        for child in elem:  # one pass over the children: this runs for every test case
             tag = child.tag
-            if tag in ("failure", "error") and status is CaseStatus.PASSED:
+            if tag == "properties":
+                for pe in child:
+                    pname = pe.get("name")
+                    if pe.tag == "property" and pname:
+                        props[pname] = pe.get("value", pe.text or "")
+            elif tag in ("failure", "error") and status is CaseStatus.PASSED:
                 status = CaseStatus.FAILED if tag == "failure" else CaseStatus.ERROR
                 message = child.get("message") or child.get("type") or tag
                 details = child.text.strip("\n") if child.text and child.text.strip() else None
             elif tag == "skipped" and status is CaseStatus.PASSED:
                 status = CaseStatus.SKIPPED
                 message = child.get("message") or (child.text or "").strip() or None
+            elif tag == "system-out":
+                out_text = child.text
+            elif tag == "system-err":
+                err_text = child.text
             elif tag in ("flakyFailure", "flakyError", "rerunFailure", "rerunError"):
                 trace = child.findtext("stackTrace")
                 if trace is None and child.text and child.text.strip():
@@ -466,28 +510,33 @@ class _Reader:
                         ),
                     )
                 )
-        props = self._properties(elem)
         marked_flaky = props.pop("ctt.flaky", None) == "true"
         props.pop("ctt.attempts", None)
         time = self._float(elem, "time", label)
+        message = self._text(message, "message", label)
+        details = self._text(details, "details", label)
+        flaky = False
+        full: list[Attempt] = []
+        if attempts:
+            final = Attempt(status=status, time=time, message=message, details=details)
+            full = [*attempts, final]
+            flaky = status is CaseStatus.PASSED
+        elif marked_flaky:
+            flaky = status is CaseStatus.PASSED
         case = TestCaseResult(
             name=name,
             classname=classname,
             file=elem.get("file"),
             time=time,
             status=status,
-            message=self._text(message, "message", label),
-            details=self._text(details, "details", label),
-            system_out=self._text(elem.findtext("system-out"), "system-out", label),
-            system_err=self._text(elem.findtext("system-err"), "system-err", label),
+            message=message,
+            details=details,
+            system_out=self._text(out_text, "system-out", label),
+            system_err=self._text(err_text, "system-err", label),
+            attempts=full,
+            flaky=flaky,
             properties=props,
         )
-        if attempts:
-            final = Attempt(status=status, time=time, message=case.message, details=case.details)
-            case.attempts = [*attempts, final]
-            case.flaky = status is CaseStatus.PASSED
-        elif marked_flaky:
-            case.flaky = status is CaseStatus.PASSED
         suite.cases.append(case)
 
     def _close_suite(self, elem: ET.Element) -> None:

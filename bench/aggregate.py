@@ -1,0 +1,112 @@
+"""Benchmark: `ctt aggregate` over 100,000 test cases in 500 JUnit files (target <= 5 s, <= 500 MB).
+
+Generates the files (1% failures with diffs, 0.5% flaky with two attempts, one
+results JSON per file), runs the real CLI as a subprocess with a fresh SQLite
+history, and samples the RSS of its whole process tree.
+
+    uv run python bench/aggregate.py [--files 500] [--cases 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine, write_section  # noqa: E402
+
+from ctt.report.junit import Attempt, CaseStatus, TestCaseResult, TestSuiteResult, write_junit
+
+
+def generate(root: Path, files: int, cases: int) -> None:
+    rnd = random.Random(7)
+    for f in range(files):
+        out = []
+        for c in range(cases):
+            r = rnd.random()
+            if r < 0.01:
+                out.append(
+                    TestCaseResult(
+                        name=f"test_{c}", classname=f"suite{f}.mod{c % 7}", time=rnd.random(),
+                        status=CaseStatus.FAILED, message="rows differ",
+                        details="- {'id': 1, 'total': 3}\n+ {'id': 1, 'total': 4}",
+                    )
+                )
+            elif r < 0.015:
+                out.append(
+                    TestCaseResult.from_attempts(
+                        f"test_{c}",
+                        [Attempt(status=CaseStatus.FAILED, message="timeout"), Attempt(status=CaseStatus.PASSED)],
+                        classname=f"suite{f}.mod{c % 7}",
+                    )
+                )
+            else:
+                out.append(TestCaseResult(name=f"test_{c}", classname=f"suite{f}.mod{c % 7}", time=rnd.random()))
+        write_junit([TestSuiteResult(name=f"suite{f}", cases=out)], root / f"junit-suite{f}.xml")
+
+
+def run(root: Path) -> tuple[float, float, int]:
+    cmd = [sys.executable, "-m", "ctt", "aggregate", str(root / "results"), "--history",
+           str(root / "history.sqlite"), "--report", str(root / "report.html"), "--metrics",
+           str(root / "metrics.json"), "--junit", str(root / "merged.xml"), "--branch", "main"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ps = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            procs = [ps, *ps.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in procs))
+        except psutil.Error:
+            pass
+        time.sleep(0.01)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr.read().decode() if proc.stderr else "failed")
+    return wall, peak / 2**20, proc.returncode
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--files", type=int, default=500)
+    ap.add_argument("--cases", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        root = Path(d)
+        t0 = time.perf_counter()
+        generate(root / "results", args.files, args.cases)
+        gen = time.perf_counter() - t0
+        size = sum(p.stat().st_size for p in (root / "results").iterdir()) / 2**20
+        rows = []
+        for i in range(args.repeat):
+            (root / "history.sqlite").unlink(missing_ok=True)
+            wall, peak, _ = run(root)
+            rows.append((wall, peak))
+            print(f"run {i + 1}: {wall:.2f} s, peak RSS {peak:.0f} MB")
+    best = min(w for w, _ in rows)
+    worst_mem = max(m for _, m in rows)
+    total = args.files * args.cases
+    verdict = "meets" if best <= 5 and worst_mem <= 500 else "MISSES"
+    text = (
+        f"`ctt aggregate` over {total:,} test cases in {args.files} JUnit files ({size:.0f} MB; "
+        f"generated in {gen:.1f} s), fresh SQLite history, HTML + metrics + merged JUnit written.\n\n"
+        "| run | wall (s) | peak RSS of the process tree (MB) |\n|---|---|---|\n"
+        + "".join(f"| {i + 1} | {w:.2f} | {m:.0f} |\n" for i, (w, m) in enumerate(rows))
+        + f"\nBest {best:.2f} s, peak {worst_mem:.0f} MB: {verdict} the target (<= 5 s, <= 500 MB).\n"
+    )
+    print(text)
+    if not args.no_write:
+        write_section("Aggregation", text, "uv run python bench/aggregate.py", machine())
+
+
+if __name__ == "__main__":
+    main()
