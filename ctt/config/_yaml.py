@@ -38,7 +38,10 @@ class SourceMap:
         return None
 
 
-def _construct(node: yaml.Node, loc: Loc, smap: SourceMap, loader: yaml.SafeLoader) -> Any:
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on big files
+
+
+def _construct(node: yaml.Node, loc: Loc, smap: SourceMap, loader: Any) -> Any:
     smap.lines.setdefault(loc, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -79,7 +82,7 @@ def load_yaml(path: Path | str, text: str | None = None) -> tuple[Any, SourceMap
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"cannot read file: {exc}", file=name) from None
     smap = SourceMap(name)
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
