@@ -10,6 +10,7 @@ history, and samples the RSS of its whole process tree.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import machine, write_section  # noqa: E402
+from _common import machine, write_section
 
 from ctt.report.junit import Attempt, CaseStatus, TestCaseResult, TestSuiteResult, write_junit
 
@@ -34,8 +35,11 @@ def generate(root: Path, files: int, cases: int) -> None:
             if r < 0.01:
                 out.append(
                     TestCaseResult(
-                        name=f"test_{c}", classname=f"suite{f}.mod{c % 7}", time=rnd.random(),
-                        status=CaseStatus.FAILED, message="rows differ",
+                        name=f"test_{c}",
+                        classname=f"suite{f}.mod{c % 7}",
+                        time=rnd.random(),
+                        status=CaseStatus.FAILED,
+                        message="rows differ",
                         details="- {'id': 1, 'total': 3}\n+ {'id': 1, 'total': 4}",
                     )
                 )
@@ -43,19 +47,40 @@ def generate(root: Path, files: int, cases: int) -> None:
                 out.append(
                     TestCaseResult.from_attempts(
                         f"test_{c}",
-                        [Attempt(status=CaseStatus.FAILED, message="timeout"), Attempt(status=CaseStatus.PASSED)],
+                        [
+                            Attempt(status=CaseStatus.FAILED, message="timeout"),
+                            Attempt(status=CaseStatus.PASSED),
+                        ],
                         classname=f"suite{f}.mod{c % 7}",
                     )
                 )
             else:
-                out.append(TestCaseResult(name=f"test_{c}", classname=f"suite{f}.mod{c % 7}", time=rnd.random()))
+                out.append(
+                    TestCaseResult(
+                        name=f"test_{c}", classname=f"suite{f}.mod{c % 7}", time=rnd.random()
+                    )
+                )
         write_junit([TestSuiteResult(name=f"suite{f}", cases=out)], root / f"junit-suite{f}.xml")
 
 
 def run(root: Path) -> tuple[float, float, int]:
-    cmd = [sys.executable, "-m", "ctt", "aggregate", str(root / "results"), "--history",
-           str(root / "history.sqlite"), "--report", str(root / "report.html"), "--metrics",
-           str(root / "metrics.json"), "--junit", str(root / "merged.xml"), "--branch", "main"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ctt",
+        "aggregate",
+        str(root / "results"),
+        "--history",
+        str(root / "history.sqlite"),
+        "--report",
+        str(root / "report.html"),
+        "--metrics",
+        str(root / "metrics.json"),
+        "--junit",
+        str(root / "merged.xml"),
+        "--branch",
+        "main",
+    ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     ps = psutil.Process(proc.pid)
@@ -101,6 +126,7 @@ def main() -> None:
         f"generated in {gen:.1f} s), fresh SQLite history, HTML + metrics + merged JUnit written.\n\n"
         "| run | wall (s) | peak RSS of the process tree (MB) |\n|---|---|---|\n"
         + "".join(f"| {i + 1} | {w:.2f} | {m:.0f} |\n" for i, (w, m) in enumerate(rows))
+        + f"\nLoad average while measuring: {os.getloadavg()[0]:.1f} (other work shares the 2 cores).\n"
         + f"\nBest {best:.2f} s, peak {worst_mem:.0f} MB: {verdict} the target (<= 5 s, <= 500 MB).\n"
     )
     print(text)
