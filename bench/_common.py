@@ -35,10 +35,16 @@ def write_section(title: str, body: str, command: str, machine_text: str) -> Non
         text = text.rstrip() + f"\n\n{head}\n\n{block}"
     else:
         start = text.index(head)
-        nxt = re.search(r"^## ", text[start + len(head):], flags=re.M)
+        nxt = re.search(r"^## ", text[start + len(head) :], flags=re.M)
         end = start + len(head) + nxt.start() if nxt else len(text)
         section = text[start:end]
         pat = re.compile(rf"^### {re.escape(title)}\n.*?(?=^### |\Z)", flags=re.M | re.S)
-        section = pat.sub(lambda _m: block + "\n", section) if pat.search(section) else section.rstrip() + f"\n\n{block}"
-        text = text[:start] + section.rstrip() + "\n" + ("\n" + text[end:] if end < len(text) else "")
+        section = (
+            pat.sub(lambda _m: block + "\n", section)
+            if pat.search(section)
+            else section.rstrip() + f"\n\n{block}"
+        )
+        text = (
+            text[:start] + section.rstrip() + "\n" + ("\n" + text[end:] if end < len(text) else "")
+        )
     DOC.write_text(text, encoding="utf-8")
