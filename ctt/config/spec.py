@@ -216,6 +216,14 @@ class FlinkTest(_Strict):
 class SpecFile(_Strict):
     flink_transformation_tests: dict[str, FlinkTest]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _extension_keys(cls, data: Any) -> Any:
+        """Top-level ``x-...`` keys hold YAML anchors shared by tests (as in compose files)."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not str(k).startswith("x-")}
+        return data
+
 
 class LoadedTest(BaseModel):
     """A test with where it came from, for error messages and reports."""

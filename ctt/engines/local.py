@@ -37,6 +37,7 @@ SESSION_DEFAULTS = {
     "execution.runtime-mode": "streaming",
     "table.local-time-zone": "UTC",
     "pipeline.auto-watermark-interval": "50 ms",
+    "execution.buffer-timeout.interval": "5 ms",
     "parallelism.default": "1",
     "table.exec.resource.default-parallelism": "1",
 }

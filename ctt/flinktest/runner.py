@@ -7,6 +7,7 @@ success, failure, timeout and Ctrl-C alike.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -50,6 +51,7 @@ class _Ctx:
     def __init__(self) -> None:
         self.engine: LocalEngine | None = None
         self.handle: StatementHandle | None = None
+        self.reader: TopicReader | None = None
         self.topics: list[str] = []
         self.log: list[str] = []
         self.started = time.monotonic()
@@ -188,7 +190,7 @@ class FlinkTestRunner:
         inserts, plans, _topics, settings = planner.prepare(test, src, inputs)
 
         self._phase(lt, ctx, "starting job")
-        reader = TopicReader(self.stack.bootstrap_servers, [p.topic for p in plans])
+        reader = ctx.reader = TopicReader(self.stack.bootstrap_servers, [p.topic for p in plans])
         sql = (
             inserts[0]
             if len(inserts) == 1
@@ -202,6 +204,7 @@ class FlinkTestRunner:
                 f"Flink rejected the job: {exc.message}", file=src.file, line=src.first_line
             ) from None
         self._await_running(lt, ctx, deadline)
+        reader.start()
 
         self._phase(lt, ctx, "producing input")
         produced = self._produce(lt, ctx, inputs, topic_of, deadline)
@@ -352,7 +355,7 @@ class FlinkTestRunner:
                 marks += [
                     w
                     for k, w in rest.watermarks(job, v["id"]).items()
-                    if k.endswith("currentOutputWatermark")
+                    if k.endswith("Watermark")
                 ]
             if marks and max(marks) >= watermark_ms:
                 return
@@ -374,7 +377,7 @@ class FlinkTestRunner:
         try:
             if test.completion is Completion.BOUNDED:
                 while True:
-                    reader.poll(0.1)
+                    time.sleep(0.05)
                     st = ctx.engine.status(ctx.handle)
                     if st.phase is Phase.COMPLETED:
                         break
@@ -384,8 +387,10 @@ class FlinkTestRunner:
                         )
                     self._check_deadline(lt, ctx, deadline, "waiting for the job to finish")
                 ctx.note("job finished; reading outputs to their end")
+                reader.stop()
                 reader.read_to_end(deadline_s=max(1.0, deadline - time.monotonic()))
             else:
+                reader.stop()
                 want = sum(len(e.rows or []) for e in test.expected.values()) or None
                 reader.read_until(
                     lambda recs: want is not None and len(recs) >= want,
@@ -397,7 +402,7 @@ class FlinkTestRunner:
                         lambda _r: False, deadline_s=min(test.quiet_period, 2.0), quiet_s=1.0
                     )
         finally:
-            reader.close()
+            reader.stop()
         by_topic = {p.topic: p for p in plans}
         out: dict[str, list[OutputRow]] = {p.table: [] for p in plans}
         last: dict[str, dict[bytes, Any]] = {p.table: {} for p in plans}
@@ -457,6 +462,10 @@ class FlinkTestRunner:
     # -- cleanup ---------------------------------------------------------------------------------
     def _cleanup(self, ctx: _Ctx) -> None:
         """Always: stop the job, close the session, delete the run's topics."""
+        if ctx.reader is not None:
+            with contextlib.suppress(Exception):
+                ctx.reader.stop()
+            ctx.reader.close()
         if ctx.engine is not None:
             if ctx.handle is not None:
                 try:

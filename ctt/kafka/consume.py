@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -36,13 +37,41 @@ class TopicReader:
                     "enable.auto.commit": False,
                     "auto.offset.reset": "earliest",
                     "isolation.level": "read_committed",
-                    "fetch.wait.max.ms": 50,
+                    "fetch.wait.max.ms": 10,
                 },
             )
         )
         self.topics = topics
         self._assigned: set[str] = set()
         self.records: list[ConsumedRecord] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: Exception | None = None
+        self._closed = False
+
+    def start(self) -> None:
+        """Poll in a background thread, so arrival times are taken as records arrive."""
+
+        def loop() -> None:
+            while not self._stop.is_set():
+                try:
+                    self.poll(0.05)
+                except Exception as exc:  # surfaced by stop()
+                    self._error = exc
+                    return
+
+        self._thread = threading.Thread(target=loop, name="ctt-reader", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the background thread; raise what it failed with, if anything."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        if self._error is not None:
+            raise self._error
 
     def _assign_new(self) -> None:
         missing = [t for t in self.topics if t not in self._assigned]
@@ -59,6 +88,10 @@ class TopicReader:
 
     def poll(self, timeout_s: float = 0.2) -> list[ConsumedRecord]:
         """Whatever arrived within ``timeout_s``."""
+        with self._lock:
+            return self._poll(timeout_s)
+
+    def _poll(self, timeout_s: float) -> list[ConsumedRecord]:
         self._assign_new()
         if not self._assigned:
             time.sleep(timeout_s)
@@ -129,4 +162,6 @@ class TopicReader:
             self.poll()
 
     def close(self) -> None:
-        self._consumer.close()
+        if not self._closed:
+            self._closed = True
+            self._consumer.close()

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -126,10 +126,31 @@ class _Tally:
         self.write = ground_truth.write if ground_truth is not None else None
         self.delivered_n = self.failed_n = self.bytes_n = 0
         self.late_n = self.malformed_n = self.closing_n = 0
+        self.pending: dict[int, deque[GeneratedRecord]] = {}
+        self.hook: Callable[[GeneratedRecord, float], None] | None = None
 
     def error(self, text: str) -> None:
         if text not in self.report.errors and len(self.report.errors) < MAX_ERRORS_KEPT:
             self.report.errors.append(text)
+
+    def on_report(self, err: _LibKafkaError | None, msg: Message) -> None:
+        """The producer-wide delivery callback: cheaper than a callable per message.
+
+        Reports for a partition arrive in produce order (the idempotent producer
+        keeps order), so the record is the oldest pending one of its partition.
+        """
+        part = msg.partition()
+        queue = self.pending.get(part) if part is not None else None
+        if not queue:
+            self.failed_n += 1
+            self.error(f"delivery report for an unknown record (partition {msg.partition()})")
+            return
+        rec = queue.popleft()
+        if len(msg) != len(rec.value):
+            self.failed_n += 1
+            self.error("delivery reports out of order: ground truth would be wrong")
+            return
+        self.delivered(rec, err, msg)
 
     def delivered(self, rec: GeneratedRecord, err: _LibKafkaError | None, msg: Message) -> None:
         if err is not None:
@@ -146,6 +167,8 @@ class _Tally:
             self.closing_n += 1
         if self.write is not None:
             self.write(rec, msg.offset())
+        if self.hook is not None:
+            self.hook(rec, time.time())
 
     def fill(self) -> None:
         rep = self.report
@@ -202,21 +225,21 @@ def produce(
             tally.error(str(err.str()))
 
     conf = client_config(
-        bootstrap_servers, **{**PRODUCER_DEFAULTS, **(producer_config or {}), "error_cb": on_error}
+        bootstrap_servers,
+        **{
+            **PRODUCER_DEFAULTS,
+            **(producer_config or {}),
+            "error_cb": on_error,
+            "on_delivery": tally.on_report,
+        },
     )
     try:
         producer = Producer(conf)
     except KafkaException as exc:
         raise InfraError(f"cannot create the Kafka producer: {exc.args[0]}") from None
 
-    send, poll, on_delivery = producer.produce, producer.poll, tally.delivered
-    if on_sent is not None:  # when the broker acknowledged each record, for latency validation
-        hook = on_sent
-
-        def on_delivery(rec: GeneratedRecord, err: _LibKafkaError | None, msg: Message) -> None:
-            tally.delivered(rec, err, msg)
-            if err is None:
-                hook(rec, time.time())
+    send, poll, pending = producer.produce, producer.poll, tally.pending
+    tally.hook = on_sent  # when the broker acknowledged each record, for latency validation
 
     started = time.monotonic()
     next_tick = started + progress_every_s
@@ -232,8 +255,11 @@ def produce(
                         partition=rec.partition,
                         timestamp=rec.event_time_ms,
                         headers=list(rec.headers) if rec.headers else None,
-                        on_delivery=partial(on_delivery, rec),
                     )
+                    queue = pending.get(rec.partition)
+                    if queue is None:
+                        queue = pending[rec.partition] = deque()
+                    queue.append(rec)
                     break
                 except BufferError:  # local queue full: serve delivery reports, then retry
                     poll(0.05)

@@ -83,11 +83,12 @@ def latencies(ctx: ValidationContext, *, watermark_aware: bool = False) -> list[
         for out_rec in table.records:
             if out_rec.received_at is None or out_rec.op in ("-U", "-D"):
                 continue
+            # The row exists once all its inputs exist: the latest of its matching inputs.
             cause = None
             for shared, index in indexes:
                 t = index.get(_ident(out_rec.row, shared))
                 if t is not None:
-                    cause = t if cause is None else min(cause, t)
+                    cause = t if cause is None else max(cause, t)
             if cause is None:
                 before = [p for p in produced if p <= out_rec.received_at]
                 cause = before[-1] if before else None
