@@ -272,6 +272,10 @@ RepoOpt = Annotated[
 ]
 SelectionOpt = Annotated[Path, typer.Option("--config", help="test-selection.yaml")]
 SuitesOpt = Annotated[Path, typer.Option("--suites", help="Suite catalogue (suites.yaml).")]
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option(help="Lineage cache directory (relative to --repo); keep it between CI runs."),
+]
 
 
 def _under(root: Path, path: Path) -> Path:
@@ -295,6 +299,7 @@ def analyze_cmd(
     repo: RepoOpt = Path("."),
     config: SelectionOpt = _SELECTION_FILE,
     suites: SuitesOpt = _SUITES_FILE,
+    cache_dir: CacheOpt = Path(".ctt/cache"),
     json_out: JsonOpt = False,
 ) -> None:
     """Write change-analysis.json: changed files (from --base/--head, GitLab's variables or the
@@ -311,6 +316,7 @@ def analyze_cmd(
         use_merge_base=merge_base,
         selection_file=_under(repo, config),
         suites_file=_under(repo, suites),
+        cache_dir=_under(repo, cache_dir) if cache_dir else None,
     )
     for text in warnings:
         out.warn(escape(text))
@@ -354,6 +360,7 @@ def select_cmd(
     repo: RepoOpt = Path("."),
     config: SelectionOpt = _SELECTION_FILE,
     suites: SuitesOpt = _SUITES_FILE,
+    cache_dir: CacheOpt = Path(".ctt/cache"),
     json_out: JsonOpt = False,
 ) -> None:
     """Choose the suites a change needs and write test-execution-plan.json."""
@@ -382,6 +389,7 @@ def select_cmd(
         history_path=history,
         branch=branch,
         parallel_limit=parallel_limit,
+        cache_dir=_under(repo, cache_dir) if cache_dir else None,
     )
     for text in plan.warnings:
         out.warn(escape(text))

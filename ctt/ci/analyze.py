@@ -345,6 +345,7 @@ def run_analyze(
     selection_file: Path | None = None,
     suites_file: Path | None = None,
     env: Mapping[str, str] | None = None,
+    cache_dir: Path | None = None,
 ) -> tuple[ChangeAnalysis, list[str]]:
     """``ctt analyze``: the analysis and warnings; components come from the selection graph
     when both config files exist (otherwise the analysis lists files only)."""
@@ -355,7 +356,7 @@ def run_analyze(
     if selection_file and suites_file and selection_file.exists() and suites_file.exists():
         from ctt.ci.select import load_selector
 
-        selector = load_selector(repo.root, selection_file, suites_file)
+        selector = load_selector(repo.root, selection_file, suites_file, cache_dir=cache_dir)
         mapper = selector.components
         warnings.extend(selector.ctx.warnings)
     else:

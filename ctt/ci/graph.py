@@ -64,8 +64,14 @@ class Graph:
         self._g.add_edge(source, target, method=method, rule=rule)
 
     def add_edges(self, edges: Iterable[Edge]) -> None:
+        """Add many edges at once (first rule wins, as in :meth:`add_edge`)."""
+        has = self._g.has_edge
+        fresh: dict[tuple[str, str], dict[str, str]] = {}
         for source, target, method, rule in edges:
-            self.add_edge(source, target, method=method, rule=rule)
+            key = (source, target)
+            if source != target and key not in fresh and not has(source, target):
+                fresh[key] = {"method": method, "rule": rule}
+        self._g.add_edges_from((s, t, d) for (s, t), d in fresh.items())
 
     def nodes(self, kind: NodeKind | None = None) -> Iterator[str]:
         prefix = f"{kind.value}:" if kind else ""

@@ -229,6 +229,7 @@ def run_select(
     history_path: Path | None = None,
     branch: str | None = None,
     parallel_limit: int | None = None,
+    cache_dir: Path | None = None,
 ) -> tuple[Selection, TestExecutionPlan]:
     """``ctt select``: read the analysis (smart mode), select, and plan."""
     from ctt.ci.select import load_selector
@@ -243,7 +244,9 @@ def run_select(
     )
     if mode is not SelectionMode.MANUAL and tests:
         raise UsageError("--tests is for manual mode", hint="add --mode manual")
-    selector = load_selector(root, selection_file, suites_file, history=history)
+    selector = load_selector(
+        root, selection_file, suites_file, history=history, cache_dir=cache_dir
+    )
     selection = selector.select(mode, analysis, tests or ())
     plan = build_plan(
         selection,

@@ -19,6 +19,7 @@ from ctt.ci.models import ChangeAnalysis, Reason, SelectionMode, SkippedSuite
 from ctt.ci.selector_methods import (
     METHODS,
     History,
+    LineageCache,
     MethodName,
     RepoFiles,
     SelectionContext,
@@ -54,7 +55,8 @@ def repo_files(root: Path) -> RepoFiles:
         repo = GitRepo(root)
     except UsageError:
         return RepoFiles.walk(root)
-    return RepoFiles(repo.root, [*repo.ls_files(), *repo.untracked()])
+    blobs = repo.blob_ids()
+    return RepoFiles(repo.root, [*blobs, *repo.untracked()], blobs)
 
 
 class Selector:
@@ -251,12 +253,22 @@ def load_selector(
     *,
     history: History | None = None,
     files: RepoFiles | None = None,
+    cache_dir: Path | None = None,
 ) -> Selector:
-    """Read both config files and the repository, and build the selection graph."""
+    """Read both config files and the repository, and build the selection graph.
+
+    With ``cache_dir``, lineage parsed from unchanged files is reused across
+    runs (keyed by git blob id and SQL text), which is what keeps selection on
+    very large repositories within its time budget.
+    """
     config = load_selection(selection_file)
     catalogue = load_suites(suites_file)
-    ctx = SelectionContext(config, catalogue, files or repo_files(root), history)
-    return Selector(ctx)
+    cache = LineageCache.load(cache_dir / LineageCache.FILE) if cache_dir else None
+    ctx = SelectionContext(config, catalogue, files or repo_files(root), history, cache=cache)
+    selector = Selector(ctx)
+    if cache is not None:
+        cache.save()
+    return selector
 
 
 def explain_lines(selection: Selection) -> list[str]:

@@ -16,6 +16,9 @@ the seeds. Adding a kind is a class and a line in :data:`METHODS`.
 from __future__ import annotations
 
 import bisect
+import contextlib
+import dataclasses
+import hashlib
 import json
 import os
 import posixpath
@@ -41,6 +44,7 @@ __all__ = [
     "METHODS",
     "History",
     "JsonHistory",
+    "LineageCache",
     "MethodName",
     "PatternIndex",
     "RepoFiles",
@@ -212,6 +216,7 @@ class PatternIndex(Generic[T]):
         self._anchored: dict[str, list[tuple[re.Pattern[str], T]]] = defaultdict(list)
         self._floating: list[tuple[re.Pattern[str], T]] = []
         self.entries: list[tuple[str, str, T]] = []  # (pattern, literal prefix, payload)
+        self._regexes: list[re.Pattern[str]] = []
 
     def add(self, pattern: str, payload: T) -> None:
         compiled = GitIgnoreSpecPattern(pattern)
@@ -232,6 +237,7 @@ class PatternIndex(Generic[T]):
         else:
             self._floating.append((regex, payload))
         self.entries.append((pattern, prefix if anchored else "", payload))
+        self._regexes.append(regex)
 
     def match(self, path: str) -> list[T]:
         out = [p for rx, p in self._floating if rx.match(path)]
@@ -241,12 +247,87 @@ class PatternIndex(Generic[T]):
                     out.append(p)
         return out
 
+    def filter(self, files: RepoFiles) -> list[str]:
+        """The repository's files that some pattern matches (bisect ranges, not a full scan)."""
+        out: set[str] = set()
+        if self._floating:
+            out.update(f for f in files.files if any(rx.match(f) for rx, _ in self._floating))
+        for prefix, rules in self._anchored.items():
+            out.update(f for f in files.under(prefix) if any(rx.match(f) for rx, _ in rules))
+        return sorted(out)
+
     def matches_any(self, files: RepoFiles, index: int) -> bool:
         """Whether entry ``index`` matches some file of the repository."""
-        pattern, prefix, _ = self.entries[index]
-        regex = GitIgnoreSpecPattern(pattern).regex
-        assert regex is not None
-        return any(regex.match(f) for f in files.under(prefix))
+        regex = self._regexes[index]
+        return any(regex.match(f) for f in files.under(self.entries[index][1]))
+
+
+class LineageCache:
+    """Parsed lineage reused across runs, keyed by git blob id or text hash.
+
+    Sections: ``spec`` (a spec file's tests), ``sql`` (lineage of a SQL text),
+    ``template`` (lineage of a template rendered with given params), ``terraform``
+    (a file's module sources and file references). A JSON file
+    (``.ctt/cache/lineage.json``); entries a run did not use are dropped when it
+    is saved, so it never outgrows the repository.
+    """
+
+    FILE = "lineage.json"
+    VERSION = 2
+    SECTIONS = ("spec", "sql", "template", "terraform")
+
+    def __init__(self, path: Path, old: dict[str, dict[str, Any]]) -> None:
+        self.path = path
+        self._old = {k: old.get(k, {}) for k in self.SECTIONS}
+        self._new: dict[str, dict[str, Any]] = {k: {} for k in self.SECTIONS}
+        self.hits = 0
+
+    @classmethod
+    def load(cls, path: Path) -> LineageCache:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("version") == cls.VERSION:
+                return cls(path, {k: dict(data[k]) for k in cls.SECTIONS})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass  # a missing or stale cache is rebuilt
+        return cls(path, {})
+
+    def get(self, section: str, key: str | None) -> Any:
+        if key is None:
+            return None
+        value = self._new[section].get(key)
+        if value is not None:
+            return value
+        value = self._old[section].get(key)
+        if value is not None:
+            self._new[section][key] = value
+            self.hits += 1  # reused from an earlier run
+        return value
+
+    def put(self, section: str, key: str | None, value: Any) -> None:
+        if key is not None:
+            self._new[section][key] = value
+
+    def lineage(self, text: str) -> SqlLineage:
+        key = _digest(text)
+        hit = self.get("sql", key)
+        if hit is not None:
+            return SqlLineage.model_validate(hit)
+        result = sql_lineage(text)
+        self.put("sql", key, result.model_dump(mode="json"))
+        return result
+
+    def save(self) -> None:
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            doc = {"version": self.VERSION, **self._new}
+            tmp.write_text(json.dumps(doc, separators=(",", ":"), default=str), encoding="utf-8")
+            tmp.replace(self.path)
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
 # --- context --------------------------------------------------------------------------------------
@@ -261,6 +342,10 @@ class SelectionContext:
     repo: RepoFiles
     history: History | None = None
     warnings: list[str] = field(default_factory=list)
+    cache: LineageCache | None = None
+
+    def lineage(self, text: str) -> SqlLineage:
+        return self.cache.lineage(text) if self.cache else sql_lineage(text)
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)
@@ -419,7 +504,7 @@ class LineageMethod(SelectorMethod):
             for name, s in ctx.catalogue.suites.items()
             if s.kind is SuiteKind.FLINK and s.path
         ]
-        spec_files = {f for f in ctx.repo.files if spec_index.match(f)}
+        spec_files = set(spec_index.filter(ctx.repo))
         for _name, spath in flink_suites:
             spec_files.update(f for f in ctx.repo.under(spath) if f.endswith((".yaml", ".yml")))
         self._suites_by_dir: dict[str, list[str]] = defaultdict(list)
@@ -427,9 +512,8 @@ class LineageMethod(SelectorMethod):
             self._suites_by_dir[spath].append(name)
         for f in sorted(spec_files):
             self._spec(f)
-        for f in ctx.repo.files:
-            if sql_index.match(f):
-                self._template(f)
+        for f in sql_index.filter(ctx.repo):
+            self._template(f)
 
     def _dataset(self, table: str, topics: dict[str, str]) -> str | None:
         if "{{" in table:
@@ -456,27 +540,40 @@ class LineageMethod(SelectorMethod):
             if ds:
                 self._edges.append(self.edge(node, ds, f"{what} writes {ds}"))
 
-    def _spec(self, path: str) -> None:
+    def _spec_tests(self, path: str) -> list[_SpecTest] | None:
+        cache = self.ctx.cache
+        blob = self.ctx.repo.blobs.get(path)
+        cached = cache.get("spec", blob) if cache else None
+        if cached is not None:
+            return [_SpecTest(**t) for t in cached]
         text = self.ctx.repo.read(path)
         if text is None:
-            return
+            return None
         try:
             data = yaml.load(text, Loader=_SafeLoader)  # CSafeLoader when libyaml is there
         except yaml.YAMLError:
             self.ctx.warn(f"{path}: not valid YAML; lineage skipped (its suite still selects it)")
+            return None
+        tests = list(_spec_tests(data))
+        if cache:
+            cache.put("spec", blob, [dataclasses.asdict(t) for t in tests])
+        return tests
+
+    def _spec(self, path: str) -> None:
+        tests = self._spec_tests(path)
+        if tests is None:
             return
         node = node_id(NodeKind.SPEC, path)
         self.nodes.add(node)
         suites = [s for anc in (*_ancestors(path), "") for s in self._suites_by_dir.get(anc, ())]
         for suite in suites:
             self._edges.append(self.edge(node, _suite(suite), f"suite {suite!r} runs {path}"))
-        for k, test in enumerate(_spec_tests(data)):
+        for k, test in enumerate(tests):
             # The transformation as this test runs it: inputs flow in, outputs flow out,
             # so an upstream change reaches everything downstream of it.
             run = node_id(NodeKind.SPEC, f"{path}::{k}")
             for suite in suites:
                 self._edges.append(self.edge(run, _suite(suite), f"suite {suite!r} runs {path}"))
-            sql = test.sql or ""
             if test.sql:
                 self._edges.append(self.edge(node, run, f"{path} defines its SQL inline"))
             if test.template:
@@ -484,10 +581,25 @@ class LineageMethod(SelectorMethod):
                 tnode = node_id(NodeKind.SQL, tpath)
                 self.nodes.add(tnode)
                 self._edges.append(self.edge(tnode, run, f"{path} runs template {tpath}"))
-                raw = self.ctx.repo.read(tpath)
-                if raw is not None:
-                    sql += "\n;\n" + render_loosely(raw, test.params)
-            self._link(run, sql_lineage(sql), test.topics, path)
+                self._link(run, self._rendered(tpath, test.params), test.topics, path)
+            if test.sql:
+                self._link(run, self.ctx.lineage(test.sql), test.topics, path)
+
+    def _rendered(self, template: str, params: dict[str, Any]) -> SqlLineage:
+        """Lineage of a template as a spec renders it (cached by blob id and params)."""
+        cache = self.ctx.cache
+        blob = self.ctx.repo.blobs.get(template)
+        key = None
+        if cache and blob:
+            key = _digest(blob + json.dumps(params, sort_keys=True, default=str))
+            hit = cache.get("template", key)
+            if hit is not None:
+                return SqlLineage.model_validate(hit)
+        raw = self.ctx.repo.read(template)
+        result = self.ctx.lineage(render_loosely(raw, params)) if raw is not None else SqlLineage()
+        if cache and key:
+            cache.put("template", key, result.model_dump(mode="json"))
+        return result
 
     def _resolve(self, spec: str, template: str) -> str:
         template = template.replace("\\", "/")
@@ -501,7 +613,7 @@ class LineageMethod(SelectorMethod):
             return
         node = node_id(NodeKind.SQL, path)
         self.nodes.add(node)
-        self._link(node, sql_lineage(text), {}, path)
+        self._link(node, self.ctx.lineage(text), {}, path)
 
     def edges(self) -> Iterable[Edge]:
         return self._edges
@@ -547,9 +659,8 @@ class ModuleMethod(SelectorMethod):
         for p in ctx.config.test_selection.lineage.terraform:
             index.add(p, True)
         if ctx.config.test_selection.lineage.enabled:
-            for f in ctx.repo.files:
-                if index.match(f):
-                    self._file(f)
+            for f in index.filter(ctx.repo):
+                self._file(f)
         for name, suite in ctx.catalogue.suites.items():
             if suite.kind is SuiteKind.TERRAFORM and suite.path:
                 mod = posixpath.normpath(suite.path.strip("/"))
@@ -562,20 +673,33 @@ class ModuleMethod(SelectorMethod):
                     )
                 )
 
+    def _parse(self, path: str) -> tuple[list[str], list[str]]:
+        """Local module sources and ``${path.module}`` file references of one file."""
+        cache = self.ctx.cache
+        blob = self.ctx.repo.blobs.get(path)
+        hit = cache.get("terraform", blob) if cache else None
+        if hit is not None:
+            return list(hit[0]), list(hit[1])
+        text = self.ctx.repo.read(path) or ""
+        sources = [
+            src[1]
+            for body in _blocks(text, _MODULE_BLOCK)
+            if (src := _SOURCE.search(body)) and src[1].startswith(("./", "../"))
+        ]  # registry and git sources are not in this repository
+        refs = _FILE_REF.findall(text)
+        if cache:
+            cache.put("terraform", blob, [sources, refs])
+        return sources, refs
+
     def _file(self, path: str) -> None:
         directory = posixpath.dirname(path)
         owner = directory
         if path.endswith(".tftest.hcl") and posixpath.basename(directory) == "tests":
             owner = posixpath.dirname(directory)  # <module>/tests/x.tftest.hcl tests <module>
         self.modules.add(owner)
-        text = self.ctx.repo.read(path)
-        if not text:
-            return
-        for body in _blocks(text, _MODULE_BLOCK):
-            src = _SOURCE.search(body)
-            if not src or not src[1].startswith(("./", "../")):
-                continue  # registry and git sources are not in this repository
-            used = posixpath.normpath(posixpath.join(owner, src[1]))
+        sources, refs = self._parse(path)
+        for source in sources:
+            used = posixpath.normpath(posixpath.join(owner, source))
             self.modules.add(used)
             self._edges.append(
                 self.edge(
@@ -584,7 +708,7 @@ class ModuleMethod(SelectorMethod):
                     f"{path} uses module {used}",
                 )
             )
-        for ref in _FILE_REF.findall(text):
+        for ref in refs:
             target = posixpath.normpath(posixpath.join(directory, ref))
             self.referenced[target].append(owner)
 

@@ -110,3 +110,23 @@ def test_json_history(tmp_path: Path) -> None:
         JsonHistory.load(path)
     with pytest.raises(ConfigError, match="not found"):
         open_history(tmp_path / "missing.sqlite", ["a"])
+
+
+def test_lineage_cache_is_reused_and_gives_the_same_graph(tmp_path: Path) -> None:
+    from ctt.ci.models import SelectionMode
+    from ctt.ci.select import load_selector
+    from tests.unit.ci._fixture import changes
+
+    make_repo(tmp_path)
+    conf = (tmp_path / "conf/test-selection.yaml", tmp_path / "conf/suites.yaml")
+    cold = load_selector(tmp_path, *conf, cache_dir=tmp_path / ".ctt/cache")
+    assert cold.ctx.cache is not None and cold.ctx.cache.hits == 0
+    assert (tmp_path / ".ctt/cache/lineage.json").exists()
+    warm = load_selector(tmp_path, *conf, cache_dir=tmp_path / ".ctt/cache")
+    assert warm.ctx.cache is not None and warm.ctx.cache.hits > 0
+    change = changes("flink/sql/transformations/enrich.sql")
+    assert set(warm.select(SelectionMode.SMART, change).selected) == set(
+        cold.select(SelectionMode.SMART, change).selected
+    )
+    (tmp_path / ".ctt/cache/lineage.json").write_text("{not json")
+    assert load_selector(tmp_path, *conf, cache_dir=tmp_path / ".ctt/cache").ctx.cache is not None

@@ -136,3 +136,16 @@ def test_never_raises_on_arbitrary_text(text: str) -> None:
 )
 def test_never_raises_on_sql_shaped_noise(text: str) -> None:
     sql_lineage(text)
+
+
+@given(
+    names=st.lists(st.sampled_from(["a", "b", "src", "sink"]), min_size=1, max_size=4),
+    params=st.dictionaries(
+        st.sampled_from(["a", "b", "src"]), st.text(string.ascii_letters + "_-", max_size=6)
+    ),
+)
+def test_fast_substitution_matches_jinja(names: list[str], params: dict[str, str]) -> None:
+    text = " ".join(f"x{{{{ {n} }}}}y" for n in names)
+    fast = render_loosely(text, params)
+    slow = render_loosely(text + "{# force jinja #}", params)
+    assert fast == slow
