@@ -214,7 +214,7 @@ class FlinkTestRunner:
         metrics = ctx.engine.metrics(ctx.handle)
 
         self._phase(lt, ctx, "validating")
-        vctx = self._validation_context(lt, plans, records, produced, metrics)
+        vctx = self._validation_context(lt, plans, records, produced, metrics, src.text)
         outcomes = []
         validations = test.validation or (
             [{"rows_match": True}]
@@ -316,6 +316,7 @@ class FlinkTestRunner:
                         late=rec.late,
                         malformed=rec.malformed.value if rec.malformed else None,
                         closing=rec.closing,
+                        partition=rec.partition,
                     )
                 )
 
@@ -353,9 +354,7 @@ class FlinkTestRunner:
             marks = []
             for v in vertices:
                 marks += [
-                    w
-                    for k, w in rest.watermarks(job, v["id"]).items()
-                    if k.endswith("Watermark")
+                    w for k, w in rest.watermarks(job, v["id"]).items() if k.endswith("Watermark")
                 ]
             if marks and max(marks) >= watermark_ms:
                 return
@@ -421,6 +420,7 @@ class FlinkTestRunner:
         records: dict[str, list[OutputRow]],
         produced: dict[str, list[InputRecord]],
         metrics: Any,
+        sql: str,
     ) -> ValidationContext:
         test = lt.test
         outputs = {}
@@ -443,6 +443,23 @@ class FlinkTestRunner:
                 else None,
                 key=exp.key if exp else [],
             )
+        extra: dict[str, Any] = {}
+        for name, out in outputs.items():
+            exp = test.expected.get(name)
+            if (
+                exp is not None
+                and exp.rows is None
+                and (exp.reference_sql or test.generated_data())
+            ):
+                from ctt.oracle import compute_expected
+
+                res = compute_expected(test, name, sql=sql, columns=out.columns, inputs=produced)
+                out.expected_rows = res.rows
+                if res.expected_late_dropped is not None:
+                    extra["expected_late_dropped"] = (
+                        extra.get("expected_late_dropped", 0) + res.expected_late_dropped
+                    )
+                extra.setdefault("oracle_notes", []).extend(res.notes)
         for name in test.expected:
             if name not in outputs:
                 raise ConfigError(
@@ -457,6 +474,7 @@ class FlinkTestRunner:
             outputs=outputs,
             inputs=[r for rs in produced.values() for r in rs],
             metrics=metrics,
+            extra=extra,
         )
 
     # -- cleanup ---------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ class InputRecord(BaseModel):
     late: bool = False
     malformed: str | None = None
     closing: bool = False
+    partition: int = 0
 
 
 class TableOutput(BaseModel):
@@ -68,13 +69,20 @@ class TableOutput(BaseModel):
         out = []
         for c in self.columns:
             kind = base_type(c.type)
-            if kind.startswith("TIMESTAMP") or kind in (
-                "VARCHAR",
-                "STRING",
-                "CHAR",
-                "DATE",
-                "BOOLEAN",
-            ) or c.name == "id" or c.name.endswith("_id") or "window" in c.name:
+            if (
+                kind.startswith("TIMESTAMP")
+                or kind
+                in (
+                    "VARCHAR",
+                    "STRING",
+                    "CHAR",
+                    "DATE",
+                    "BOOLEAN",
+                )
+                or c.name == "id"
+                or c.name.endswith("_id")
+                or "window" in c.name
+            ):
                 out.append(c.name)
         return out
 
