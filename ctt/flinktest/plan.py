@@ -146,7 +146,8 @@ class LocalPlanner:
     ) -> OutputPlan:
         assert s.target is not None and s.query is not None
         view = ddl.quote("__ctt_" + s.target)
-        query_line = s.line  # errors in the query point into the CTAS statement
+        # The view restates the query from its first line: count the CTAS lines before it.
+        query_line = s.line + s.sql[: max(0, s.sql.find(s.query))].count("\n")
         self._run(f"CREATE TEMPORARY VIEW {view} AS {s.query}", src, query_line)
         described = self._run(f"DESCRIBE {view}", src, query_line)
         cols = [

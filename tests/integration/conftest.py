@@ -1,0 +1,46 @@
+"""The real local stack, started once per test session and shared by every integration test.
+
+A stack already running (a developer's) is reused and left running; one the
+session started is stopped at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ctt.stack import artifacts
+from ctt.stack.state import StackState
+from ctt.stack.supervisor import LocalStack
+
+
+class StackHandle:
+    """The running stack's state, plus what failure tests need (restart the broker)."""
+
+    def __init__(self, stack: LocalStack, state: StackState) -> None:
+        self._stack = stack
+        self.state = state
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.state, name)
+
+    @property
+    def kafka_libs(self) -> Path:
+        return artifacts.layout().kafka_libs
+
+    def restart_kafka(self) -> None:
+        self.state = self._stack.restart_kafka()
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[StackHandle]:
+    sup = LocalStack()
+    state, started = sup.up()
+    try:
+        yield StackHandle(sup, state)
+    finally:
+        if started:
+            sup.down()
