@@ -75,11 +75,7 @@ class GroundTruthRecord(BaseModel):
         """The exact bytes sent."""
         if self.value_base64 is not None:
             return base64.b64decode(self.value_base64)
-        return _compact(self.value).encode()
-
-
-def _compact(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+        return orjson.dumps(self.value)
 
 
 class GroundTruthWriter:
@@ -88,28 +84,35 @@ class GroundTruthWriter:
     def __init__(self, path: Path | str, header: GroundTruthHeader) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: IO[str] = self.path.open("w", encoding="utf-8", buffering=1 << 20)
-        self._fh.write(_compact({"header": header.model_dump(mode="json")}) + "\n")
+        self._fh: IO[bytes] = self.path.open("wb", buffering=1 << 20)
+        self._fh.write(orjson.dumps({"header": header.model_dump(mode="json")}) + b"\n")
         self.records = 0
         self._json_values = header.format == "json"
 
     def write(self, rec: GeneratedRecord, offset: int | None) -> None:
-        key = rec.key.decode("utf-8", "replace") if rec.key is not None else None
+        """One line, assembled from bytes: this runs once per delivered record."""
+        key = b"null" if rec.key is None else orjson.dumps(rec.key.decode("utf-8", "replace"))
         if self._json_values and rec.fields is not None and rec.malformed is None:
-            value_json = rec.value.decode()  # the JSON we sent is the value itself: no re-encode
-            extra = ""
+            value = rec.value  # the JSON we sent is the value itself: no re-encode
         else:
-            value_json = _compact(rec.fields) if rec.fields is not None else "null"
-            extra = f',"value_base64":"{base64.b64encode(rec.value).decode()}"'
-        malformed = f'"{rec.malformed.value}"' if rec.malformed is not None else "null"
+            value = (
+                orjson.dumps(rec.fields) + b',"value_base64":"' + base64.b64encode(rec.value) + b'"'
+            )
         self._fh.write(
-            f'{{"index":{rec.index},"partition":{rec.partition},'
-            f'"offset":{"null" if offset is None else offset},'
-            f'"key":{orjson.dumps(key).decode()},"value":{value_json}{extra},'
-            f'"event_time_ms":{rec.event_time_ms},'
-            f'"watermark_ms":{"null" if rec.watermark_ms is None else rec.watermark_ms},'
-            f'"late":{"true" if rec.late else "false"},"malformed":{malformed},'
-            f'"closing":{"true" if rec.closing else "false"}}}\n'
+            b'{"index":%d,"partition":%d,"offset":%s,"key":%s,"value":%s,"event_time_ms":%d,'
+            b'"watermark_ms":%s,"late":%s,"malformed":%s,"closing":%s}\n'
+            % (
+                rec.index,
+                rec.partition,
+                b"null" if offset is None else b"%d" % offset,
+                key,
+                value,
+                rec.event_time_ms,
+                b"null" if rec.watermark_ms is None else b"%d" % rec.watermark_ms,
+                b"true" if rec.late else b"false",
+                b'"%s"' % rec.malformed.value.encode() if rec.malformed is not None else b"null",
+                b"true" if rec.closing else b"false",
+            )
         )
         self.records += 1
 
