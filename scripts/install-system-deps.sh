@@ -4,6 +4,9 @@
 set -euo pipefail
 
 need=()
+# Java 17+ runs Kafka and Flink; Maven resolves their pinned jars (only until they are cached).
+command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
 # Headless Chromium: tests/unit/report/test_html.py opens the HTML report in it.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
