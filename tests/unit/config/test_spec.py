@@ -1,0 +1,110 @@
+"""Loading specs: the seed's format, file:line errors and nearest-name hints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ctt.config.spec import Watermark, load_spec
+from ctt.errors import ConfigError
+
+SPECS = Path(__file__).resolve().parents[3] / "specs"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "spec.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_every_shipped_spec_loads() -> None:
+    files = sorted(SPECS.rglob("*.yaml"))
+    assert files
+    for f in files:
+        assert load_spec(f), f
+
+
+def test_seed_sample_validation_names_are_accepted(tmp_path: Path) -> None:
+    spec = write(tmp_path, """\
+flink_transformation_tests:
+  windowed_aggregation:
+    flink_sql: |
+      CREATE TABLE s AS SELECT user_id FROM user_events;
+    tables:
+      user_events: {schema: {user_id: BIGINT, ts: TIMESTAMP(3)}, watermark: "ts - INTERVAL '5' SECOND"}
+    test_data:
+      - time_range: "2 hours"
+      - events_per_user: 50
+      - late_data_percentage: 5%
+    validation:
+      - window_count_accuracy: true
+      - aggregation_correctness: true
+      - late_data_handling: true
+""")
+    (lt,) = load_spec(spec)
+    assert lt.test.tables["user_events"].watermark == Watermark(column="ts", delay=5.0)
+    gen = lt.test.generated_data()["user_events"]
+    assert gen.time_range == 7200 and gen.events_per_key == 50 and gen.late_data_percentage == pytest.approx(0.05)
+
+
+def test_unknown_key_names_line_and_nearest_key(tmp_path: Path) -> None:
+    spec = write(tmp_path, "flink_transformation_tests:\n  t:\n    flink_sql: x\n    tabels: {}\n")
+    with pytest.raises(ConfigError) as err:
+        load_spec(spec)
+    assert err.value.line == 4
+    assert "did you mean 'tables'" in str(err.value)
+
+
+def test_unknown_validation_suggests_nearest(tmp_path: Path) -> None:
+    spec = write(tmp_path, "flink_transformation_tests:\n  t:\n    flink_sql: x\n    validation:\n      - field_transformation_acuracy: 100%\n")
+    with pytest.raises(ConfigError) as err:
+        load_spec(spec)
+    assert err.value.line == 5
+    assert "field_transformation_accuracy" in str(err.value)
+
+
+def test_bad_validation_argument_is_a_config_error(tmp_path: Path) -> None:
+    spec = write(tmp_path, "flink_transformation_tests:\n  t:\n    flink_sql: x\n    validation:\n      - processing_latency_sla: soon\n")
+    with pytest.raises(ConfigError, match="processing_latency_sla"):
+        load_spec(spec)
+
+
+def test_malformed_yaml_has_a_line(tmp_path: Path) -> None:
+    spec = write(tmp_path, "flink_transformation_tests:\n  t:\n    flink_sql: [unclosed\n")
+    with pytest.raises(ConfigError) as err:
+        load_spec(spec)
+    assert err.value.line is not None and "invalid YAML" in str(err.value)
+
+
+def test_test_data_for_undeclared_table(tmp_path: Path) -> None:
+    spec = write(tmp_path, "flink_transformation_tests:\n  t:\n    flink_sql: x\n    tables:\n      users: {schema: {id: INT}}\n    test_data:\n      user: {rows: []}\n")
+    with pytest.raises(ConfigError, match="did you mean 'users'"):
+        load_spec(spec)
+
+
+def test_exactly_one_sql_source(tmp_path: Path) -> None:
+    spec = write(tmp_path, "flink_transformation_tests:\n  t:\n    tables: {}\n")
+    with pytest.raises(ConfigError, match="exactly one of flink_sql or sql_template"):
+        load_spec(spec)
+
+
+def test_key_must_be_a_column(tmp_path: Path) -> None:
+    spec = write(tmp_path, "flink_transformation_tests:\n  t:\n    flink_sql: x\n    tables:\n      users: {schema: {user_id: INT}, key: usr_id}\n")
+    with pytest.raises(ConfigError, match="did you mean 'user_id'"):
+        load_spec(spec)
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "delay"),
+    [("ts", "ts", 0.0), ("ts - INTERVAL '5' SECOND", "ts", 5.0), ("`t` - INTERVAL '2' MINUTE", "t", 120.0),
+     ("ts - INTERVAL '500' MILLISECOND", "ts", 0.5)],
+)
+def test_watermark_parsing(text: str, column: str, delay: float) -> None:
+    wm = Watermark.parse(text)
+    assert (wm.column, wm.delay) == (column, delay)
+
+
+def test_watermark_rejects_expressions() -> None:
+    with pytest.raises(ValueError):
+        Watermark.parse("CAST(x AS TIMESTAMP(3))")

@@ -1,0 +1,134 @@
+"""Stack pieces without a JVM: config rendering, the state file, and each error path's message."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+import pytest
+
+from ctt.errors import ExitCode
+from ctt.stack import artifacts, java, paths, state
+from ctt.stack.state import ComponentState, Ports, StackState
+from ctt.stack.supervisor import LocalStack, PortInUseError, StackDiedError, StackSettings, _choose_ports, _render
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CTT_STATE_DIR", str(tmp_path / "state"))
+
+
+PORTS = Ports(kafka=1, kafka_controller=2, jobmanager_rpc=3, flink_rest=4, sql_gateway=5)
+
+
+def test_configs_render_with_ports(tmp_path: Path) -> None:
+    _render("server.properties.j2", tmp_path / "s.properties", ports=PORTS, data_dir=tmp_path / "d")
+    text = (tmp_path / "s.properties").read_text()
+    assert "listeners=PLAINTEXT://127.0.0.1:1,CONTROLLER://127.0.0.1:2" in text
+    assert "process.roles=broker,controller" in text
+    _render("config.yaml.j2", tmp_path / "config.yaml", ports=PORTS, settings=StackSettings(slots=3), run_dir=tmp_path)
+    import yaml
+
+    conf = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    assert conf["taskmanager.numberOfTaskSlots"] == 3 and conf["rest.port"] == 4
+    assert conf["sql-gateway.endpoint.rest.port"] == 5
+
+
+def test_versions_pin_matching_connector() -> None:
+    v = artifacts.load_versions()
+    minor = ".".join(v.flink.version.split(".")[:2])
+    assert v.flink.connector.endswith(f"-{minor}")
+    assert v.kafka.version.startswith("4.")
+    assert set(artifacts.read_lock()) == {f"kafka-{v.kafka.version}", f"flink-{v.flink.version}"}
+
+
+def _dead_state(tmp_path: Path) -> StackState:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    comp = ComponentState(name="kafka", pid=proc.pid, create_time=0.0, version="4", log=tmp_path / "k.log")
+    run_dir = paths.state_dir() / "run"
+    run_dir.mkdir(parents=True)
+    return StackState(run_dir=run_dir, started_at=datetime.now(UTC), slots=4, ports=PORTS,
+                      kafka_version="4", flink_version="2", components={"kafka": comp})
+
+
+def test_stale_state_is_detected_and_cleaned(tmp_path: Path) -> None:
+    st = _dead_state(tmp_path)
+    state.write(st)
+    assert state.read() is not None
+    assert LocalStack().current() is None
+    assert state.read() is None and not st.run_dir.exists()
+
+
+def test_state_round_trip_and_pid_reuse_guard(tmp_path: Path) -> None:
+    me = psutil.Process()
+    comp = ComponentState(name="kafka", pid=me.pid, create_time=me.create_time(), version="4", log=tmp_path / "l")
+    assert comp.alive()
+    assert not comp.model_copy(update={"create_time": me.create_time() - 100}).alive()
+
+
+def test_port_in_use_names_the_owner() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(PortInUseError) as err:
+            _choose_ports(StackSettings(kafka_port=port))
+    assert f"port {port}" in str(err.value) and f"(pid {os.getpid()})" in str(err.value)
+    assert err.value.exit_code is ExitCode.INFRA
+
+
+def test_java_missing_and_too_old(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(java.JavaError, match="Java is not installed"):
+        java.require_java(17)
+    fake = tmp_path / "jdk" / "bin" / "java"
+    fake.parent.mkdir(parents=True)
+    fake.write_text('#!/bin/sh\necho \'openjdk version "11.0.2"\' >&2\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
+    with pytest.raises(java.JavaError, match="Java 11, the stack needs Java 17"):
+        java.require_java(17)
+
+
+def test_artifact_failure_names_the_artifact(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no mvn, no java
+    with pytest.raises(artifacts.ArtifactError, match="cannot fetch Apache Kafka .*'mvn' is not installed"):
+        artifacts._mvn_copy(paths.stack_resources() / "kafka" / "pom.xml", tmp_path / "x", transitive=True,
+                            what="Apache Kafka 4.1.1")
+
+
+def test_checksum_mismatch_is_reported(tmp_path: Path) -> None:
+    home = tmp_path / "kafka"
+    (home / "libs").mkdir(parents=True)
+    (home / "libs" / "a.jar").write_bytes(b"tampered")
+    with pytest.raises(artifacts.ArtifactError, match="checksum mismatch: libs/a.jar"):
+        artifacts._verify("kafka-x", home, {"kafka-x": {"libs/a.jar": "0" * 64}})
+
+
+def test_component_that_died_reports_its_last_log_lines(tmp_path: Path) -> None:
+    log = tmp_path / "jobmanager.log"
+    log.write_text("INFO starting\nERROR Could not bind to port 8081\nINFO shutting down\n")
+    comp = ComponentState(name="jobmanager", pid=1, create_time=0, version="2", log=log)
+    err = LocalStack._died("jobmanager", comp)
+    assert isinstance(err, StackDiedError)
+    assert "jobmanager died while starting" in str(err) and "Could not bind to port 8081" in str(err)
+
+
+def test_cli_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
+    env = {**os.environ, "CTT_STATE_DIR": str(tmp_path / "s")}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "ctt", *a], capture_output=True, text=True, env=env)  # noqa: E731
+    logs = run("stack", "logs", "kafka")
+    assert logs.returncode == 3 and "no stack is running" in logs.stderr and "Traceback" not in logs.stderr
+    bad = run("stack", "up", "--slots", "many")
+    assert bad.returncode == 2
+    missing = run("run", str(tmp_path / "nope.yaml"))
+    assert missing.returncode == 2 and "no such spec file" in missing.stderr
+    status = run("stack", "status", "--json")
+    assert status.returncode == 0 and '"running": false' in status.stdout
