@@ -32,13 +32,15 @@ class TopicAdmin:
         self._admin = AdminClient(client_config(bootstrap))
 
     def create(self, topics: dict[str, int], *, config: dict[str, str] | None = None) -> None:
-        """Create topics (name -> partitions); an existing topic is fine."""
+        """Create topics (name -> partitions); an existing topic is fine.
+
+        Test data carries event times from the past, so topics keep records regardless of
+        age (``retention.ms=-1``) unless ``config`` says otherwise.
+        """
         if not topics:
             return
-        new = [
-            NewTopic(t, num_partitions=p, replication_factor=1, config=config or {})
-            for t, p in topics.items()
-        ]
+        conf = {"retention.ms": "-1", **(config or {})}
+        new = [NewTopic(t, num_partitions=p, replication_factor=1, config=conf) for t, p in topics.items()]
         futures = self._admin.create_topics(new, operation_timeout=self.timeout_s)
         for topic, fut in futures.items():
             try:
