@@ -190,6 +190,12 @@ def child_pipeline(plan: TestExecutionPlan, template: dict[str, Any] | None = No
     doc: dict[str, Any] = dict(template or {})
     doc.setdefault("stages", ["test"])
     stage = doc["stages"][0] if doc["stages"] else "test"
+    # A child pipeline cannot read the parent's plan artifact: jobs after the suites
+    # (aggregation) learn what was planned from this variable.
+    doc["variables"] = {
+        **(doc.get("variables") or {}),
+        "CTT_PLANNED_SUITES": json.dumps(list(plan.suites)),
+    }
     if not plan.suites:
         doc["no-tests-selected"] = {
             "stage": stage,
@@ -199,7 +205,7 @@ def child_pipeline(plan: TestExecutionPlan, template: dict[str, Any] | None = No
         job: dict[str, Any] = {
             "stage": stage,
             "variables": {"TEST_SUITE": detail.name},
-            "script": [f"ctt run --suite {detail.name}"],
+            "script": [f"ctt run --suite {detail.name} --retries {detail.retries}"],
             "needs": [f"test:{r}" for r in detail.requires],
             "timeout": _minutes(detail.timeout * (1 + detail.retries) + 300),
             "retry": {"max": 2, "when": ["runner_system_failure", "stuck_or_timeout_failure"]},

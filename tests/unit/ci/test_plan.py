@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -82,7 +83,9 @@ def test_child_pipeline_has_one_job_per_suite_with_needs(root: Path) -> None:
     assert doc["image"] == "python:3.11"
     job = doc["test:connector_tests"]
     assert job["stage"] == "suites"
-    assert job["script"] == ["ctt run --suite connector_tests"]
+    retries = plan.retry_failed_tests
+    assert job["script"] == [f"ctt run --suite connector_tests --retries {retries}"]
+    assert json.loads(doc["variables"]["CTT_PLANNED_SUITES"]) == plan.suites
     assert job["needs"] == ["test:rbac_tests"]
     assert job["artifacts"]["reports"]["junit"] == "test-results/junit-connector_tests.xml"
     assert doc["test:rbac_tests"]["needs"] == []
