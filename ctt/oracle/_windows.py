@@ -1,0 +1,180 @@
+"""Window assignment under the watermark: which (event, window) pairs Flink keeps.
+
+Rule (Flink's window operators, legacy and TVF alike): an event joins a window
+unless that window had already fired when the event arrived, i.e. unless
+``window_end - 1 + allowed_lateness <= W`` where ``W`` is the source's combined
+watermark just before the event (``_ctt_watermark_ms``). An event kept by no
+window is dropped and counted in Flink's ``numLateRecordsDropped``. Session
+windows are simulated event by event (merging, firing) in Python; the others
+are expanded in DuckDB.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ctt.oracle._truth import GroundTruth, quote
+
+_NEG = -(2**62)
+
+
+class WindowKind(StrEnum):
+    TUMBLE = "tumble"
+    HOP = "hop"
+    CUMULATE = "cumulate"
+    SESSION = "session"
+
+
+@dataclass
+class WindowSpec:
+    """One window assigner found in the query, over one source table."""
+
+    kind: WindowKind
+    source: str
+    time_col: str
+    size_ms: int = 0
+    slide_ms: int = 0  # hop
+    step_ms: int = 0  # cumulate
+    gap_ms: int = 0  # session
+    offset_ms: int = 0
+    partition_by: list[str] = field(default_factory=list)  # session keys
+    alias: str | None = None
+    where: str | None = None  # the filter applied before the window operator (DuckDB SQL)
+
+    def describe(self) -> str:
+        what = {
+            WindowKind.TUMBLE: f"size {self.size_ms} ms",
+            WindowKind.HOP: f"slide {self.slide_ms} ms, size {self.size_ms} ms",
+            WindowKind.CUMULATE: f"step {self.step_ms} ms, size {self.size_ms} ms",
+            WindowKind.SESSION: f"gap {self.gap_ms} ms",
+        }[self.kind]
+        return f"{self.kind.value} window over {self.source}.{self.time_col} ({what})"
+
+
+@dataclass
+class WindowResult:
+    table: str
+    reached: int  # events that reached the window operator (after the filter)
+    dropped: int  # of those, kept by no window
+
+
+def _floor(expr: str, unit: int, offset: int) -> str:
+    """Start of the ``unit``-aligned period containing ``expr`` (floor, also below zero)."""
+    x = f"({expr} - {offset})"
+    return f"({x} - ((({x} % {unit}) + {unit}) % {unit}) + {offset})"
+
+
+def materialize(
+    gt: GroundTruth, spec: WindowSpec, name: str, *, lateness_ms: int = 0
+) -> WindowResult:
+    """Create table ``name``: the source's columns plus window_start, window_end, window_time."""
+    src = quote(spec.source)
+    alias = quote(spec.alias or spec.source)
+    where = f"WHERE {spec.where}" if spec.where else ""
+    reached_sql = f"SELECT {alias}._ctt_seq FROM {src} AS {alias} {where}"
+    try:
+        seqs = [r[0] for r in gt.con.execute(reached_sql).fetchall()]
+        filtered = True
+    except Exception:  # the filter needs window columns: every event reaches the operator
+        seqs = [r[0] for r in gt.con.execute(f"SELECT _ctt_seq FROM {src}").fetchall()]
+        filtered = False
+    final = gt.final_watermark.get(spec.source)
+    fired = "TRUE" if gt.bounded else (f"_we - 1 <= {final}" if final is not None else "FALSE")
+    if spec.kind is WindowKind.SESSION:
+        assign = _sessions(gt, spec, seqs if filtered else None, lateness_ms)
+        gt.con.execute(
+            f"CREATE TEMP TABLE {quote(name + '_assign')} AS SELECT unnest($1) AS _ctt_seq, "
+            "unnest($2) AS _ws, unnest($3) AS _we, unnest($4) AS _ok",
+            [
+                [a[0] for a in assign],
+                [a[1] for a in assign],
+                [a[2] for a in assign],
+                [a[3] for a in assign],
+            ],
+        )
+        pairs = f"SELECT s.*, a._ws, a._we, a._ok FROM {src} s JOIN {quote(name + '_assign')} a USING (_ctt_seq)"
+    else:
+        t = f"epoch_ms({quote(spec.time_col)})"
+        if spec.kind is WindowKind.TUMBLE:
+            ws = _floor(t, spec.size_ms, spec.offset_ms)
+            inner = f"SELECT s.*, {ws} AS _ws, {ws} + {spec.size_ms} AS _we FROM {src} s"
+        elif spec.kind is WindowKind.HOP:
+            n = -(-spec.size_ms // spec.slide_ms)
+            last = _floor(t, spec.slide_ms, spec.offset_ms)
+            inner = (
+                f"SELECT s.*, {last} - k * {spec.slide_ms} AS _ws, "
+                f"{last} - k * {spec.slide_ms} + {spec.size_ms} AS _we "
+                f"FROM {src} s CROSS JOIN range(0, {n}) r(k)"
+            )
+        else:
+            n = spec.size_ms // spec.step_ms
+            ws = _floor(t, spec.size_ms, spec.offset_ms)
+            inner = (
+                f"SELECT s.*, {ws} AS _ws, {ws} + k * {spec.step_ms} AS _we "
+                f"FROM {src} s CROSS JOIN range(1, {n + 1}) r(k)"
+            )
+        ok = f"_we - 1 + {lateness_ms} > coalesce(_ctt_watermark_ms, {_NEG})"
+        pairs = f"SELECT *, {ok} AS _ok FROM ({inner}) WHERE {t} >= _ws AND {t} < _we"
+    gt.con.execute(f"CREATE TEMP TABLE {quote(name + '_pairs')} AS {pairs}")
+    gt.con.execute(
+        f"CREATE TEMP TABLE {quote(name)} AS SELECT * EXCLUDE (_ws, _we, _ok), "
+        "epoch_ms(_ws) AS window_start, epoch_ms(_we) AS window_end, "
+        f"epoch_ms(_we - 1) AS window_time FROM {quote(name + '_pairs')} WHERE _ok AND {fired}"
+    )
+    gt.con.execute("CREATE TEMP TABLE _ctt_reached AS SELECT unnest($1) AS _ctt_seq", [seqs])
+    row = gt.con.execute(
+        f"SELECT count(*) FROM _ctt_reached r WHERE NOT EXISTS (SELECT 1 FROM "
+        f"{quote(name + '_pairs')} p WHERE p._ctt_seq = r._ctt_seq AND p._ok)"
+    ).fetchone()
+    gt.con.execute("DROP TABLE _ctt_reached")
+    return WindowResult(table=name, reached=len(seqs), dropped=int(row[0]) if row else 0)
+
+
+def _sessions(
+    gt: GroundTruth, spec: WindowSpec, seqs: list[int] | None, lateness_ms: int
+) -> list[tuple[int, int, int, bool]]:
+    """(seq, start, end, kept) per event: Flink's merging session assigner, event by event.
+
+    Windows ``[t, t + gap)`` merge when they touch (``start <= other.end``); a
+    session fires once ``end - 1 + lateness <= W`` and an event that can only
+    form a window that has fired already is dropped.
+    """
+    keys = ", ".join(quote(c) for c in spec.partition_by) or "NULL"
+    rows = gt.con.execute(
+        f"SELECT _ctt_seq, epoch_ms({quote(spec.time_col)}), _ctt_watermark_ms, [{keys}] "
+        f"FROM {quote(spec.source)} ORDER BY _ctt_seq"
+    ).fetchall()
+    wanted = set(seqs) if seqs is not None else None
+    gap = spec.gap_ms
+    open_: dict[Any, list[list[Any]]] = defaultdict(list)  # key -> [start, end, members]
+    done: list[list[Any]] = []
+    dropped: list[int] = []
+    for seq, t, wm, key in rows:
+        if wanted is not None and seq not in wanted:
+            continue
+        k = tuple(key)
+        w = _NEG if wm is None else wm
+        live: list[list[Any]] = []
+        for s in open_[k]:
+            (done if s[1] - 1 + lateness_ms <= w else live).append(s)
+        start, end, members = t, t + gap, [seq]
+        rest: list[list[Any]] = []
+        for s in live:
+            if s[0] <= end and s[1] >= start:
+                start, end = min(start, s[0]), max(end, s[1])
+                members += s[2]
+            else:
+                rest.append(s)
+        if end - 1 + lateness_ms <= w:
+            dropped.append(seq)
+            open_[k] = live
+            continue
+        open_[k] = [*rest, [start, end, members]]
+    for sessions in open_.values():
+        done += sessions
+    out = [(m, s[0], s[1], True) for s in done for m in s[2]]
+    out += [(seq, 0, 0, False) for seq in dropped]
+    return out
