@@ -15,3 +15,21 @@ if ((${#need[@]})); then
   apt-get update -qq
   apt-get install -y -qq "${need[@]}"
 fi
+
+# gitlab-ci-local (npm): tests/e2e/test_gitlab_pipeline.py runs .gitlab-ci.yml with it (shell
+# executor, no Docker). It needs git and rsync. 4.74+ needs Node.js 22; 4.73.0 runs on Node 20.
+command -v rsync >/dev/null 2>&1 || {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq rsync
+}
+if ! command -v gitlab-ci-local >/dev/null 2>&1; then
+  command -v npm >/dev/null 2>&1 || {
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq nodejs npm
+  }
+  if [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 22 ]; then
+    npm install -g gitlab-ci-local
+  else
+    npm install -g gitlab-ci-local@4.73.0
+  fi
+fi
