@@ -214,6 +214,7 @@ def test_merge_request_pipeline_selects_the_changed_spec_and_passes_the_gate(
     child = yaml.safe_load(run.artifact("select-tests", "child-pipeline.yml").read_text())
     assert child["variables"]["CTT_PARENT_PIPELINE_SOURCE"] == "merge_request_event"
     assert json.loads(child["variables"]["CTT_PLANNED_SUITES"]) == plan["suites"]
+    assert child["test:flink_transformation_tests"]["extends"] == [".ctt-suite"]
 
     metrics = json.loads(run.artifact("aggregate-results", "test-metrics.json").read_text())
     assert metrics["planned_suites"] == plan["suites"]
@@ -265,3 +266,41 @@ def test_main_branch_pipeline_runs_every_suite_and_leaves_the_gate_manual(
     _assert_order(run, "test:rbac_tests", "test:connector_tests")
     assert run.verdicts["aggregate-results"] == "PASS"
     assert "quality-gates" not in run.started  # manual outside merge requests
+
+
+SEED_EXECUTE_TESTS = """\
+stages: [select-tests, execute-tests]
+select-tests:
+  stage: select-tests
+  script: [./scripts/select-tests.sh --mode=$TEST_SELECTION_MODE]
+  artifacts: {paths: [test-execution-plan.json], expire_in: 1 hour}
+execute-tests:
+  stage: execute-tests
+  parallel:
+    matrix:
+      - TEST_SUITE: !reference [select-tests, artifacts, test-execution-plan.json]
+  script: [./scripts/execute-test-suite.sh --suite=$TEST_SUITE]
+"""
+
+
+def test_the_seeds_matrix_from_an_artifact_is_rejected(tmp_path: Path) -> None:
+    """Why the pipeline uses a child pipeline: `!reference` reads YAML keys, never artifacts."""
+    exe = _gitlab_ci_local()
+    (tmp_path / ".gitlab-ci.yml").write_text(SEED_EXECUTE_TESTS)
+    _git(tmp_path, "init", "-q", "-b", "main")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-q", "-m", "seed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GCL", "CI_", "GITLAB"))}
+    done = subprocess.run(
+        [exe, "--list", "--no-color"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "!reference [select-tests, artifacts, test-execution-plan.json] is undefined" in (
+        done.stdout + done.stderr
+    )

@@ -79,9 +79,11 @@ def test_child_pipeline_has_one_job_per_suite_with_needs(root: Path) -> None:
     sel = selector(root)
     selection = sel.select(SelectionMode.MANUAL, tests=["connector_tests"])
     plan = build_plan(selection, sel.ctx.catalogue, sel.ctx.config)
-    doc = yaml.safe_load(child_pipeline(plan, {"image": "python:3.11", "stages": ["suites"]}))
+    template = {"image": "python:3.11", "stages": ["suites"], ".ctt-suite-terraform": {}}
+    doc = yaml.safe_load(child_pipeline(plan, template))
     assert doc["image"] == "python:3.11"
     job = doc["test:connector_tests"]
+    assert job["extends"] == [".ctt-suite-terraform"]
     assert job["stage"] == "suites"
     retries = plan.retry_failed_tests
     assert job["script"] == [f"ctt run --suite connector_tests --retries {retries}"]
