@@ -261,8 +261,8 @@ def load_selector(
     runs (keyed by git blob id and SQL text), which is what keeps selection on
     very large repositories within its time budget.
     """
-    config = load_selection(selection_file)
-    catalogue = load_suites(suites_file)
+    config = load_selection(selection_file, cache_dir=cache_dir)
+    catalogue = load_suites(suites_file, cache_dir=cache_dir)
     cache = LineageCache.load(cache_dir / LineageCache.FILE) if cache_dir else None
     ctx = SelectionContext(config, catalogue, files or repo_files(root), history, cache=cache)
     selector = Selector(ctx)

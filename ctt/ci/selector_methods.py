@@ -196,6 +196,7 @@ class RepoFiles:
 
 T = TypeVar("T")
 _GLOB_CHARS = re.compile(r"[*?\[\\]")
+_PLAIN = re.compile(r"[^*?\[\]\\!#\s]+")  # no glob, escape, negation or comment characters
 
 
 def _ancestors(path: str) -> Iterator[str]:
@@ -203,6 +204,52 @@ def _ancestors(path: str) -> Iterator[str]:
     while path:
         yield path
         path = path.rpartition("/")[0]
+
+
+class _Rule:
+    """One gitignore-style pattern as a path test.
+
+    Plain names and ``*.ext`` suffixes (most rules and every lineage default)
+    are string tests; other patterns keep pathspec's regex, compiled on first
+    use: compiling 3,000 regexes cost ~0.3 s of every ``ctt select``.
+    """
+
+    __slots__ = ("_dir", "_regex", "_source", "dir_only", "kind", "text")
+
+    def __init__(self, pattern: str, anchored: bool, body: str) -> None:
+        self._source: str | None = None  # pathspec's regex, for kind "regex" only
+        self._regex: re.Pattern[str] | None = None
+        self.dir_only = pattern.rstrip().endswith("/")
+        self.kind = "regex"
+        self.text = self._dir = ""
+        star = not anchored and body.startswith("*")
+        rest = body[1:] if star else body
+        if pattern != pattern.strip() or "//" in pattern or not _PLAIN.fullmatch(rest):
+            return
+        if any(seg in (".", "..") for seg in rest.split("/")):
+            return
+        if anchored:
+            self.kind, self.text = "anchored", rest  # "a/b" or "/a/b/"
+        elif star:
+            self.kind, self.text = "suffix", rest  # "*.sql"
+        else:
+            self.kind, self.text = "name", rest  # "foo" at any depth
+        self._dir = self.text + "/"
+
+    def match(self, path: str) -> bool:
+        text = self.text
+        if self.kind == "anchored":
+            return path.startswith(self._dir) or (not self.dir_only and path == text)
+        if self.kind == "suffix":
+            return self._dir in path or (not self.dir_only and path.endswith(text))
+        if self.kind == "name":
+            if path.startswith(self._dir) or f"/{self._dir}" in path:
+                return True
+            return not self.dir_only and (path == text or path.endswith("/" + text))
+        regex = self._regex
+        if regex is None:
+            regex = self._regex = re.compile(self._source or "(?!)")
+        return regex.match(path) is not None
 
 
 class PatternIndex(Generic[T]):
@@ -213,16 +260,12 @@ class PatternIndex(Generic[T]):
     """
 
     def __init__(self) -> None:
-        self._anchored: dict[str, list[tuple[re.Pattern[str], T]]] = defaultdict(list)
-        self._floating: list[tuple[re.Pattern[str], T]] = []
+        self._anchored: dict[str, list[tuple[_Rule, T]]] = defaultdict(list)
+        self._floating: list[tuple[_Rule, T]] = []
         self.entries: list[tuple[str, str, T]] = []  # (pattern, literal prefix, payload)
-        self._regexes: list[re.Pattern[str]] = []
+        self._rules: list[_Rule] = []
 
     def add(self, pattern: str, payload: T) -> None:
-        compiled = GitIgnoreSpecPattern(pattern)
-        if compiled.regex is None:
-            return
-        regex: re.Pattern[str] = compiled.regex
         body = pattern.strip().lstrip("/").rstrip("/")
         anchored = pattern.startswith("/") or "/" in body
         literal: list[str] = []
@@ -232,34 +275,43 @@ class PatternIndex(Generic[T]):
                     break
                 literal.append(seg)
         prefix = "/".join(literal)
+        rule = _Rule(pattern, anchored, body)
+        if rule.kind == "regex":
+            rule._source, _include = GitIgnoreSpecPattern.pattern_to_regex(pattern)
+            if rule._source is None:
+                return  # a comment or an empty pattern
         if anchored:
-            self._anchored[prefix].append((regex, payload))
+            self._anchored[prefix].append((rule, payload))
         else:
-            self._floating.append((regex, payload))
+            self._floating.append((rule, payload))
         self.entries.append((pattern, prefix if anchored else "", payload))
-        self._regexes.append(regex)
+        self._rules.append(rule)
 
     def match(self, path: str) -> list[T]:
-        out = [p for rx, p in self._floating if rx.match(path)]
+        out = [p for rule, p in self._floating if rule.match(path)]
         for anc in (*_ancestors(path), ""):
-            for rx, p in self._anchored.get(anc, ()):
-                if rx.match(path):
+            for rule, p in self._anchored.get(anc, ()):
+                if rule.match(path):
                     out.append(p)
         return out
 
     def filter(self, files: RepoFiles) -> list[str]:
         """The repository's files that some pattern matches (bisect ranges, not a full scan)."""
         out: set[str] = set()
-        if self._floating:
-            out.update(f for f in files.files if any(rx.match(f) for rx, _ in self._floating))
+        for rule, _ in self._floating:
+            if rule.kind == "suffix" and not rule.dir_only:  # "*.sql": one pass, no calls
+                text, sub = rule.text, rule._dir
+                out.update(f for f in files.files if f.endswith(text) or sub in f)
+            else:
+                out.update(filter(rule.match, files.files))
         for prefix, rules in self._anchored.items():
-            out.update(f for f in files.under(prefix) if any(rx.match(f) for rx, _ in rules))
+            out.update(f for f in files.under(prefix) if any(r.match(f) for r, _ in rules))
         return sorted(out)
 
     def matches_any(self, files: RepoFiles, index: int) -> bool:
         """Whether entry ``index`` matches some file of the repository."""
-        regex = self._regexes[index]
-        return any(regex.match(f) for f in files.under(self.entries[index][1]))
+        rule = self._rules[index]
+        return any(rule.match(f) for f in files.under(self.entries[index][1]))
 
 
 class LineageCache:
@@ -367,6 +419,7 @@ class SelectorMethod:
 
     def __init__(self, ctx: SelectionContext) -> None:
         self.ctx = ctx
+        self._method: str = self.name.value
 
     def edges(self) -> Iterable[Edge]:
         return ()
@@ -379,7 +432,7 @@ class SelectorMethod:
         return ()
 
     def edge(self, source: str, target: str, rule: str) -> Edge:
-        return (source, target, self.name.value, rule)
+        return (source, target, self._method, rule)
 
 
 def _suite(name: str) -> str:

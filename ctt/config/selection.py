@@ -34,7 +34,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from ctt.config._yaml import Loc, SourceMap, load_yaml, parse_model, suggest
+from ctt.config._yaml import Loc, SourceMap, load_yaml_cached, parse_model, suggest
 from ctt.config.durations import Duration
 from ctt.errors import ConfigError
 
@@ -211,7 +211,9 @@ def parse_selection(data: Any, smap: SourceMap) -> SelectionConfig:
     return config
 
 
-def load_selection(path: Path | str = DEFAULT_SELECTION_FILE) -> SelectionConfig:
-    """Load and validate the selection file; errors carry file:line."""
-    data, smap = load_yaml(path)
+def load_selection(
+    path: Path | str = DEFAULT_SELECTION_FILE, *, cache_dir: Path | None = None
+) -> SelectionConfig:
+    """Load and validate the selection file; errors carry file:line (``cache_dir``: reuse the parse)."""
+    data, smap = load_yaml_cached(path, cache_dir)
     return parse_selection(data, smap)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ctt.config._yaml import load_yaml, parse_model
+from ctt.config._yaml import load_yaml_cached, parse_model
 from ctt.config.durations import Duration
 
 DEFAULT_SUITES_FILE = Path("continuous-testing/config/suites.yaml")
@@ -83,7 +83,9 @@ class SuiteCatalogue(_Strict):
         return self
 
 
-def load_suites(path: Path | str = DEFAULT_SUITES_FILE) -> SuiteCatalogue:
-    """Load and validate the catalogue; errors carry file:line."""
-    data, smap = load_yaml(path)
+def load_suites(
+    path: Path | str = DEFAULT_SUITES_FILE, *, cache_dir: Path | None = None
+) -> SuiteCatalogue:
+    """Load and validate the catalogue; errors carry file:line (``cache_dir``: reuse the parse)."""
+    data, smap = load_yaml_cached(path, cache_dir)
     return parse_model(SuiteCatalogue, data, smap)

@@ -130,3 +130,41 @@ def test_lineage_cache_is_reused_and_gives_the_same_graph(tmp_path: Path) -> Non
     )
     (tmp_path / ".ctt/cache/lineage.json").write_text("{not json")
     assert load_selector(tmp_path, *conf, cache_dir=tmp_path / ".ctt/cache").ctx.cache is not None
+
+
+_NAME = st.text("ab.-_ ä*/", min_size=1, max_size=6)
+
+
+@given(
+    pattern=st.builds(
+        lambda lead, body, trail: lead + body + trail,
+        st.sampled_from(["", "/", "*"]),
+        _NAME,
+        st.sampled_from(["", "/"]),
+    ),
+    path=st.lists(st.text("ab.-_ ä", min_size=1, max_size=6), min_size=1, max_size=4),
+)
+def test_string_tests_agree_with_pathspec_regexes(pattern: str, path: list[str]) -> None:
+    """Patterns matched without a regex (plain paths, names, ``*.ext``) match as pathspec does."""
+    import re
+
+    from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+
+    source, _include = GitIgnoreSpecPattern.pattern_to_regex(pattern)
+    file = "/".join(path)
+    index: PatternIndex[str] = PatternIndex()
+    index.add(pattern, "x")
+    expected = source is not None and re.match(source, file) is not None
+    assert (index.match(file) == ["x"]) is expected
+    files = RepoFiles(Path("."), [file])
+    assert (index.filter(files) == [file]) is expected
+
+
+def test_plain_patterns_need_no_regex() -> None:
+    index: PatternIndex[int] = PatternIndex()
+    for i, pattern in enumerate(["apps/a/", "/uv.lock", "*.sql", "docs", "apps/**/*.py"]):
+        index.add(pattern, i)
+    kinds = [rule.kind for rule in index._rules]
+    assert kinds == ["anchored", "anchored", "suffix", "name", "regex"]
+    assert index.match("apps/a/x.py") == [0, 4]
+    assert index._rules[4]._regex is not None  # compiled on first use only
