@@ -107,14 +107,19 @@ def compute_expected(
         gt.close()
 
 
-def allowed_lateness(test: FlinkTest, stmts: list[statements.Statement]) -> int:
-    """``table.exec.emit.allow-lateness`` from the test's settings or a SET statement, in ms."""
+def flink_settings(test: FlinkTest, stmts: list[statements.Statement]) -> dict[str, str]:
+    """The job's options: the test's ``settings`` overridden by SET statements (lower-case keys)."""
     settings = {k.lower(): v for k, v in test.settings.items()}
     for s in stmts:
         if s.kind is Kind.SET:
             k, v = statements.set_option(s)
             settings[k.lower()] = v
-    raw = settings.get(ALLOW_LATENESS)
+    return settings
+
+
+def allowed_lateness(test: FlinkTest, stmts: list[statements.Statement]) -> int:
+    """``table.exec.emit.allow-lateness`` from the test's settings or a SET statement, in ms."""
+    raw = flink_settings(test, stmts).get(ALLOW_LATENESS)
     if not raw:
         return 0
     text = raw.strip().replace(" ", "")
@@ -134,7 +139,7 @@ def _prepare(
     notes: list[str],
 ) -> tuple[str, int | None]:
     """The DuckDB query for ``table`` (earlier views and outputs become DuckDB views)."""
-    translator = Translator(test)
+    translator = Translator(test, flink_settings(test, stmts))
     target: Translation | None = None
     dropped: int | None = 0
     for s in stmts:

@@ -40,6 +40,8 @@ _TEMPORAL = re.compile(
     re.I,
 )
 _RANKING = ("ROW_NUMBER", "RANK", "DENSE_RANK")
+_WINDOW_COLUMNS = {"window_start", "window_end", "window_time"}
+AGG_PHASE = "table.optimizer.agg-phase-strategy"
 _KEYWORDS = {
     "WHERE",
     "GROUP",
@@ -92,9 +94,11 @@ class _Edits:
 class Translator:
     """Translates the queries of one test; window tables are numbered across queries."""
 
-    def __init__(self, test: FlinkTest) -> None:
+    def __init__(self, test: FlinkTest, settings: dict[str, str] | None = None) -> None:
         self.test = test
         self.count = 0
+        phase = (settings or {}).get(AGG_PHASE, "AUTO").strip().upper()
+        self.two_phase = phase != "ONE_PHASE"
 
     def _table(self, text: str) -> str:
         name = ident(text)
@@ -220,6 +224,12 @@ class Translator:
                 where=self._where(sql, m, hit.start()),
             )
             _check_sizes(spec)
+            scope = scope_of(m, hit.start())
+            group = scope.clauses.get("GROUP BY")
+            if group and kind is not WindowKind.SESSION and self.two_phase:
+                items = [_backticks(sql[s:e].strip()) for s, e in split_top(m, *group)]
+                spec.group_keys = [i for i in items if ident(i).lower() not in _WINDOW_COLUMNS]
+                spec.two_phase = True
             name = self._next()
             out.windows.append((name, spec))
             edits.add(hit.start(), outer_close + 1, f'"{name}"')

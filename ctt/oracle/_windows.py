@@ -43,6 +43,17 @@ class WindowSpec:
     partition_by: list[str] = field(default_factory=list)  # session keys
     alias: str | None = None
     where: str | None = None  # the filter applied before the window operator (DuckDB SQL)
+    group_keys: list[str] = field(default_factory=list)  # GROUP BY items other than the window
+    two_phase: bool = False  # local/global window aggregate (TVF tumble, hop, cumulate)
+
+    @property
+    def slice_ms(self) -> int:
+        """The unit a two-phase window aggregate pre-aggregates by (and flushes at)."""
+        return {
+            WindowKind.TUMBLE: self.size_ms,
+            WindowKind.HOP: self.slide_ms,
+            WindowKind.CUMULATE: self.step_ms,
+        }.get(self.kind, self.size_ms)
 
     def describe(self) -> str:
         what = {
@@ -125,12 +136,35 @@ def materialize(
         f"epoch_ms(_we - 1) AS window_time FROM {quote(name + '_pairs')} WHERE _ok AND {fired}"
     )
     gt.con.execute("CREATE TEMP TABLE _ctt_reached AS SELECT unnest($1) AS _ctt_seq", [seqs])
-    row = gt.con.execute(
-        f"SELECT count(*) FROM _ctt_reached r WHERE NOT EXISTS (SELECT 1 FROM "
+    dropped_seqs = (
+        "SELECT r._ctt_seq FROM _ctt_reached r WHERE NOT EXISTS (SELECT 1 FROM "
         f"{quote(name + '_pairs')} p WHERE p._ctt_seq = r._ctt_seq AND p._ok)"
-    ).fetchone()
+    )
+    row = gt.con.execute(f"SELECT count(*) FROM ({dropped_seqs})").fetchone()
+    dropped = int(row[0]) if row else 0
+    if spec.two_phase and dropped:
+        dropped = _accumulators(gt, spec, dropped_seqs)
     gt.con.execute("DROP TABLE _ctt_reached")
-    return WindowResult(table=name, reached=len(seqs), dropped=int(row[0]) if row else 0)
+    return WindowResult(table=name, reached=len(seqs), dropped=dropped)
+
+
+def _accumulators(gt: GroundTruth, spec: WindowSpec, dropped_seqs: str) -> int:
+    """Late drops as Flink's two-phase window aggregate counts them: per accumulator.
+
+    The local operator pre-aggregates rows by (group key, slice) until the watermark
+    crosses a slice boundary, then flushes; the global operator drops a whole late
+    accumulator and counts it once.
+    """
+    t = f"epoch_ms({quote(spec.time_col)})"
+    unit = spec.slice_ms
+    epoch = f"floor((_ctt_watermark_ms + 1 - {spec.offset_ms}) / {unit})"
+    keys = [*spec.group_keys, _floor(t, unit, spec.offset_ms), epoch]
+    alias = quote(spec.alias or spec.source)
+    row = gt.con.execute(
+        f"SELECT count(*) FROM (SELECT DISTINCT {', '.join(keys)} FROM {quote(spec.source)} "
+        f"AS {alias} WHERE _ctt_seq IN ({dropped_seqs}))"
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _sessions(
