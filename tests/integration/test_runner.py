@@ -94,3 +94,24 @@ def test_topics_and_jobs_are_cleaned_up(stack: StackHandle) -> None:
     assert leftovers == []
     jobs = [j for j in FlinkRest(stack.flink_rest_url).jobs() if runner.run_id in str(j.get("name"))]
     assert all(j["state"] in ("FINISHED", "CANCELED") for j in jobs)
+
+
+def test_interrupt_cleans_up_and_reports(stack: StackHandle) -> None:
+    """Ctrl-C (the cancel event) mid-test: the job is cancelled, topics deleted, the result says so."""
+    from ctt.engines.flink_rest import FlinkRest
+    from ctt.kafka.admin import TopicAdmin
+
+    runner: FlinkTestRunner
+
+    def listener(_test: str, phase: str) -> None:
+        if phase == "producing input":
+            runner.cancel.set()
+
+    runner = FlinkTestRunner(stack.state, listener=listener)
+    report = runner.run(load_spec(SPECS / "basic_field_transformation.yaml"))
+    (result,) = report.tests
+    assert result.status is Status.ERROR and result.error_kind is ErrorKind.INTERRUPTED
+    assert report.exit_code() == 130
+    assert [t for t in TopicAdmin(stack.bootstrap_servers).list() if runner.run_id in t] == []
+    jobs = [j for j in FlinkRest(stack.flink_rest_url).jobs() if runner.run_id in str(j.get("name"))]
+    assert jobs and all(j["state"] in ("CANCELED", "CANCELLING", "FINISHED") for j in jobs)
