@@ -342,7 +342,7 @@ def select_cmd(
         "change-analysis.json"
     ),
     history: Annotated[
-        Path | None,
+        str | None,
         typer.Option(help="History: a SQLite path, a PostgreSQL URL or a JSON summary."),
     ] = None,
     branch: Annotated[str | None, typer.Option(help="Branch whose history counts.")] = None,

@@ -237,7 +237,7 @@ def run_select(
     suites_file: Path,
     analysis_file: Path | None = None,
     tests: list[str] | None = None,
-    history_path: Path | None = None,
+    history_path: Path | str | None = None,
     branch: str | None = None,
     parallel_limit: int | None = None,
     cache_dir: Path | None = None,

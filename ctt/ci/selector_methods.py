@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
 
 import yaml
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
@@ -38,7 +38,9 @@ from ctt.ci.models import ChangeAnalysis, Reason
 from ctt.config.selection import SelectionConfig
 from ctt.config.suites import SuiteCatalogue, SuiteKind
 from ctt.errors import ConfigError
-from ctt.sql.lineage import SqlLineage, render_loosely, sql_lineage
+
+if TYPE_CHECKING:
+    from ctt.sql.lineage import SqlLineage
 
 __all__ = [
     "METHODS",
@@ -146,11 +148,11 @@ class StoreHistory:
             return {n: m for n, (m, _k) in store.duration_baselines(self.suites).items()}
 
 
-def open_history(path: Path, suites: Iterable[str], branch: str | None = None) -> History:
+def open_history(path: Path | str, suites: Iterable[str], branch: str | None = None) -> History:
     """A JSON summary (``*.json``) or the history database (SQLite path or PostgreSQL URL)."""
     if str(path).endswith(".json"):
-        return JsonHistory.load(path)
-    if "://" not in str(path) and not path.exists():
+        return JsonHistory.load(Path(path))
+    if "://" not in str(path) and not Path(path).exists():
         raise ConfigError("history database not found", file=str(path))
     return StoreHistory(path, suites, branch)
 
@@ -222,6 +224,13 @@ class _Rule:
         self.dir_only = pattern.rstrip().endswith("/")
         self.kind = "regex"
         self.text = self._dir = ""
+        head, sep, tail = body.partition("/**/*")
+        if anchored and sep and _PLAIN.fullmatch(head) and _PLAIN.fullmatch(tail) and "/" not in tail:
+            # "dir/**/*.py": below dir, any segment ending in ".py" (most glob rules)
+            if pattern == pattern.strip() and "//" not in pattern and head not in (".", ".."):
+                if not any(seg in (".", "..") for seg in head.split("/")):
+                    self.kind, self.text, self._dir = "under_suffix", tail, head + "/"
+            return
         star = not anchored and body.startswith("*")
         rest = body[1:] if star else body
         if pattern != pattern.strip() or "//" in pattern or not _PLAIN.fullmatch(rest):
@@ -242,6 +251,11 @@ class _Rule:
             return path.startswith(self._dir) or (not self.dir_only and path == text)
         if self.kind == "suffix":
             return self._dir in path or (not self.dir_only and path.endswith(text))
+        if self.kind == "under_suffix":
+            if not path.startswith(self._dir):
+                return False
+            rest = path[len(self._dir) :]
+            return (text + "/") in rest or (not self.dir_only and rest.endswith(text))
         if self.kind == "name":
             if path.startswith(self._dir) or f"/{self._dir}" in path:
                 return True
@@ -360,14 +374,14 @@ class LineageCache:
         if key is not None:
             self._new[section][key] = value
 
-    def lineage(self, text: str) -> SqlLineage:
-        key = _digest(text)
+    def lineage(self, text: str, key: str | None = None) -> Flow:
+        """Lineage of a SQL text (``key``: a cheaper identity of it, such as a blob id)."""
+        key = key or _digest(text)
         hit = self.get("sql", key)
-        if hit is not None:
-            return SqlLineage.model_validate(hit)
-        result = sql_lineage(text)
-        self.put("sql", key, result.model_dump(mode="json"))
-        return result
+        if hit is None:
+            hit = _parse_sql(text)
+            self.put("sql", key, hit)
+        return Flow.of(hit)
 
     def save(self) -> None:
         with contextlib.suppress(OSError):
@@ -376,6 +390,32 @@ class LineageCache:
             doc = {"version": self.VERSION, **self._new}
             tmp.write_text(json.dumps(doc, separators=(",", ":"), default=str), encoding="utf-8")
             tmp.replace(self.path)
+
+
+class Flow(NamedTuple):
+    """What selection needs of a :class:`~ctt.sql.lineage.SqlLineage`, without validation.
+
+    Cache hits (thousands per run) become one of these straight from JSON.
+    """
+
+    reads: list[str]
+    writes: list[str]
+    topics: dict[str, str]
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Flow:
+        return cls(list(data.get("reads", ())), list(data.get("writes", ())), data.get("topics", {}))
+
+
+def _parse_sql(text: str) -> dict[str, Any]:
+    """``sql_lineage`` as JSON; imported on a cache miss only (it pulls in jinja2)."""
+    from ctt.sql.lineage import sql_lineage
+
+    result: SqlLineage = sql_lineage(text)
+    dumped: dict[str, Any] = result.model_dump(mode="json")
+    for name in ("reads", "writes", "declared", "templated"):
+        dumped[name] = sorted(dumped[name])  # a stable order: edges and explanations repeat
+    return dumped
 
 
 def _digest(text: str) -> str:
@@ -396,8 +436,8 @@ class SelectionContext:
     warnings: list[str] = field(default_factory=list)
     cache: LineageCache | None = None
 
-    def lineage(self, text: str) -> SqlLineage:
-        return self.cache.lineage(text) if self.cache else sql_lineage(text)
+    def lineage(self, text: str, key: str | None = None) -> Flow:
+        return self.cache.lineage(text, key) if self.cache else Flow.of(_parse_sql(text))
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)
@@ -574,7 +614,7 @@ class LineageMethod(SelectorMethod):
         topic = topics.get(table)
         return node_id(NodeKind.TOPIC, topic) if topic else node_id(NodeKind.TABLE, table)
 
-    def _link(self, node: str, lineage: SqlLineage, topics: dict[str, str], what: str) -> None:
+    def _link(self, node: str, lineage: Flow, topics: dict[str, str], what: str) -> None:
         topics = {**lineage.topics, **topics}
         for table, topic in topics.items():
             self._edges.append(
@@ -638,7 +678,7 @@ class LineageMethod(SelectorMethod):
             if test.sql:
                 self._link(run, self.ctx.lineage(test.sql), test.topics, path)
 
-    def _rendered(self, template: str, params: dict[str, Any]) -> SqlLineage:
+    def _rendered(self, template: str, params: dict[str, Any]) -> Flow:
         """Lineage of a template as a spec renders it (cached by blob id and params)."""
         cache = self.ctx.cache
         blob = self.ctx.repo.blobs.get(template)
@@ -647,12 +687,16 @@ class LineageMethod(SelectorMethod):
             key = _digest(blob + json.dumps(params, sort_keys=True, default=str))
             hit = cache.get("template", key)
             if hit is not None:
-                return SqlLineage.model_validate(hit)
+                return Flow.of(hit)
         raw = self.ctx.repo.read(template)
-        result = self.ctx.lineage(render_loosely(raw, params)) if raw is not None else SqlLineage()
+        if raw is None:
+            return Flow([], [], {})
+        from ctt.sql.lineage import render_loosely
+
+        flow = self.ctx.lineage(render_loosely(raw, params))
         if cache and key:
-            cache.put("template", key, result.model_dump(mode="json"))
-        return result
+            cache.put("template", key, flow._asdict())
+        return flow
 
     def _resolve(self, spec: str, template: str) -> str:
         template = template.replace("\\", "/")
