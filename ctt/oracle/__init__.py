@@ -168,6 +168,12 @@ def _prepare(
     if target is None:
         raise SqlShapeError(f"no statement writes {table!r}")
     late = sum(gt.late_sent.values())
+    if translator.rowtime_dedup and late:
+        notes.append(
+            "event-time deduplication: rows behind the watermark on arrival are dropped "
+            "(late-drop count not predicted)"
+        )
+        dropped = None
     if not target.windows and late and (target.temporal_joins or target.interval_join):
         notes.append(
             f"{late} late events enter a time-based join: the oracle assumes all of them join "

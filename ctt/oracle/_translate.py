@@ -97,6 +97,7 @@ class Translator:
     def __init__(self, test: FlinkTest, settings: dict[str, str] | None = None) -> None:
         self.test = test
         self.count = 0
+        self.rowtime_dedup = False
         phase = (settings or {}).get(AGG_PHASE, "AUTO").strip().upper()
         self.two_phase = phase != "ONE_PHASE"
 
@@ -346,8 +347,29 @@ class Translator:
             col, direction = (dm.group(1), dm.group(2).upper()) if dm else (last, "ASC")
             # dedup keeps the first row (ASC) or the newest one (DESC, later arrival wins ties);
             # top-N ranks an earlier arrival first among equal sort keys.
-            tie = direction if ident(col).lower() in times and len(keys) == 1 else "ASC"
+            on_time = ident(col).lower() in times and len(keys) == 1
+            tie = direction if on_time else "ASC"
             edits.add(close, close, f", _ctt_seq {tie}")
+            if on_time and frm:
+                # Flink's event-time deduplication drops rows behind the watermark on arrival
+                self._drop_late_rows(sql, m, frm, ident(col), edits)
+                self.rowtime_dedup = True
+
+    def _drop_late_rows(
+        self, sql: str, m: str, frm: tuple[int, int], col: str, edits: _Edits
+    ) -> None:
+        fm = re.fullmatch(r"\s*([\w`.]+)(?:\s+(?:AS\s+)?([\w`]+))?\s*", m[frm[0] : frm[1]], re.I)
+        if not fm:
+            raise SqlShapeError("event-time deduplication must read one source table")
+        table = self._table(sql[frm[0] + fm.start(1) : frm[0] + fm.end(1)])
+        alias = ident(fm.group(2)) if fm.group(2) else table
+        start, end = frm[0] + fm.start(), frm[0] + fm.end()
+        edits.add(
+            start,
+            end,
+            f' (SELECT * FROM "{table}" WHERE _ctt_watermark_ms IS NULL OR '
+            f'epoch_ms("{col}") > _ctt_watermark_ms) AS "{alias}" ',
+        )
 
     def _functions(self, sql: str, m: str, edits: _Edits) -> None:
         for s, op, _c in find_call(m, "JSON_VALUE"):
