@@ -220,8 +220,10 @@ class Graph:
 
     def find_cycle(self) -> list[str] | None:
         """One cycle as a node list (first node repeated at the end), or None."""
+        # Only nodes with incoming edges can close a cycle (the rest enter as predecessors).
+        linked = {v: list(us) for v, us in self._pred.items() if us}
         try:
-            self._sorter().prepare()
+            graphlib.TopologicalSorter(linked).prepare()
         except graphlib.CycleError as exc:
             # graphlib lists the cycle so that each node precedes the next: u -> v edges.
             return list(exc.args[1])

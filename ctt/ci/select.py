@@ -55,8 +55,12 @@ def repo_files(root: Path) -> RepoFiles:
         repo = GitRepo(root)
     except UsageError:
         return RepoFiles.walk(root)
-    blobs = repo.blob_ids()
-    return RepoFiles(repo.root, [*blobs, *repo.untracked()], blobs)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # git walks the tree for untracked files meanwhile
+        untracked = pool.submit(repo.untracked)
+        blobs = repo.blob_ids()
+        return RepoFiles(repo.root, [*blobs, *untracked.result()], blobs)
 
 
 class Selector:

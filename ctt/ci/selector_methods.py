@@ -208,6 +208,11 @@ def _ancestors(path: str) -> Iterator[str]:
         path = path.rpartition("/")[0]
 
 
+def _plain_path(text: str) -> bool:
+    """No glob, escape, comment or negation characters, and no ``.``/``..`` segments."""
+    return bool(_PLAIN.fullmatch(text)) and not any(s in (".", "..") for s in text.split("/"))
+
+
 class _Rule:
     """One gitignore-style pattern as a path test.
 
@@ -224,18 +229,17 @@ class _Rule:
         self.dir_only = pattern.rstrip().endswith("/")
         self.kind = "regex"
         self.text = self._dir = ""
+        if pattern != pattern.strip() or "//" in pattern:
+            return
         head, sep, tail = body.partition("/**/*")
-        if anchored and sep and _PLAIN.fullmatch(head) and _PLAIN.fullmatch(tail) and "/" not in tail:
+        if anchored and sep:
             # "dir/**/*.py": below dir, any segment ending in ".py" (most glob rules)
-            if pattern == pattern.strip() and "//" not in pattern and head not in (".", ".."):
-                if not any(seg in (".", "..") for seg in head.split("/")):
-                    self.kind, self.text, self._dir = "under_suffix", tail, head + "/"
+            if _plain_path(head) and _PLAIN.fullmatch(tail) and "/" not in tail:
+                self.kind, self.text, self._dir = "under_suffix", tail, head + "/"
             return
         star = not anchored and body.startswith("*")
         rest = body[1:] if star else body
-        if pattern != pattern.strip() or "//" in pattern or not _PLAIN.fullmatch(rest):
-            return
-        if any(seg in (".", "..") for seg in rest.split("/")):
+        if not _plain_path(rest):
             return
         if anchored:
             self.kind, self.text = "anchored", rest  # "a/b" or "/a/b/"
@@ -404,7 +408,9 @@ class Flow(NamedTuple):
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> Flow:
-        return cls(list(data.get("reads", ())), list(data.get("writes", ())), data.get("topics", {}))
+        return cls(
+            list(data.get("reads", ())), list(data.get("writes", ())), data.get("topics", {})
+        )
 
 
 def _parse_sql(text: str) -> dict[str, Any]:

@@ -138,7 +138,7 @@ _NAME = st.text("ab.-_ ä*/", min_size=1, max_size=6)
 @given(
     pattern=st.builds(
         lambda lead, body, trail: lead + body + trail,
-        st.sampled_from(["", "/", "*"]),
+        st.sampled_from(["", "/", "*", "a/**/*", "/a b/**/", "a/**/*."]),
         _NAME,
         st.sampled_from(["", "/"]),
     ),
@@ -162,9 +162,12 @@ def test_string_tests_agree_with_pathspec_regexes(pattern: str, path: list[str])
 
 def test_plain_patterns_need_no_regex() -> None:
     index: PatternIndex[int] = PatternIndex()
-    for i, pattern in enumerate(["apps/a/", "/uv.lock", "*.sql", "docs", "apps/**/*.py"]):
+    patterns = ["apps/a/", "/uv.lock", "*.sql", "docs", "apps/**/*.py", "apps/*/x"]
+    for i, pattern in enumerate(patterns):
         index.add(pattern, i)
     kinds = [rule.kind for rule in index._rules]
-    assert kinds == ["anchored", "anchored", "suffix", "name", "regex"]
+    assert kinds == ["anchored", "anchored", "suffix", "name", "under_suffix", "regex"]
+    assert index._rules[5]._regex is None
     assert index.match("apps/a/x.py") == [0, 4]
-    assert index._rules[4]._regex is not None  # compiled on first use only
+    assert index.match("apps/b/x") == [5]
+    assert index._rules[5]._regex is not None  # compiled on first use only
