@@ -260,7 +260,12 @@ def _case_element(case: TestCaseResult) -> ET.Element:
     return elem
 
 
+_ATTR_SPECIAL = re.compile(_INVALID_XML.pattern + '|[&<>"\n\r\t]')
+
+
 def _attr(value: str) -> str:
+    if _ATTR_SPECIAL.search(value) is None:  # nearly every name: nothing to escape
+        return f'"{value}"'
     return quoteattr(_clean(value), {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 
 

@@ -215,3 +215,13 @@ def test_any_written_file_reads_back_complete(cases: list[tuple[str, CaseStatus,
         suite.errors,
         suite.skipped,
     )
+
+
+@given(st.text())
+def test_attribute_fast_path_escapes_as_quoteattr(value: str) -> None:
+    from xml.sax.saxutils import quoteattr
+
+    from ctt.report.junit import _attr, _clean
+
+    expected = quoteattr(_clean(value), {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+    assert _attr(value) == expected
