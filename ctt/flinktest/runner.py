@@ -33,6 +33,12 @@ from ctt.stack.state import StackState
 from ctt.validate import registry
 from ctt.validate.base import Column, InputRecord, OutputRow, TableOutput, ValidationContext
 
+_SLOT_ATTEMPTS = 5
+
+
+class _NoSlot(Exception):
+    """The job could not get a TaskManager slot."""
+
 
 class Cancelled(CttError):
     """The run was interrupted (Ctrl-C); the test cleaned up after itself."""
@@ -198,13 +204,27 @@ class FlinkTestRunner:
             else "EXECUTE STATEMENT SET BEGIN\n" + ";\n".join(inserts) + ";\nEND"
         )
         job_name = f"ctt-{self.run_id}-{slug(test.name)}"
-        try:
-            ctx.handle = ctx.engine.submit(sql, name=job_name, properties=settings)
-        except EngineError as exc:
-            raise ConfigError(
-                f"Flink rejected the job: {exc.message}", file=src.file, line=src.first_line
-            ) from None
-        self._await_running(lt, ctx, deadline)
+        for attempt in range(1, _SLOT_ATTEMPTS + 1):
+            self._await_free_slot(lt, ctx, deadline)
+            try:
+                ctx.handle = ctx.engine.submit(sql, name=job_name, properties=settings)
+            except EngineError as exc:
+                raise ConfigError(
+                    f"Flink rejected the job: {exc.message}", file=src.file, line=src.first_line
+                ) from None
+            try:
+                self._await_running(lt, ctx, deadline)
+                break
+            except _NoSlot:
+                # Another run took the slot between our check and the job's request: try again.
+                ctx.note(f"no free slot for the job (attempt {attempt}); waiting for one")
+                ctx.engine.delete(ctx.handle)
+                ctx.handle = None
+        else:
+            raise InfraError(
+                f"no TaskManager slot became free for {test.name} after {_SLOT_ATTEMPTS} attempts",
+                hint="run fewer tests at once (-p) or start the stack with more --slots",
+            )
         reader.start()
 
         self._phase(lt, ctx, "producing input")
@@ -264,6 +284,8 @@ class FlinkTestRunner:
         while True:
             st = ctx.engine.status(ctx.handle)
             if st.phase in (Phase.FAILED, Phase.FAILING):
+                if st.detail and "NoResourceAvailableException" in st.detail:
+                    raise _NoSlot(st.detail)
                 raise ConfigError(
                     f"the job failed to start: {st.detail or 'see `ctt stack logs jobmanager`'}",
                     file=str(lt.file),
@@ -275,6 +297,13 @@ class FlinkTestRunner:
                 return
             self._check_deadline(lt, ctx, deadline, "waiting for the job to run")
             time.sleep(0.1)
+
+    def _await_free_slot(self, lt: LoadedTest, ctx: _Ctx, deadline: float) -> None:
+        """The cluster is shared (parallel tests, parallel suites): wait until a slot is free."""
+        assert ctx.engine
+        while int(ctx.engine.rest.overview().get("slots-available", 0)) < 1:
+            self._check_deadline(lt, ctx, deadline, "waiting for a free TaskManager slot")
+            time.sleep(0.2)
 
     def _check_deadline(self, lt: LoadedTest, ctx: _Ctx, deadline: float, what: str) -> None:
         if self.cancel.is_set():
