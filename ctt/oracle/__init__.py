@@ -72,6 +72,12 @@ def compute_expected(
         dropped: int | None = None
         try:
             query, dropped = _prepare(gt, test, stmts, table, lateness, notes)
+        except duckdb.Error as exc:
+            raise ConfigError(
+                f"the oracle cannot compute {table!r}: DuckDB could not run the translation: "
+                f"{str(exc).splitlines()[0]}",
+                hint=_HINT.format(t=table),
+            ) from None
         except SqlShapeError as exc:
             if reference is None:
                 raise ConfigError(

@@ -116,16 +116,16 @@ def materialize(
             n = -(-spec.size_ms // spec.slide_ms)
             last = _floor(t, spec.slide_ms, spec.offset_ms)
             inner = (
-                f"SELECT s.*, {last} - k * {spec.slide_ms} AS _ws, "
-                f"{last} - k * {spec.slide_ms} + {spec.size_ms} AS _we "
-                f"FROM {src} s CROSS JOIN range(0, {n}) r(k)"
+                f"SELECT s.*, {last} - _ctt_k * {spec.slide_ms} AS _ws, "
+                f"{last} - _ctt_k * {spec.slide_ms} + {spec.size_ms} AS _we "
+                f"FROM {src} s CROSS JOIN range(0, {n}) r(_ctt_k)"
             )
         else:
             n = spec.size_ms // spec.step_ms
             ws = _floor(t, spec.size_ms, spec.offset_ms)
             inner = (
-                f"SELECT s.*, {ws} AS _ws, {ws} + k * {spec.step_ms} AS _we "
-                f"FROM {src} s CROSS JOIN range(1, {n + 1}) r(k)"
+                f"SELECT s.*, {ws} AS _ws, {ws} + _ctt_k * {spec.step_ms} AS _we "
+                f"FROM {src} s CROSS JOIN range(1, {n + 1}) r(_ctt_k)"
             )
         ok = f"_we - 1 + {lateness_ms} > coalesce(_ctt_watermark_ms, {_NEG})"
         pairs = f"SELECT *, {ok} AS _ok FROM ({inner}) WHERE {t} >= _ws AND {t} < _we"
