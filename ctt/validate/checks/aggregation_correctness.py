@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from ctt.validate.base import Outcome, ValidationContext, actual_rows
-from ctt.validate.checks._args import flag
+from ctt.validate.checks._args import flag, pct
+from ctt.validate.checks._table import cell, describe, render, split_identity
 from ctt.validate.registry import register
 from ctt.validate.rows import Comparer, values_equal
 
@@ -14,6 +15,8 @@ from ctt.validate.rows import Comparer, values_equal
 def _parse(raw: Any) -> float | None:
     """``true`` uses each expected table's tolerance; a number sets the absolute tolerance."""
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        if raw < 0:
+            raise ValueError("a tolerance cannot be negative")
         return float(raw)
     flag(raw)
     return None
@@ -21,12 +24,17 @@ def _parse(raw: Any) -> float | None:
 
 @register("aggregation_correctness", parse=_parse)
 def check(tolerance: float | None, ctx: ValidationContext) -> Outcome:
-    rows_table = []
+    """Compares non-key columns window by window (floats within the tolerance).
+
+    On failure: a table of key, window, aggregate, expected, actual.
+    """
+    diff: list[list[str]] = []
     compared = wrong = 0
     for name, out in ctx.outputs.items():
         if out.expected_rows is None:
             continue
         ident = out.identity()
+        keys, window = split_identity(ident)
         cmp = Comparer(out.columns, tolerance=out.tolerance, ignore=out.ignore_columns)
         tol = out.tolerance if tolerance is None else tolerance
         actual = {
@@ -34,28 +42,37 @@ def check(tolerance: float | None, ctx: ValidationContext) -> Outcome:
             for r in map(cmp.norm, actual_rows(out))
         }
         for exp in map(cmp.norm, out.expected_rows):
-            key = json.dumps([exp.get(c) for c in ident], default=str)
-            act = actual.get(key)
+            act = actual.get(json.dumps([exp.get(c) for c in ident], default=str))
             if act is None:
-                continue
+                continue  # a missing window is window_count_accuracy's finding
             for col, want in exp.items():
                 if col in ident:
                     continue
                 compared += 1
                 if not values_equal(want, act.get(col), tol):
                     wrong += 1
-                    rows_table.append(f"{name} {key} {col}: expected {want}, got {act.get(col)}")
+                    key = describe(exp, keys)
+                    diff.append(
+                        [
+                            f"{name}: {key}" if len(ctx.outputs) > 1 else key,
+                            describe(exp, window),
+                            col,
+                            cell(want),
+                            cell(act.get(col)),
+                        ]
+                    )
     if compared == 0:
         return Outcome(
             name="aggregation_correctness", passed=False, summary="no common windows to compare"
         )
+    share = (compared - wrong) / compared
     return Outcome(
         name="aggregation_correctness",
         passed=wrong == 0,
-        summary=f"{compared - wrong} of {compared} aggregate values correct",
-        measured=(compared - wrong) / compared,
+        summary=f"{compared - wrong} of {compared} aggregate values correct ({pct(share)})",
+        measured=share,
         threshold=1.0,
-        details=("window | aggregate | expected | actual\n" + "\n".join(rows_table[:30]))
-        if rows_table
+        details=render(["key", "window", "aggregate", "expected", "actual"], diff, limit=30)
+        if diff
         else None,
     )

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from ctt.validate.base import Outcome, ValidationContext, compare
 from ctt.validate.checks._args import pct, share
+from ctt.validate.checks._table import describe, render
 from ctt.validate.registry import register
 
 
 @register("join_accuracy", parse=share)
 def check(threshold: float, ctx: ValidationContext) -> Outcome:
+    """On failure: the join keys whose rows are missing or unexpected, with counts."""
     matched = total = 0
-    unmatched: list[str] = []
+    sections: list[str] = []
     for name, out in ctx.outputs.items():
         m = compare(out)
         if m is None:
@@ -18,13 +22,18 @@ def check(threshold: float, ctx: ValidationContext) -> Outcome:
         matched += m.matched
         total += max(m.expected, m.actual)
         ident = out.identity()
-        unmatched += [
-            f"{name}: missing join result for {[r.get(c) for c in ident]}" for r in m.missing[:10]
+        keys = [c for c in ident if "time" not in c.lower() and "date" not in c.lower()] or ident
+        missing = Counter(describe(r, keys) for r in m.missing)
+        extra = Counter(describe(r, keys) for r in m.unexpected)
+        rows = [
+            [k, str(missing.get(k, 0)), str(extra.get(k, 0))]
+            for k in sorted(missing.keys() | extra.keys())
         ]
-        unmatched += [
-            f"{name}: unexpected join result for {[r.get(c) for c in ident]}"
-            for r in m.unexpected[:10]
-        ]
+        if rows:
+            sections.append(
+                f"{name}: {len(rows)} unmatched key(s)\n"
+                + render(["join key", "missing rows", "unexpected rows"], rows)
+            )
     if total == 0:
         return Outcome(
             name="join_accuracy", passed=False, summary="no join results expected or produced"
@@ -33,8 +42,9 @@ def check(threshold: float, ctx: ValidationContext) -> Outcome:
     return Outcome(
         name="join_accuracy",
         passed=acc >= threshold,
-        summary=f"join accuracy {pct(acc)} (threshold {pct(threshold)})",
+        summary=f"join accuracy {pct(acc)} ({matched} of {total} rows; threshold {pct(threshold)})",
         measured=acc,
         threshold=threshold,
-        details="\n".join(unmatched) or None,
+        details="\n\n".join(sections) or None,
+        properties={"join_accuracy": f"{acc:.6f}"},
     )
