@@ -195,7 +195,8 @@ class LocalStack:
         lay = artifacts.ensure(self.say)
         chosen = _choose_ports(self.settings)
         run_dir = paths.state_dir() / "run"
-        self._remove_run_dir(run_dir)
+        if not (run_dir / "kafka-data" / "meta.properties").is_file():
+            self._remove_run_dir(run_dir)  # nothing kept by `down --keep`: start clean
         for sub in ("conf", "logs", "kafka-data", "tmp", "checkpoints", "savepoints"):
             (run_dir / sub).mkdir(parents=True, exist_ok=True)
         st = StackState(
@@ -243,6 +244,19 @@ class LocalStack:
             conf / "kafka-log4j2.properties",
         )
         cp = f"{lay.kafka_libs}/*"
+        if (st.run_dir / "kafka-data" / "meta.properties").is_file():
+            self.say("reusing Kafka data kept by `ctt stack down --keep`")
+        else:
+            self._format_kafka(java, cp, conf, props)
+        log = st.run_dir / "logs" / "kafka.log"
+        proc = process.spawn(self._kafka_cmd(java, lay, conf), log=log)
+        self._record(
+            st, "kafka", proc.pid, proc.create_time(), st.ports.kafka, st.kafka_version, log
+        )
+
+    @staticmethod
+    def _format_kafka(java: Path, cp: str, conf: Path, props: Path) -> None:
+        """Format KRaft storage once, with a fresh cluster id."""
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         fmt = subprocess.run(
             [
@@ -266,11 +280,6 @@ class LocalStack:
             raise InfraError(
                 f"formatting Kafka storage failed: {(fmt.stdout + fmt.stderr).strip()[-300:]}"
             )
-        log = st.run_dir / "logs" / "kafka.log"
-        proc = process.spawn(self._kafka_cmd(java, lay, conf), log=log)
-        self._record(
-            st, "kafka", proc.pid, proc.create_time(), st.ports.kafka, st.kafka_version, log
-        )
 
     def _kafka_cmd(self, java: Path, lay: artifacts.Layout, conf: Path) -> list[str]:
         heap = self.settings.kafka_heap

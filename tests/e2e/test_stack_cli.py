@@ -39,6 +39,18 @@ def test_up_status_down_leaves_no_process(tmp_path: Path) -> None:
 
         logs = ctt(env, "stack", "logs", "jobmanager", "-n", "5")
         assert logs.returncode == 0 and logs.stdout.strip()
+
+        # down --keep, then up: Kafka's data (a topic) survives, storage is not formatted again
+        from ctt.kafka.admin import TopicAdmin
+
+        TopicAdmin(doc["bootstrap_servers"]).create({"kept-topic": 1})
+        assert ctt(env, "stack", "down", "--keep").returncode == 0
+        assert (tmp_path / "state" / "run" / "kafka-data" / "meta.properties").is_file()
+        up2 = ctt(env, "stack", "up")
+        assert up2.returncode == 0 and "reusing Kafka data" in up2.stdout, up2.stderr
+        doc = json.loads(ctt(env, "stack", "status", "--json").stdout)
+        comps = {c["name"]: c for c in doc["components"]}
+        assert "kept-topic" in TopicAdmin(doc["bootstrap_servers"]).list()
     finally:
         down = ctt(env, "stack", "down")
     assert down.returncode == 0, down.stderr
