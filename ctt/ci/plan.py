@@ -9,6 +9,7 @@ and the critical path is the heaviest chain of ``requires``.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import json
 import math
@@ -243,6 +244,42 @@ def run_select(
     cache_dir: Path | None = None,
 ) -> tuple[Selection, TestExecutionPlan]:
     """``ctt select``: read the analysis (smart mode), select, and plan."""
+    # The graph of a large repository is ~100,000 long-lived objects (edges, nodes, cached
+    # lineage); the cyclic GC would traverse them again and again while they are built
+    # (~0.2 s of a 10,000-suite selection). None of them form cycles that need collecting.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_select(
+            root,
+            mode,
+            selection_file=selection_file,
+            suites_file=suites_file,
+            analysis_file=analysis_file,
+            tests=tests,
+            history_path=history_path,
+            branch=branch,
+            parallel_limit=parallel_limit,
+            cache_dir=cache_dir,
+        )
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _run_select(
+    root: Path,
+    mode: SelectionMode,
+    *,
+    selection_file: Path,
+    suites_file: Path,
+    analysis_file: Path | None,
+    tests: list[str] | None,
+    history_path: Path | str | None,
+    branch: str | None,
+    parallel_limit: int | None,
+    cache_dir: Path | None,
+) -> tuple[Selection, TestExecutionPlan]:
     from ctt.ci.select import load_selector
     from ctt.ci.selector_methods import open_history
     from ctt.config.suites import load_suites
