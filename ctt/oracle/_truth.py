@@ -16,10 +16,8 @@ move the watermark).
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from collections.abc import Iterable
+from typing import Any
 
 import duckdb
 import orjson
@@ -43,6 +41,15 @@ _SIMPLE = {
     "VARCHAR": "VARCHAR",
     "CHAR": "VARCHAR",
     "BYTES": "VARCHAR",
+}
+_PLAIN: dict[str, tuple[type, ...]] = {
+    "BIGINT": (int,),
+    "INTEGER": (int,),
+    "SMALLINT": (int,),
+    "TINYINT": (int,),
+    "DOUBLE": (float, int),
+    "REAL": (float, int),
+    "BOOLEAN": (bool,),
 }
 IDLE_TIMEOUT = "table.exec.source.idle-timeout"
 
@@ -79,26 +86,40 @@ def arrival_watermarks(
     active = {p for p, n in remaining.items() if n > 0 or not (bounded or idle_ignored)}
     top: dict[int, int] = {}
     out: list[int | None] = []
-
-    def combined(delay: int) -> int | None:
-        if not active:
-            return None
-        marks = [top.get(p) for p in active]
-        if any(m is None for m in marks):
-            return None
-        return min(m for m in marks if m is not None) - delay - 1
-
+    # The minimum over active partitions changes only when a partition's maximum moves
+    # or a partition stops counting: recompute it then, not per record.
+    low: int | None = None
+    dirty = True
     delay = 0
     for r in records:
-        delay = r.watermark_delay_ms or 0
-        out.append(combined(delay) if r.watermark_delay_ms is not None else None)
+        if r.watermark_delay_ms is None:
+            out.append(None)
+        else:
+            delay = r.watermark_delay_ms
+            if dirty and len(active) == 1:
+                low = top.get(next(iter(active)))
+                dirty = False
+            elif dirty:
+                marks = [top.get(p) for p in active]
+                low = None if not marks or None in marks else min(m for m in marks if m is not None)
+                dirty = False
+            out.append(None if low is None else low - delay - 1)
+        p = r.partition
         if r.event_time_ms is not None and r.malformed is None:
-            p = r.partition
-            top[p] = max(top.get(p, r.event_time_ms), r.event_time_ms)
-        remaining[r.partition] -= 1
-        if bounded and remaining[r.partition] == 0:
-            active.discard(r.partition)
-    final = None if bounded else combined(delay)
+            seen = top.get(p)
+            if seen is None or r.event_time_ms > seen:
+                top[p] = r.event_time_ms
+                dirty = dirty or seen is None or low is None or seen <= low
+        remaining[p] -= 1
+        if bounded and remaining[p] == 0:
+            active.discard(p)
+            dirty = True
+    if bounded:
+        return out, None
+    marks = [top.get(p) for p in active]
+    final = (
+        None if not marks or None in marks else min(m for m in marks if m is not None) - delay - 1
+    )
     return out, final
 
 
@@ -126,68 +147,56 @@ class GroundTruth:
     def _load(
         self, name: str, schema: dict[str, str], records: list[InputRecord], partitions: int
     ) -> None:
+        """Column lists handed to DuckDB in one statement (no per-row round trips)."""
         marks, final = arrival_watermarks(
             records, partitions, bounded=self.bounded, idle_ignored=self.idle_ignored
         )
         self.final_watermark[name] = final
-        cols = list(schema)
-        read_types = {
-            c: ("VARCHAR" if duck_type(t) in ("TIMESTAMP", "JSON") else duck_type(t))
-            for c, t in schema.items()
-        }
-        read_types.update(
-            _ctt_seq="BIGINT",
-            _ctt_partition="INTEGER",
-            _ctt_event_time_ms="BIGINT",
-            _ctt_late="BOOLEAN",
-            _ctt_watermark_ms="BIGINT",
-        )
-        fd, path = tempfile.mkstemp(prefix="ctt-oracle-", suffix=".jsonl")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.writelines(self._lines(records, marks, cols))
-            select = []
-            for c, t in schema.items():
-                q = quote(c)
-                kind = duck_type(t)
-                if kind == "TIMESTAMP":
-                    select.append(f"CAST(rtrim(replace({q}, 'T', ' '), 'Z') AS TIMESTAMP) AS {q}")
-                elif kind == "JSON":
-                    select.append(f"CAST({q} AS JSON) AS {q}")
-                else:
-                    select.append(q)
-            select += list(META)
-            columns = "{" + ", ".join(f"'{k}': '{v}'" for k, v in read_types.items()) + "}"
-            self.con.execute(
-                f"CREATE TABLE {quote(name)} AS SELECT {', '.join(select)} FROM read_json("
-                f"'{path}', format='newline_delimited', columns={columns})"
-            )
-        finally:
-            os.unlink(path)
+        keep = [
+            i
+            for i, r in enumerate(records)
+            if r.row is not None and not r.closing and r.malformed is None
+        ]
+        rows = [records[i].row or {} for i in keep]
+        params: list[list[Any]] = []
+        select = []
+        for c, t in schema.items():
+            kind = duck_type(t)
+            values = [r.get(c) for r in rows]
+            q = quote(c)
+            arg = f"unnest(${len(params) + 1}::VARCHAR[])"
+            if kind == "TIMESTAMP":
+                select.append(f"CAST(rtrim(replace({arg}, 'T', ' '), 'Z') AS TIMESTAMP) AS {q}")
+                values = [None if v is None else str(v) for v in values]
+            elif kind == "JSON":
+                select.append(f"CAST({arg} AS JSON) AS {q}")
+                values = [None if v is None else orjson.dumps(v).decode() for v in values]
+            elif kind == "VARCHAR":
+                select.append(f"{arg} AS {q}")
+                if any(v is not None and not isinstance(v, str) for v in values):
+                    values = [None if v is None else str(v) for v in values]
+            else:
+                typed = all(v is None or type(v) in _PLAIN.get(kind, ()) for v in values)
+                if typed:
+                    arg = f"unnest(${len(params) + 1}::{kind}[])"
+                    select.append(f"{arg} AS {q}")
+                else:  # mixed or odd values: DuckDB parses their text
+                    select.append(f"TRY_CAST({arg} AS {kind}) AS {q}")
+                    values = [None if v is None else str(v) for v in values]
+            params.append(values)
+        meta: list[tuple[str, str, list[Any]]] = [
+            ("_ctt_seq", "BIGINT", list(range(len(keep)))),
+            ("_ctt_partition", "INTEGER", [records[i].partition for i in keep]),
+            ("_ctt_event_time_ms", "BIGINT", [records[i].event_time_ms for i in keep]),
+            ("_ctt_late", "BOOLEAN", [records[i].late for i in keep]),
+            ("_ctt_watermark_ms", "BIGINT", [marks[i] for i in keep]),
+        ]
+        for col, kind, values in meta:
+            params.append(values)
+            select.append(f"unnest(${len(params)}::{kind}[]) AS {col}")
+        self.con.execute(f"CREATE TABLE {quote(name)} AS SELECT {', '.join(select)}", params)
         self.late_sent[name] = sum(1 for r in records if r.late and not r.closing)
-        self.rows[name] = self.count(name)
-
-    @staticmethod
-    def _lines(
-        records: list[InputRecord], marks: list[int | None], cols: list[str]
-    ) -> Iterable[bytes]:
-        seq = 0
-        for rec, mark in zip(records, marks, strict=True):
-            if rec.row is None or rec.closing or rec.malformed is not None:
-                continue
-            row = {c: rec.row.get(c) for c in cols}
-            for c, v in row.items():
-                if isinstance(v, (dict, list)):
-                    row[c] = orjson.dumps(v).decode()
-            row.update(
-                _ctt_seq=seq,
-                _ctt_partition=rec.partition,
-                _ctt_event_time_ms=rec.event_time_ms,
-                _ctt_late=rec.late,
-                _ctt_watermark_ms=mark,
-            )
-            seq += 1
-            yield orjson.dumps(row, default=str) + b"\n"
+        self.rows[name] = len(keep)
 
     def count(self, name: str) -> int:
         row = self.con.execute(f"SELECT count(*) FROM {quote(name)}").fetchone()

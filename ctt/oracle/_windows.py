@@ -11,7 +11,6 @@ are expanded in DuckDB.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -95,16 +94,12 @@ def materialize(
     final = gt.final_watermark.get(spec.source)
     fired = "TRUE" if gt.bounded else (f"_we - 1 <= {final}" if final is not None else "FALSE")
     if spec.kind is WindowKind.SESSION:
-        assign = _sessions(gt, spec, seqs if filtered else None, lateness_ms)
+        assign = _sessions(gt, spec, filtered, lateness_ms)
         gt.con.execute(
-            f"CREATE TEMP TABLE {quote(name + '_assign')} AS SELECT unnest($1) AS _ctt_seq, "
-            "unnest($2) AS _ws, unnest($3) AS _we, unnest($4) AS _ok",
-            [
-                [a[0] for a in assign],
-                [a[1] for a in assign],
-                [a[2] for a in assign],
-                [a[3] for a in assign],
-            ],
+            f"CREATE TEMP TABLE {quote(name + '_assign')} AS SELECT unnest($1::BIGINT[]) AS "
+            "_ctt_seq, unnest($2::BIGINT[]) AS _ws, unnest($3::BIGINT[]) AS _we, "
+            "unnest($4::BOOLEAN[]) AS _ok",
+            list(assign),
         )
         pairs = f"SELECT s.*, a._ws, a._we, a._ok FROM {src} s JOIN {quote(name + '_assign')} a USING (_ctt_seq)"
     else:
@@ -168,47 +163,71 @@ def _accumulators(gt: GroundTruth, spec: WindowSpec, dropped_seqs: str) -> int:
 
 
 def _sessions(
-    gt: GroundTruth, spec: WindowSpec, seqs: list[int] | None, lateness_ms: int
-) -> list[tuple[int, int, int, bool]]:
-    """(seq, start, end, kept) per event: Flink's merging session assigner, event by event.
+    gt: GroundTruth, spec: WindowSpec, filtered: bool, lateness_ms: int
+) -> tuple[list[int], list[int], list[int], list[bool]]:
+    """(seq, start, end, kept) columns: Flink's merging session assigner, event by event.
 
     Windows ``[t, t + gap)`` merge when they touch (``start <= other.end``); a
     session fires once ``end - 1 + lateness <= W`` and an event that can only
-    form a window that has fired already is dropped.
+    form a window that has fired already is dropped. Events are walked per key in
+    arrival order; merged sessions are tracked with union-find, so merging is O(1).
     """
-    keys = ", ".join(quote(c) for c in spec.partition_by) or "NULL"
+    keys = ", ".join(quote(c) for c in spec.partition_by)
+    key = (f"[{keys}]" if len(spec.partition_by) > 1 else keys) if keys else "NULL"
+    alias = quote(spec.alias or spec.source)
+    where = f"WHERE {spec.where}" if spec.where and filtered else ""
     rows = gt.con.execute(
-        f"SELECT _ctt_seq, epoch_ms({quote(spec.time_col)}), _ctt_watermark_ms, [{keys}] "
-        f"FROM {quote(spec.source)} ORDER BY _ctt_seq"
+        f"SELECT _ctt_seq, epoch_ms({quote(spec.time_col)}), "
+        f"coalesce(_ctt_watermark_ms, {_NEG}), {key} AS _k "
+        f"FROM {quote(spec.source)} AS {alias} {where} ORDER BY _k, _ctt_seq"
     ).fetchall()
-    wanted = set(seqs) if seqs is not None else None
     gap = spec.gap_ms
-    open_: dict[Any, list[list[Any]]] = defaultdict(list)  # key -> [start, end, members]
-    done: list[list[Any]] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    parent: list[int] = []
+    member: list[int] = []  # session id per kept row, aligned with seqs_out
+    seqs_out: list[int] = []
     dropped: list[int] = []
-    for seq, t, wm, key in rows:
-        if wanted is not None and seq not in wanted:
-            continue
-        k = tuple(key)
-        w = _NEG if wm is None else wm
-        live: list[list[Any]] = []
-        for s in open_[k]:
-            (done if s[1] - 1 + lateness_ms <= w else live).append(s)
-        start, end, members = t, t + gap, [seq]
-        rest: list[list[Any]] = []
-        for s in live:
-            if s[0] <= end and s[1] >= start:
-                start, end = min(start, s[0]), max(end, s[1])
-                members += s[2]
+    open_: list[int] = []
+    current: Any = object()
+    for seq, t, w, k in rows:
+        if k != current:
+            current, open_ = k, []
+        if open_:
+            open_ = [s for s in open_ if ends[s] - 1 + lateness_ms > w]
+        start, end = t, t + gap
+        merged = []
+        rest = []
+        for s in open_:
+            if starts[s] <= end and ends[s] >= start:
+                start, end = min(start, starts[s]), max(end, ends[s])
+                merged.append(s)
             else:
                 rest.append(s)
         if end - 1 + lateness_ms <= w:
             dropped.append(seq)
-            open_[k] = live
             continue
-        open_[k] = [*rest, [start, end, members]]
-    for sessions in open_.values():
-        done += sessions
-    out = [(m, s[0], s[1], True) for s in done for m in s[2]]
-    out += [(seq, 0, 0, False) for seq in dropped]
-    return out
+        sid = len(starts)
+        starts.append(start)
+        ends.append(end)
+        parent.append(sid)
+        for s in merged:
+            parent[s] = sid
+        rest.append(sid)
+        open_ = rest
+        seqs_out.append(seq)
+        member.append(sid)
+
+    def root(s: int) -> int:
+        while parent[s] != s:
+            parent[s] = parent[parent[s]]
+            s = parent[s]
+        return s
+
+    roots = [root(s) for s in member]
+    return (
+        seqs_out + dropped,
+        [starts[r] for r in roots] + [0] * len(dropped),
+        [ends[r] for r in roots] + [0] * len(dropped),
+        [True] * len(roots) + [False] * len(dropped),
+    )
