@@ -54,7 +54,20 @@ class Watermark(_Strict):
         millis = round(self.delay * 1000)
         if millis == 0:
             return f"WATERMARK FOR `{self.column}` AS `{self.column}`"
-        return f"WATERMARK FOR `{self.column}` AS `{self.column}` - INTERVAL '{millis / 1000:g}' SECOND"
+        return f"WATERMARK FOR `{self.column}` AS `{self.column}` - {_interval(millis)}"
+
+
+def _interval(millis: int) -> str:
+    """A Flink interval literal; single fields hold at most two digits (SECOND(2))."""
+    for unit, size in (("DAY", 86_400_000), ("HOUR", 3_600_000), ("MINUTE", 60_000)):
+        if millis % size == 0 and millis // size < 100:
+            return f"INTERVAL '{millis // size}' {unit}"
+    if millis < 100_000:
+        return f"INTERVAL '{millis / 1000:g}' SECOND"
+    days, rest = divmod(millis, 86_400_000)
+    hours, rest = divmod(rest, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"INTERVAL '{days} {hours:02d}:{minutes:02d}:{rest / 1000:06.3f}' DAY TO SECOND"
 
 
 class TableFormat(StrEnum):
