@@ -23,8 +23,8 @@ from rich.table import Table
 
 from ctt.console import Output
 from ctt.datagen.config import Format, GeneratorConfig, TableShape
-from ctt.datagen.generate import generate
 from ctt.datagen.ground_truth import GroundTruthHeader, GroundTruthWriter
+from ctt.datagen.pipeline import generate_pipelined
 from ctt.errors import UsageError
 
 DEFAULT_TABLE = TableShape(
@@ -175,7 +175,8 @@ def run_generate(
         watermark_delay_ms=round(shape.watermark_delay_s * 1000),
         event_time_column=shape.event_time,
     )
-    records = generate(shape, cfg)  # validates settings against the table before producing
+    # checks settings against the table, then generates in a worker process while we produce
+    records = generate_pipelined(shape, cfg)
     total = cfg.total_events() + (shape.partitions if cfg.closing and shape.event_time else 0)
     schedule = (
         RateSchedule(cfg.rate, cfg.pattern, period=cfg.period, burst_factor=cfg.burst_factor)

@@ -25,7 +25,7 @@ import itertools
 import math
 import random
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -46,14 +46,18 @@ from ctt.datagen.types import INTEGER_KINDS, Kind, SqlType, TypeSyntaxError, par
 from ctt.datagen.values import (
     FieldFactory,
     ValueFn,
-    chooser,
+    column,
     format_timestamp,
     format_timestamp_ltz,
+    format_timestamps,
+    pooled,
 )
 from ctt.errors import ConfigError
 
 DEFAULT_CLOSING_GAP_MS = 86_400_000
+_BLOCK = 1024  # rows built per column pass (see _Generator._rows)
 _KEY_FALLBACKS = ("user_id", "id", "key")
+_R = TypeVar("_R")
 
 
 def generate(
@@ -219,8 +223,7 @@ class _Generator:
             rng.shuffle(order)
             it = iter(order)
             return pool, lambda: pool[next(it)]
-        pick = chooser(len(pool), spec, rng)
-        return pool, lambda: pool[pick()]
+        return pool, pooled(pool, spec, rng)
 
     def _key_values(self, name: str, sql: SqlType, count: int) -> list[Any]:
         spec = self.config.fields.get(name)
@@ -254,6 +257,32 @@ class _Generator:
         self.cur_ms, self.cur_key = ts, key
         return {name: fn() for name, fn in self.row_fns}
 
+    def _rows(self, first: int, stop: int) -> list[dict[str, Any]]:
+        """Rows of events ``first`` to ``stop - 1``, built one column at a time.
+
+        Twice as fast as a row at a time. The same values: every field draws from
+        its own stream (and keys from theirs), so only the order within a column counts.
+        """
+        count, n, start, span = stop - first, self.n, self.start_ms, self.span_ms
+        ts_text = self.ts_text
+        keys = column(self.next_key, count)
+        cols: list[list[Any]] = []
+        for name, fn in self.columns:
+            if fn is not None:
+                cols.append(column(fn, count))
+            elif name == self.event_time:
+                times = (start + (i * span) // n for i in range(first, stop))
+                if ts_text is format_timestamp:
+                    cols.append(format_timestamps(times))
+                else:
+                    cols.append([ts_text(t) for t in times])
+            else:
+                cols.append(keys)
+        if not cols:
+            return [{} for _ in range(count)]
+        names = [name for name, _ in self.columns]
+        return [dict(zip(names, values, strict=False)) for values in zip(*cols, strict=False)]
+
     def _encode(self, row: dict[str, Any]) -> bytes:
         return self.avro.encode(row) if self.avro is not None else _json(row)
 
@@ -283,7 +312,8 @@ class _Generator:
             malformed = {i: kinds[self.rng.randrange(len(kinds))] for i in sorted(chosen)}
         return late, malformed
 
-    def run(self) -> Iterator[GeneratedRecord]:
+    def run(self, make: Callable[..., _R] = GeneratedRecord) -> Iterator[_R]:  # type: ignore[assignment]
+        """The records; ``make`` is called with :class:`GeneratedRecord`'s fields, in order."""
         late_idx, malformed_idx = self._plan_indices()
         n, start, span, delay = self.n, self.start_ms, self.span_ms, self.delay_ms
         ooo, late_by = self.ooo_ms, self.late_by_ms
@@ -291,10 +321,12 @@ class _Generator:
         rand_late = random.Random(f"{self.config.seed}/{self.table.name}/late").randint
         has_time = self.event_time is not None
         max_ts = self.max_ts
+        rows: list[dict[str, Any]] = []
         for i in range(n):
             base = start + (i * span) // n
-            key = self.next_key()
-            row = self._row(base, key)
+            if i % _BLOCK == 0:
+                rows = self._rows(i, min(n, i + _BLOCK))
+            row = rows[i % _BLOCK]
             # the partition depends on the key only, never on the event time
             key_bytes, part = self._placement(row, i)
             top = max_ts[part]
@@ -304,7 +336,7 @@ class _Generator:
                 ts = start if top is None else min(base, top)
                 self._set_time(row, ts)
                 value, fields = self._malform(kind, row)
-                yield GeneratedRecord(
+                yield make(
                     i, key_bytes, value, fields, ts, part, wm, False, kind, False, self.headers
                 )
                 continue
@@ -320,7 +352,7 @@ class _Generator:
                 max_ts[part] = ts
             if ts != base:
                 self._set_time(row, ts)
-            yield GeneratedRecord(
+            yield make(
                 i,
                 key_bytes,
                 self._encode(row),
@@ -334,7 +366,7 @@ class _Generator:
                 self.headers,
             )
         if self.config.closing and has_time:
-            yield from self._closing()
+            yield from self._closing(make)
 
     def _set_time(self, row: dict[str, Any], ts: int) -> None:
         if self.event_time is not None:
@@ -356,7 +388,7 @@ class _Generator:
             self._key_cache[row[cache_on]] = (key, part)
         return key, part if self.by_key else index % self.partitions
 
-    def _closing(self) -> Iterator[GeneratedRecord]:
+    def _closing(self, make: Callable[..., _R]) -> Iterator[_R]:
         seen = [t for t in self.max_ts if t is not None]
         newest = max(seen) if seen else self.start_ms + self.span_ms
         gap = self.config.closing_gap
@@ -366,7 +398,7 @@ class _Generator:
             row, key_bytes = self._closing_row(ts, part)
             wm = self._watermark(part)
             self.max_ts[part] = ts
-            yield GeneratedRecord(
+            yield make(
                 self.n + part,
                 key_bytes,
                 self._encode(row),

@@ -89,31 +89,19 @@ class GroundTruthWriter:
         self.records = 0
         self._json_values = header.format == "json"
 
+    @property
+    def json_values(self) -> bool:
+        """Whether values are written as the JSON that was sent (see :func:`line_parts`)."""
+        return self._json_values
+
     def write(self, rec: GeneratedRecord, offset: int | None) -> None:
-        """One line, assembled from bytes: this runs once per delivered record."""
-        key = b"null" if rec.key is None else orjson.dumps(rec.key.decode("utf-8", "replace"))
-        if self._json_values and rec.fields is not None and rec.malformed is None:
-            value = rec.value  # the JSON we sent is the value itself: no re-encode
-        else:
-            value = (
-                orjson.dumps(rec.fields) + b',"value_base64":"' + base64.b64encode(rec.value) + b'"'
-            )
-        self._fh.write(
-            b'{"index":%d,"partition":%d,"offset":%s,"key":%s,"value":%s,"event_time_ms":%d,'
-            b'"watermark_ms":%s,"late":%s,"malformed":%s,"closing":%s}\n'
-            % (
-                rec.index,
-                rec.partition,
-                b"null" if offset is None else b"%d" % offset,
-                key,
-                value,
-                rec.event_time_ms,
-                b"null" if rec.watermark_ms is None else b"%d" % rec.watermark_ms,
-                b"true" if rec.late else b"false",
-                b'"%s"' % rec.malformed.value.encode() if rec.malformed is not None else b"null",
-                b"true" if rec.closing else b"false",
-            )
-        )
+        """One line: this runs once per delivered record."""
+        prefix, suffix = line_parts(rec, self._json_values)
+        self.write_parts(prefix, offset, suffix)
+
+    def write_parts(self, prefix: bytes, offset: int | None, suffix: bytes) -> None:
+        """One line from :func:`line_parts` (made ahead, e.g. in a generator process)."""
+        self._fh.write(prefix + (b"null" if offset is None else b"%d" % offset) + suffix)
         self.records += 1
 
     def close(self) -> None:
@@ -129,6 +117,75 @@ class GroundTruthWriter:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def line_parts(
+    rec: GeneratedRecord, json_values: bool, keys: dict[bytes, bytes] | None = None
+) -> tuple[bytes, bytes]:
+    """A record's line up to its offset and after it, assembled from bytes.
+
+    The offset is known only from the delivery report; everything else can be
+    rendered before (:mod:`ctt.datagen.pipeline` does it in its worker process).
+    ``json_values``: the values sent are JSON, so a valid record's ``value`` is
+    the bytes sent as they are (no re-encode). ``keys`` caches the JSON of keys.
+    """
+    return line_parts_of(
+        json_values,
+        keys,
+        rec.index,
+        rec.key,
+        rec.value,
+        rec.fields,
+        rec.event_time_ms,
+        rec.partition,
+        rec.watermark_ms,
+        rec.late,
+        rec.malformed,
+        rec.closing,
+    )
+
+
+def line_parts_of(
+    json_values: bool,
+    keys: dict[bytes, bytes] | None,
+    index: int,
+    raw_key: bytes | None,
+    raw_value: bytes,
+    fields: dict[str, Any] | None,
+    event_time_ms: int,
+    partition: int,
+    watermark_ms: int | None,
+    late: bool,
+    malformed: MalformedKind | None,
+    closing: bool,
+) -> tuple[bytes, bytes]:
+    """:func:`line_parts` from a record's fields (for callers that never build the record)."""
+    if raw_key is None:
+        key = b"null"
+    elif keys is None:
+        key = orjson.dumps(raw_key.decode("utf-8", "replace"))
+    else:
+        cached = keys.get(raw_key)
+        if cached is None:
+            cached = keys[raw_key] = orjson.dumps(raw_key.decode("utf-8", "replace"))
+        key = cached
+    if json_values and fields is not None and malformed is None:
+        value = raw_value
+    else:
+        value = orjson.dumps(fields) + b',"value_base64":"' + base64.b64encode(raw_value) + b'"'
+    return (
+        b'{"index":%d,"partition":%d,"offset":' % (index, partition),
+        b',"key":%s,"value":%s,"event_time_ms":%d,"watermark_ms":%s,"late":%s,"malformed":%s,"closing":%s}\n'
+        % (
+            key,
+            value,
+            event_time_ms,
+            b"null" if watermark_ms is None else b"%d" % watermark_ms,
+            b"true" if late else b"false",
+            b"null" if malformed is None else b'"%s"' % malformed.value.encode(),
+            b"true" if closing else b"false",
+        ),
+    )
 
 
 def read_ground_truth(path: Path | str) -> tuple[GroundTruthHeader, list[GroundTruthRecord]]:

@@ -15,7 +15,7 @@ import json
 import math
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -77,10 +77,43 @@ def _second_text(second: int) -> str:
     return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
+_MILLIS = tuple(f".{milli:03d}" for milli in range(1000))
+
+
 def format_timestamp(ms: int) -> str:
     """'yyyy-MM-dd HH:mm:ss.SSS': Flink's JSON format reads it for TIMESTAMP(3) ('SQL' format)."""
     second, milli = divmod(ms, 1000)
-    return f"{_second_text(second)}.{milli:03d}"
+    return _second_text(second) + _MILLIS[milli]
+
+
+def format_timestamps(times_ms: Iterable[int]) -> list[str]:
+    """:func:`format_timestamp` of many times; formats each second once while times repeat it."""
+    out: list[str] = []
+    last, text = None, ""
+    for ms in times_ms:
+        second, milli = divmod(ms, 1000)
+        if second != last:
+            last, text = second, _second_text(second)
+        out.append(text + _MILLIS[milli])
+    return out
+
+
+def column(fn: ValueFn, count: int) -> list[Any]:
+    """``[fn() for _ in range(count)]``, faster for generators that know how to make many.
+
+    Same values in the same order: the batch form (:func:`_with_many`) draws from
+    the same stream exactly as ``count`` single calls would.
+    """
+    many = getattr(fn, "many", None)
+    if many is not None:
+        values: list[Any] = many(count)
+        return values
+    return [fn() for _ in range(count)]
+
+
+def _with_many(fn: ValueFn, many: Callable[[int], list[Any]]) -> ValueFn:
+    fn.many = many  # type: ignore[attr-defined]
+    return fn
 
 
 def format_timestamp_ltz(ms: int) -> str:
@@ -113,10 +146,24 @@ def chooser(n: int, spec: FieldSpec | None, rng: random.Random) -> Callable[[], 
     return lambda: int(rand() * n)
 
 
+def pooled(pool: Sequence[Any], spec: FieldSpec | None, rng: random.Random) -> ValueFn:
+    """A value of ``pool``, drawn with :func:`chooser`; uniform draws also come in batches."""
+    pick = chooser(len(pool), spec, rng)
+    fn: ValueFn = lambda: pool[pick()]  # noqa: E731
+    if len(pool) > 1 and (spec is None or spec.distribution is Distribution.UNIFORM):
+        rand, n = rng.random, len(pool)  # as chooser's uniform branch: one draw per value
+        return _with_many(fn, lambda count: [pool[int(rand() * n)] for _ in range(count)])
+    return fn
+
+
 def weighted(values: Sequence[Any], weights: Sequence[float], rng: random.Random) -> ValueFn:
     cum = list(itertools.accumulate(weights))
     total, rand, last = cum[-1], rng.random, len(values) - 1
-    return lambda: values[min(bisect.bisect_right(cum, rand() * total), last)]
+    bisect_right = bisect.bisect_right
+    return _with_many(
+        lambda: values[min(bisect_right(cum, rand() * total), last)],
+        lambda count: [values[min(bisect_right(cum, rand() * total), last)] for _ in range(count)],
+    )
 
 
 class FieldFactory:
@@ -221,9 +268,7 @@ class FieldFactory:
             enum = spec.enum if spec and spec.enum else _NAME_ENUMS[leaf]
             if isinstance(enum, dict):
                 return weighted(list(enum), list(enum.values()), rng)
-            pick = chooser(len(enum), spec, rng)
-            values = list(enum)
-            return lambda: values[pick()]
+            return pooled(list(enum), spec, rng)
         if spec and spec.faker:
             return self._pooled(path, spec.faker, spec.faker_args, spec, rng, sql)
         if ftype is FieldType.SEQUENCE:
@@ -251,7 +296,10 @@ class FieldFactory:
                 pick = chooser(min(hi - lo + 1, spec.cardinality or DEFAULT_POOL), spec, rng)
                 return lambda: lo + pick()
             rand, width = rng.random, hi - lo + 1
-            return lambda: lo + int(rand() * width)
+            return _with_many(
+                lambda: lo + int(rand() * width),
+                lambda count: [lo + int(rand() * width) for _ in range(count)],
+            )
         if kind in (Kind.DOUBLE, Kind.FLOAT):
             lo_f = spec.min if spec and spec.min is not None else 0.0
             hi_f = spec.max if spec and spec.max is not None else 1000.0
@@ -265,7 +313,10 @@ class FieldFactory:
             lo_u = round((spec.min if spec and spec.min is not None else 0) * unit)
             hi_u = round((spec.max if spec and spec.max is not None else top) * unit)
             rand, width = rng.random, hi_u - lo_u + 1
-            return lambda: (lo_u + int(rand() * width)) / unit
+            return _with_many(
+                lambda: (lo_u + int(rand() * width)) / unit,
+                lambda count: [(lo_u + int(rand() * width)) / unit for _ in range(count)],
+            )
         if kind is Kind.BOOLEAN:
             rand = rng.random
             return lambda: rand() < 0.5
@@ -330,8 +381,7 @@ class FieldFactory:
             pool = [str(v)[: sql.length] for v in pool]
         else:
             pool = [v if isinstance(v, (int, float, bool, str)) else str(v) for v in pool]
-        pick = chooser(len(pool), spec, rng)
-        return lambda: pool[pick()]
+        return pooled(pool, spec, rng)
 
 
 def _kind_for(ftype: FieldType) -> Kind:

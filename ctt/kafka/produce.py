@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,18 @@ from pydantic import BaseModel, Field
 
 from ctt.datagen.config import Pattern
 from ctt.datagen.ground_truth import GroundTruthWriter
+from ctt.datagen.pipeline import (
+    CLOSING,
+    GT_PREFIX,
+    GT_SUFFIX,
+    KEY,
+    LATE,
+    MALFORMED,
+    PARTITION,
+    TIMESTAMP,
+    VALUE,
+    PipelinedRecords,
+)
 from ctt.datagen.record import GeneratedRecord
 from ctt.errors import InfraError
 from ctt.kafka.admin import client_config
@@ -124,9 +136,10 @@ class _Tally:
     def __init__(self, report: ProduceReport, ground_truth: GroundTruthWriter | None) -> None:
         self.report = report
         self.write = ground_truth.write if ground_truth is not None else None
+        self.write_parts = ground_truth.write_parts if ground_truth is not None else None
         self.delivered_n = self.failed_n = self.bytes_n = 0
         self.late_n = self.malformed_n = self.closing_n = 0
-        self.pending: dict[int, deque[GeneratedRecord]] = {}
+        self.pending: dict[int, deque[Any]] = {}  # GeneratedRecord, or Packed (fast path)
         self.hook: Callable[[GeneratedRecord, float], None] | None = None
 
     def error(self, text: str) -> None:
@@ -152,6 +165,36 @@ class _Tally:
             return
         self.delivered(rec, err, msg)
 
+    def on_report_packed(self, err: _LibKafkaError | None, msg: Message) -> None:
+        """:meth:`on_report` for records sent as :mod:`ctt.datagen.pipeline` tuples."""
+        part = msg.partition()
+        queue = self.pending.get(part) if part is not None else None
+        if not queue:
+            self.failed_n += 1
+            self.error(f"delivery report for an unknown record (partition {msg.partition()})")
+            return
+        p = queue.popleft()
+        value = p[VALUE]
+        if len(msg) != len(value):
+            self.failed_n += 1
+            self.error("delivery reports out of order: ground truth would be wrong")
+            return
+        if err is not None:
+            self.failed_n += 1
+            self.error(str(err.str()))
+            return
+        self.delivered_n += 1
+        key = p[KEY]
+        self.bytes_n += len(value) + (len(key) if key else 0)
+        if p[LATE]:
+            self.late_n += 1
+        if p[MALFORMED] is not None:
+            self.malformed_n += 1
+        if p[CLOSING]:
+            self.closing_n += 1
+        if self.write_parts is not None:
+            self.write_parts(p[GT_PREFIX], msg.offset(), p[GT_SUFFIX])
+
     def delivered(self, rec: GeneratedRecord, err: _LibKafkaError | None, msg: Message) -> None:
         if err is not None:
             self.failed_n += 1
@@ -175,6 +218,30 @@ class _Tally:
         rep.delivered, rep.bytes = self.delivered_n, self.bytes_n
         rep.failed += self.failed_n
         rep.late, rep.malformed, rep.closing = self.late_n, self.malformed_n, self.closing_n
+
+
+_Headers = list[tuple[str, str | bytes | None]]
+_Sendable = tuple[bytes, bytes | None, int, int, _Headers | None, Any]
+
+
+def _stream(records: Iterable[GeneratedRecord], packed: bool) -> Iterator[_Sendable]:
+    """(value, key, partition, timestamp, headers, pending item) per record, in order."""
+    if packed:
+        assert isinstance(records, PipelinedRecords)
+        headers: _Headers | None = list(records.headers) or None
+        for batch in records.batches():
+            for p in batch:
+                yield p[VALUE], p[KEY], p[PARTITION], p[TIMESTAMP], headers, p
+        return
+    for rec in records:
+        yield (
+            rec.value,
+            rec.key,
+            rec.partition,
+            rec.event_time_ms,
+            list(rec.headers) if rec.headers else None,
+            rec,
+        )
 
 
 def topic_partitions(bootstrap_servers: str, topic: str, *, timeout_s: float = 15.0) -> int | None:
@@ -216,6 +283,12 @@ def produce(
         topic=topic, ground_truth=ground_truth.path if ground_truth is not None else None
     )
     tally = _Tally(report, ground_truth)
+    # records from a generator process: send its tuples as they are (no GeneratedRecord each)
+    packed = (
+        isinstance(records, PipelinedRecords)
+        and on_sent is None
+        and (ground_truth is None or ground_truth.json_values == records.json_values)
+    )
     fatal: list[str] = []
 
     def on_error(err: _LibKafkaError) -> None:
@@ -230,7 +303,7 @@ def produce(
             **PRODUCER_DEFAULTS,
             **(producer_config or {}),
             "error_cb": on_error,
-            "on_delivery": tally.on_report,
+            "on_delivery": tally.on_report_packed if packed else tally.on_report,
         },
     )
     try:
@@ -245,21 +318,14 @@ def produce(
     next_tick = started + progress_every_s
     sent = 0
     try:
-        for rec in records:
+        for value, key, part, ts, headers, item in _stream(records, packed):
             while True:
                 try:
-                    send(
-                        topic,
-                        rec.value,
-                        rec.key,
-                        partition=rec.partition,
-                        timestamp=rec.event_time_ms,
-                        headers=list(rec.headers) if rec.headers else None,
-                    )
-                    queue = pending.get(rec.partition)
+                    send(topic, value, key, partition=part, timestamp=ts, headers=headers)
+                    queue = pending.get(part)
                     if queue is None:
-                        queue = pending[rec.partition] = deque()
-                    queue.append(rec)
+                        queue = pending[part] = deque()
+                    queue.append(item)
                     break
                 except BufferError:  # local queue full: serve delivery reports, then retry
                     poll(0.05)
@@ -295,6 +361,8 @@ def produce(
                     poll(0.005)
         remaining = producer.flush(flush_timeout_s)
     finally:
+        if isinstance(records, PipelinedRecords):
+            records.close()
         report.sent = sent
         report.seconds = time.monotonic() - started
         tally.fill()
