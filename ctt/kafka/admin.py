@@ -40,7 +40,10 @@ class TopicAdmin:
         if not topics:
             return
         conf = {"retention.ms": "-1", **(config or {})}
-        new = [NewTopic(t, num_partitions=p, replication_factor=1, config=conf) for t, p in topics.items()]
+        new = [
+            NewTopic(t, num_partitions=p, replication_factor=1, config=conf)
+            for t, p in topics.items()
+        ]
         futures = self._admin.create_topics(new, operation_timeout=self.timeout_s)
         for topic, fut in futures.items():
             try:

@@ -15,7 +15,14 @@ import pytest
 from ctt.errors import ExitCode
 from ctt.stack import artifacts, java, paths, state
 from ctt.stack.state import ComponentState, Ports, StackState
-from ctt.stack.supervisor import LocalStack, PortInUseError, StackDiedError, StackSettings, _choose_ports, _render
+from ctt.stack.supervisor import (
+    LocalStack,
+    PortInUseError,
+    StackDiedError,
+    StackSettings,
+    _choose_ports,
+    _render,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +106,7 @@ def test_java_missing_and_too_old(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 
 def test_artifact_failure_names_the_artifact(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no mvn, no java
-    with pytest.raises(artifacts.ArtifactError, match="cannot fetch Apache Kafka .*'mvn' is not installed"):
+    with pytest.raises(artifacts.ArtifactError, match=r"cannot fetch Apache Kafka .*'mvn' is not installed"):
         artifacts._mvn_copy(paths.stack_resources() / "kafka" / "pom.xml", tmp_path / "x", transitive=True,
                             what="Apache Kafka 4.1.1")
 
@@ -108,7 +115,7 @@ def test_checksum_mismatch_is_reported(tmp_path: Path) -> None:
     home = tmp_path / "kafka"
     (home / "libs").mkdir(parents=True)
     (home / "libs" / "a.jar").write_bytes(b"tampered")
-    with pytest.raises(artifacts.ArtifactError, match="checksum mismatch: libs/a.jar"):
+    with pytest.raises(artifacts.ArtifactError, match=r"checksum mismatch: libs/a\.jar"):
         artifacts._verify("kafka-x", home, {"kafka-x": {"libs/a.jar": "0" * 64}})
 
 
