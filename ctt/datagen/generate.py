@@ -320,51 +320,60 @@ class _Generator:
         rand_ooo = random.Random(f"{self.config.seed}/{self.table.name}/ooo").randint
         rand_late = random.Random(f"{self.config.seed}/{self.table.name}/late").randint
         has_time = self.event_time is not None
-        max_ts = self.max_ts
-        rows: list[dict[str, Any]] = []
-        for i in range(n):
-            base = start + (i * span) // n
-            if i % _BLOCK == 0:
-                rows = self._rows(i, min(n, i + _BLOCK))
-            row = rows[i % _BLOCK]
-            # the partition depends on the key only, never on the event time
-            key_bytes, part = self._placement(row, i)
-            top = max_ts[part]
-            wm = None if top is None else top - delay - 1
-            kind = malformed_idx.get(i)
-            if kind is not None:
-                ts = start if top is None else min(base, top)
-                self._set_time(row, ts)
-                value, fields = self._malform(kind, row)
+        max_ts, headers, placement, cache = (
+            self.max_ts,
+            self.headers,
+            self._placement,
+            self._key_cache,
+        )
+        # placement's cache, looked up here: this loop runs once per record
+        cache_on = self.key_field if self.by_key and self.message_key == [self.key_field] else None
+        encode: Callable[[dict[str, Any]], bytes] = (
+            self.avro.encode if self.avro is not None else _json
+        )
+        for first in range(0, n, _BLOCK):
+            stop = min(n, first + _BLOCK)
+            for i, row in zip(range(first, stop), self._rows(first, stop), strict=True):
+                base = start + (i * span) // n
+                # the partition depends on the key only, never on the event time
+                hit = cache.get(row[cache_on]) if cache_on is not None else None
+                key_bytes, part = hit if hit is not None else placement(row, i)
+                top = max_ts[part]
+                wm = None if top is None else top - delay - 1
+                kind = malformed_idx.get(i)
+                if kind is not None:
+                    ts = start if top is None else min(base, top)
+                    self._set_time(row, ts)
+                    value, fields = self._malform(kind, row)
+                    yield make(
+                        i, key_bytes, value, fields, ts, part, wm, False, kind, False, headers
+                    )
+                    continue
+                if i in late_idx:
+                    gwm = self._global_watermark()
+                    ts = base if gwm is None else max(start, gwm - rand_late(0, late_by))
+                else:
+                    ts = base - rand_ooo(0, ooo) if ooo else base
+                    if ts < start:
+                        ts = start
+                is_late = has_time and wm is not None and ts <= wm
+                if top is None or ts > top:
+                    max_ts[part] = ts
+                if ts != base:
+                    self._set_time(row, ts)
                 yield make(
-                    i, key_bytes, value, fields, ts, part, wm, False, kind, False, self.headers
+                    i,
+                    key_bytes,
+                    encode(row),
+                    row,
+                    ts,
+                    part,
+                    wm if has_time else None,
+                    is_late,
+                    None,
+                    False,
+                    headers,
                 )
-                continue
-            if i in late_idx:
-                gwm = self._global_watermark()
-                ts = base if gwm is None else max(start, gwm - rand_late(0, late_by))
-            else:
-                ts = base - rand_ooo(0, ooo) if ooo else base
-                if ts < start:
-                    ts = start
-            is_late = has_time and wm is not None and ts <= wm
-            if top is None or ts > top:
-                max_ts[part] = ts
-            if ts != base:
-                self._set_time(row, ts)
-            yield make(
-                i,
-                key_bytes,
-                self._encode(row),
-                row,
-                ts,
-                part,
-                wm if has_time else None,
-                is_late,
-                None,
-                False,
-                self.headers,
-            )
         if self.config.closing and has_time:
             yield from self._closing(make)
 

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import io
 import multiprocessing
+import pickle
 import queue
 import signal
 import sys
@@ -31,7 +33,7 @@ import orjson
 
 from ctt.datagen.config import Format, GeneratorConfig, MalformedKind, TableShape
 from ctt.datagen.generate import _Generator
-from ctt.datagen.ground_truth import line_parts, line_parts_of
+from ctt.datagen.ground_truth import line_parts_of
 from ctt.datagen.record import GeneratedRecord
 from ctt.errors import ConfigError, InfraError
 
@@ -40,55 +42,19 @@ BATCH = 1000
 DEPTH = 8
 """Batches the worker may run ahead (bounded: it cannot fill memory, or run far before produce)."""
 
-# One record as a tuple (cheap to pickle; produce() reads it by position):
-KEY, VALUE, PARTITION, TIMESTAMP, GT_PREFIX, GT_SUFFIX = 0, 1, 2, 3, 4, 5
-INDEX, WATERMARK, LATE, MALFORMED, CLOSING, FIELDS = 6, 7, 8, 9, 10, 11
+# One record as a tuple (cheap to pickle), laid out as produce() sends it:
+# (value, key, partition, timestamp, headers, meta); meta is what its delivery report needs.
+VALUE, KEY, PARTITION, TIMESTAMP, HEADERS, META = 0, 1, 2, 3, 4, 5
+VALUE_LEN, BYTES, GT_PREFIX, GT_SUFFIX, LATE, MALFORMED, CLOSING = 0, 1, 2, 3, 4, 5, 6
+INDEX, WATERMARK, FIELDS = 7, 8, 9
 Packed = tuple[Any, ...]
 
 
-def pack(rec: GeneratedRecord, json_values: bool, keys: dict[bytes, bytes] | None = None) -> Packed:
-    """The tuple for ``rec``; ``fields`` is left out when it is the JSON value itself."""
-    prefix, suffix = line_parts(rec, json_values, keys)
-    malformed = rec.malformed
-    return (
-        rec.key,
-        rec.value,
-        rec.partition,
-        rec.event_time_ms,
-        prefix,
-        suffix,
-        rec.index,
-        rec.watermark_ms,
-        rec.late,
-        None if malformed is None else malformed.value,
-        rec.closing,
-        None if json_values and malformed is None and rec.fields is not None else rec.fields,
-    )
+def _packer(json_values: bool, headers: list[tuple[str, bytes]] | None) -> Callable[..., Packed]:
+    """Makes the tuple of a record from :class:`GeneratedRecord`'s fields (no record in between).
 
-
-def unpack(p: Packed, headers: tuple[tuple[str, bytes], ...], json_values: bool) -> GeneratedRecord:
-    """The :class:`GeneratedRecord` of a tuple made by :func:`pack`."""
-    malformed = None if p[MALFORMED] is None else MalformedKind(p[MALFORMED])
-    fields = p[FIELDS]
-    if fields is None and json_values and malformed is None:
-        fields = orjson.loads(p[VALUE])  # exact: the value is orjson's encoding of fields
-    return GeneratedRecord(
-        p[INDEX],
-        p[KEY],
-        p[VALUE],
-        fields,
-        p[TIMESTAMP],
-        p[PARTITION],
-        p[WATERMARK],
-        p[LATE],
-        malformed,
-        p[CLOSING],
-        headers,
-    )
-
-
-def _packer(json_values: bool) -> Callable[..., Packed]:
-    """:func:`pack` taking :class:`GeneratedRecord`'s fields: no record is built in between."""
+    ``fields`` is left out when it is the JSON value itself.
+    """
     keys: dict[bytes, bytes] = {}
 
     def make(
@@ -102,7 +68,7 @@ def _packer(json_values: bool) -> Callable[..., Packed]:
         late: bool,
         malformed: MalformedKind | None,
         closing: bool,
-        headers: object,
+        _headers: object,
     ) -> Packed:
         prefix, suffix = line_parts_of(
             json_values,
@@ -118,28 +84,49 @@ def _packer(json_values: bool) -> Callable[..., Packed]:
             malformed,
             closing,
         )
-        plain_json = json_values and malformed is None and fields is not None
-        return (
-            key,
-            value,
-            partition,
-            event_time_ms,
+        size = len(value)
+        meta = (
+            size,
+            size + (len(key) if key else 0),
             prefix,
             suffix,
-            index,
-            watermark_ms,
             late,
             None if malformed is None else malformed.value,
             closing,
-            None if plain_json else fields,
+            index,
+            watermark_ms,
+            None if json_values and malformed is None and fields is not None else fields,
         )
+        return (value, key, partition, event_time_ms, headers, meta)
 
     return make
 
 
+def unpack(p: Packed, headers: tuple[tuple[str, bytes], ...], json_values: bool) -> GeneratedRecord:
+    """The :class:`GeneratedRecord` of a tuple made by :func:`pack`."""
+    meta = p[META]
+    malformed = None if meta[MALFORMED] is None else MalformedKind(meta[MALFORMED])
+    fields = meta[FIELDS]
+    if fields is None and json_values and malformed is None:
+        fields = orjson.loads(p[VALUE])  # exact: the value is orjson's encoding of fields
+    return GeneratedRecord(
+        meta[INDEX],
+        p[KEY],
+        p[VALUE],
+        fields,
+        p[TIMESTAMP],
+        p[PARTITION],
+        meta[WATERMARK],
+        meta[LATE],
+        malformed,
+        meta[CLOSING],
+        headers,
+    )
+
+
 def _batches_of(gen: _Generator, json_values: bool, size: int) -> Iterator[list[Packed]]:
     out: list[Packed] = []
-    for packed in gen.run(_packer(json_values)):
+    for packed in gen.run(_packer(json_values, list(gen.headers) or None)):
         out.append(packed)
         if len(out) >= size:
             yield out
@@ -154,10 +141,19 @@ def _work(gen: _Generator, q: Any, json_values: bool, size: int) -> None:
     gc.freeze()  # the parent's objects: never scanned (and never copied on write) here
     try:
         for batch in _batches_of(gen, json_values, size):
-            q.put(batch)
+            q.put(_dumps(batch))
         q.put(None)
     except Exception as exc:  # reported to the parent, which raises it
         q.put(("error", str(exc)))
+
+
+def _dumps(batch: list[Packed]) -> bytes:
+    """Pickle without a memo (a third cheaper): tuples of bytes, ints and JSON-like values."""
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True  # no memo: nothing in a batch refers to itself
+    pickler.dump(batch)
+    return buf.getvalue()
 
 
 def _can_fork() -> bool:
@@ -229,7 +225,7 @@ class PipelinedRecords:
                     break
                 if isinstance(item, tuple):
                     raise ConfigError(f"generator: {item[1]}")
-                yield item
+                yield pickle.loads(item)
         finally:
             self.close()
 

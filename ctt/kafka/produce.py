@@ -12,6 +12,7 @@ delivery reports, so it holds the real partition and offset of every record.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections import deque
@@ -26,15 +27,13 @@ from pydantic import BaseModel, Field
 from ctt.datagen.config import Pattern
 from ctt.datagen.ground_truth import GroundTruthWriter
 from ctt.datagen.pipeline import (
+    BYTES,
     CLOSING,
     GT_PREFIX,
     GT_SUFFIX,
-    KEY,
     LATE,
     MALFORMED,
-    PARTITION,
-    TIMESTAMP,
-    VALUE,
+    VALUE_LEN,
     PipelinedRecords,
 )
 from ctt.datagen.record import GeneratedRecord
@@ -173,9 +172,8 @@ class _Tally:
             self.failed_n += 1
             self.error(f"delivery report for an unknown record (partition {msg.partition()})")
             return
-        p = queue.popleft()
-        value = p[VALUE]
-        if len(msg) != len(value):
+        meta = queue.popleft()
+        if len(msg) != meta[VALUE_LEN]:
             self.failed_n += 1
             self.error("delivery reports out of order: ground truth would be wrong")
             return
@@ -184,16 +182,15 @@ class _Tally:
             self.error(str(err.str()))
             return
         self.delivered_n += 1
-        key = p[KEY]
-        self.bytes_n += len(value) + (len(key) if key else 0)
-        if p[LATE]:
+        self.bytes_n += meta[BYTES]
+        if meta[LATE]:
             self.late_n += 1
-        if p[MALFORMED] is not None:
+        if meta[MALFORMED] is not None:
             self.malformed_n += 1
-        if p[CLOSING]:
+        if meta[CLOSING]:
             self.closing_n += 1
         if self.write_parts is not None:
-            self.write_parts(p[GT_PREFIX], msg.offset(), p[GT_SUFFIX])
+            self.write_parts(meta[GT_PREFIX], msg.offset(), meta[GT_SUFFIX])
 
     def delivered(self, rec: GeneratedRecord, err: _LibKafkaError | None, msg: Message) -> None:
         if err is not None:
@@ -228,13 +225,10 @@ def _stream(records: Iterable[GeneratedRecord], packed: bool) -> Iterator[_Senda
     """(value, key, partition, timestamp, headers, pending item) per record, in order."""
     if packed:
         assert isinstance(records, PipelinedRecords)
-        headers: _Headers | None = list(records.headers) or None
-        for batch in records.batches():
-            for p in batch:
-                yield p[VALUE], p[KEY], p[PARTITION], p[TIMESTAMP], headers, p
-        return
-    for rec in records:
-        yield (
+        # the worker's tuples have this layout already: no Python step per record
+        return itertools.chain.from_iterable(records.batches())
+    return (
+        (
             rec.value,
             rec.key,
             rec.partition,
@@ -242,6 +236,8 @@ def _stream(records: Iterable[GeneratedRecord], packed: bool) -> Iterator[_Senda
             list(rec.headers) if rec.headers else None,
             rec,
         )
+        for rec in records
+    )
 
 
 def topic_partitions(bootstrap_servers: str, topic: str, *, timeout_s: float = 15.0) -> int | None:

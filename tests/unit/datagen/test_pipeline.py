@@ -15,7 +15,7 @@ from ctt.datagen.commands import DEFAULT_TABLE
 from ctt.datagen.config import FieldSpec, GeneratorConfig, Malformed, TableShape
 from ctt.datagen.generate import generate
 from ctt.datagen.ground_truth import GroundTruthHeader, GroundTruthWriter
-from ctt.datagen.pipeline import PipelinedRecords
+from ctt.datagen.pipeline import GT_PREFIX, GT_SUFFIX, INDEX, META, PipelinedRecords
 from ctt.datagen.record import GeneratedRecord
 from ctt.errors import ConfigError
 from ctt.kafka.produce import ProduceReport, _Tally
@@ -94,12 +94,13 @@ def test_worker_ground_truth_equals_generate(events: TableShape, case: str, tmp_
         assert gt.json_values == fast.json_values
         for batch in fast.batches():
             for p in batch:
-                gt.write_parts(p[4], p[6] * 7, p[5])
+                meta = p[META]
+                gt.write_parts(meta[GT_PREFIX], meta[INDEX] * 7, meta[GT_SUFFIX])
     assert (tmp_path / "fast.jsonl").read_bytes() == want
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     seed=st.integers(0, 2**32),
@@ -177,7 +178,9 @@ def test_packed_delivery_reports_count_and_write_as_records(
     )
     header = _header(cfg)
     records = list(generate(events, cfg))
-    packed = [p for batch in PipelinedRecords(events, cfg, fork=False).batches() for p in batch]
+    packed = [
+        p[META] for batch in PipelinedRecords(events, cfg, fork=False).batches() for p in batch
+    ]
     results = []
     for name, items, callback in (
         ("plain", records, "on_report"),
