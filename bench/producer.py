@@ -1,13 +1,16 @@
 """ctt's generator + producer against Kafka's own ProducerPerformance: same broker, record size, acks.
 
-    uv run python bench/producer.py [--records 500000] [--rounds 2] [--bootstrap-servers HOST:PORT]
+    uv run python bench/producer.py [--records 500000] [--rounds 2] [--with-plain]
+                                    [--bootstrap-servers HOST:PORT] [--no-write]
 
 ctt is measured end to end as ``ctt generate`` runs: records generated on the
-fly (8 fields, ~200 bytes of JSON), produced idempotently with acks=all, every
-delivery report counted and the ground truth written. Kafka's tool sends
-pre-built 200-byte payloads with the same producer settings. Each tool runs
-``--rounds`` times, alternating, on fresh 3-partition topics; the best round
-of each is compared. Results go to the "Data generator" section of
+fly in a worker process (8 fields, ~200 bytes of JSON), produced idempotently
+with acks=all, every delivery report counted and the ground truth written.
+``--with-plain`` also runs ctt with generation in the producing thread.
+Kafka's tool sends pre-built 200-byte payloads with the same producer
+settings. Each tool runs ``--rounds`` times, alternating (who goes first
+alternates too), on fresh 3-partition topics; the best rounds, the medians and
+each round's pair are compared. Results go to the "Data generator" section of
 docs/benchmarks.md.
 """
 
@@ -164,7 +167,8 @@ def main() -> None:
     run_id = uuid.uuid4().hex[:6]
     for rnd in range(args.rounds):
         loads.append(os.getloadavg()[0])
-        for tool in tools:
+        # alternate who goes first: the broker is busiest right after a run (log flush, GC)
+        for tool in tools if rnd % 2 == 0 else tools[::-1]:
             topic = f"ctt-bench-{tool}-{run_id}-{rnd}"
             admin.create({topic: PARTITIONS}, config={"retention.ms": "-1"})
             try:
@@ -178,7 +182,7 @@ def main() -> None:
             finally:
                 admin.delete([topic])
             print(f"round {rnd + 1} {tool}: {runs[tool][-1]:,.0f} records/s")
-            time.sleep(1)  # let the broker settle between runs
+            time.sleep(3)  # let the broker settle between runs
     loads.append(os.getloadavg()[0])
     gen_rate = generation_only(min(args.records, 200_000))
     ctt_runs, kafka_runs = runs["ctt"], runs["kafka"]
