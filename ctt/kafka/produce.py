@@ -8,6 +8,11 @@ confluent-kafka exceptions become ctt errors here, at the edge.
 
 Kafka record timestamps carry the event time. The ground truth is written from
 delivery reports, so it holds the real partition and offset of every record.
+
+Records from :class:`~ctt.datagen.pipeline.PipelinedRecords` (``ctt generate``)
+arrive as tuples from a generator process and are sent as they are, with their
+ground-truth lines rendered there up to the offset: this process only sends,
+counts and writes.
 """
 
 from __future__ import annotations
