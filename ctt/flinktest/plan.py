@@ -68,10 +68,21 @@ class LocalPlanner:
                 line=src.locate(stmt_line, exc.sql_line),
             ) from None
 
+    def topic_names(self, test: FlinkTest, outs: set[str]) -> dict[str, str]:
+        """Table -> topic: run-scoped unless the table pins `topic:`; CTAS targets included."""
+        names = {n: (t.topic or scoped(self.run_id, test.name, n)) for n, t in test.tables.items()}
+        for target in sorted(outs - set(names)):
+            names[target] = scoped(self.run_id, test.name, target)
+        return names
+
     def prepare(
-        self, test: FlinkTest, src: SqlSource, inputs: dict[str, TableInput]
-    ) -> tuple[list[str], list[OutputPlan], dict[str, str], dict[str, str]]:
-        """Returns (insert statements, outputs, topics by table, SET options)."""
+        self,
+        test: FlinkTest,
+        src: SqlSource,
+        inputs: dict[str, TableInput],
+        topics: dict[str, str],
+    ) -> tuple[list[str], list[OutputPlan], dict[str, str]]:
+        """Run the DDL; return (insert statements, outputs, SET options). Topics must exist."""
         stmts = statements.parse(src.text)
         outs = set(targets(stmts))
         if not outs:
@@ -80,10 +91,6 @@ class LocalPlanner:
                 file=src.file,
                 line=src.first_line,
             )
-        topics = {
-            name: (t.topic or scoped(self.run_id, test.name, name))
-            for name, t in test.tables.items()
-        }
         settings: dict[str, str] = dict(test.settings)
         for s in stmts:
             if s.kind is Kind.SET:
@@ -139,7 +146,7 @@ class LocalPlanner:
                 )
             else:
                 self._run(s.sql, src, s.line)
-        return inserts, plans, topics, settings
+        return inserts, plans, settings
 
     def _ctas(
         self, test: FlinkTest, s: statements.Statement, src: SqlSource, topics: dict[str, str]
@@ -163,8 +170,7 @@ class LocalPlanner:
             mode = ddl.SinkMode.UPSERT
         else:
             mode = ddl.SinkMode.RETRACT
-        topic = topics.get(s.target) or scoped(self.run_id, test.name, s.target)
-        topics[s.target] = topic
+        topic = topics[s.target]
         pk = declared.primary_key if declared else []
         sink_cols = [
             (c.name, c.type.replace(" NOT NULL", "") if c.name not in pk else c.type) for c in cols

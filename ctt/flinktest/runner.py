@@ -182,19 +182,13 @@ class FlinkTestRunner:
             ctx.engine, run_id=self.run_id, bootstrap=self.stack.bootstrap_servers
         )
         # Topics first: the tables' DDL does not create them.
-        from ctt.kafka.naming import scoped
-
-        topic_of = {
-            n: (t.topic or scoped(self.run_id, test.name, n)) for n, t in test.tables.items()
-        }
-        for target in outs - set(topic_of):
-            topic_of[target] = scoped(self.run_id, test.name, target)
+        topic_of = planner.topic_names(test, outs)
         partitions = {
             topic_of[n]: test.tables[n].partitions if n in test.tables else 1 for n in topic_of
         }
         ctx.topics = list(partitions)
         self.admin.create(partitions)
-        inserts, plans, _topics, settings = planner.prepare(test, src, inputs)
+        inserts, plans, settings = planner.prepare(test, src, inputs, topic_of)
 
         self._phase(lt, ctx, "starting job")
         reader = ctx.reader = TopicReader(self.stack.bootstrap_servers, [p.topic for p in plans])
