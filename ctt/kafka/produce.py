@@ -17,8 +17,11 @@ counts and writes.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
+import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -245,6 +248,33 @@ def _stream(records: Iterable[GeneratedRecord], packed: bool) -> Iterator[_Senda
     )
 
 
+@contextlib.contextmanager
+def _deferred_interrupt() -> Iterator[list[bool]]:
+    """Ctrl-C appends to the yielded list instead of raising wherever Python code runs.
+
+    Raised inside a delivery callback, KeyboardInterrupt is lost by confluent-kafka
+    (``SystemError: ... returned NULL without setting an exception``, with a
+    traceback); produce() checks the list and raises it itself. Only in the main
+    thread and only over Python's default handler.
+    """
+    flag: list[bool] = []
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield flag
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        flag.append(True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def topic_partitions(bootstrap_servers: str, topic: str, *, timeout_s: float = 15.0) -> int | None:
     """Partition count of ``topic``, or None if it does not exist; InfraError if Kafka is unreachable."""
     producer = Producer(client_config(bootstrap_servers))
@@ -318,6 +348,8 @@ def produce(
     started = time.monotonic()
     next_tick = started + progress_every_s
     sent = 0
+    stop = contextlib.ExitStack()
+    interrupted = stop.enter_context(_deferred_interrupt())
     try:
         for value, key, part, ts, headers, item in _stream(records, packed):
             while True:
@@ -330,6 +362,8 @@ def produce(
                     break
                 except BufferError:  # local queue full: serve delivery reports, then retry
                     poll(0.05)
+                    if interrupted:
+                        raise KeyboardInterrupt from None
                 except KafkaException as exc:
                     err = exc.args[0]
                     if getattr(err, "fatal", lambda: False)():
@@ -340,11 +374,13 @@ def produce(
             sent += 1
             if sent & 255 == 0:
                 poll(0)
+                if interrupted:
+                    raise KeyboardInterrupt
                 if fatal:
                     raise InfraError(f"Kafka producer failed: {fatal[0]}")
                 now = time.monotonic()
                 if rate is not None:
-                    while sent > rate.allowed(now - started):
+                    while sent > rate.allowed(now - started) and not interrupted:
                         poll(0.005)
                         now = time.monotonic()
                 if progress is not None and now >= next_tick:
@@ -358,10 +394,16 @@ def produce(
                         )
                     )
             elif rate is not None and sent > rate.allowed(time.monotonic() - started):
-                while sent > rate.allowed(time.monotonic() - started):
+                while sent > rate.allowed(time.monotonic() - started) and not interrupted:
                     poll(0.005)
-        remaining = producer.flush(flush_timeout_s)
+        deadline = time.monotonic() + flush_timeout_s
+        remaining = producer.flush(min(0.5, flush_timeout_s))
+        while remaining and not interrupted and time.monotonic() < deadline:
+            remaining = producer.flush(max(0.0, min(0.5, deadline - time.monotonic())))
+        if interrupted:
+            raise KeyboardInterrupt
     finally:
+        stop.close()
         if isinstance(records, PipelinedRecords):
             records.close()
         report.sent = sent

@@ -42,3 +42,22 @@ def test_delivery_failed_counts() -> None:
     assert "3 of 10 records were not delivered to t" in str(exc)
     assert exc.exit_code == 3
     assert not report.ok
+
+
+def test_ctrl_c_is_deferred_to_produce() -> None:
+    """Inside produce(), Ctrl-C only sets a flag (raised in a delivery callback it would be lost)."""
+    import os
+    import signal
+    import time
+
+    from ctt.kafka.produce import _deferred_interrupt
+
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("another SIGINT handler is installed")
+    with _deferred_interrupt() as interrupted:
+        os.kill(os.getpid(), signal.SIGINT)
+        deadline = time.monotonic() + 5
+        while not interrupted and time.monotonic() < deadline:
+            time.sleep(0.001)
+        assert interrupted
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
