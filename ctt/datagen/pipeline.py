@@ -144,7 +144,7 @@ def _work(gen: _Generator, q: Any, json_values: bool, size: int) -> None:
             q.put(_dumps(batch))
         q.put(None)
     except Exception as exc:  # reported to the parent, which raises it
-        q.put(("error", str(exc)))
+        q.put(("error", isinstance(exc, ConfigError), f"{type(exc).__name__}: {exc}"))
 
 
 def _dumps(batch: list[Packed]) -> bytes:
@@ -190,6 +190,9 @@ class PipelinedRecords:
             self._start()
 
     def _start(self) -> None:
+        # the child would write the parent's unflushed output a second time when it exits
+        sys.stdout.flush()
+        sys.stderr.flush()
         ctx = multiprocessing.get_context("fork")
         self._queue = ctx.Queue(maxsize=DEPTH)
         self._proc = ctx.Process(
@@ -224,7 +227,10 @@ class PipelinedRecords:
                 if item is None:
                     break
                 if isinstance(item, tuple):
-                    raise ConfigError(f"generator: {item[1]}")
+                    _, settings, text = item
+                    if settings:
+                        raise ConfigError(f"generator: {text.split(': ', 1)[1]}")
+                    raise InfraError(f"the generator process failed: {text}")
                 yield pickle.loads(item)
         finally:
             self.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,11 @@ from hypothesis import strategies as st
 
 from ctt.datagen.commands import DEFAULT_TABLE
 from ctt.datagen.config import FieldSpec, GeneratorConfig, Malformed, TableShape
-from ctt.datagen.generate import generate
+from ctt.datagen.generate import _Generator, generate
 from ctt.datagen.ground_truth import GroundTruthHeader, GroundTruthWriter
 from ctt.datagen.pipeline import GT_PREFIX, GT_SUFFIX, INDEX, META, PipelinedRecords
 from ctt.datagen.record import GeneratedRecord
-from ctt.errors import ConfigError
+from ctt.errors import ConfigError, InfraError
 from ctt.kafka.produce import ProduceReport, _Tally
 
 CASES: dict[str, dict[str, Any]] = {
@@ -200,3 +201,27 @@ def test_packed_delivery_reports_count_and_write_as_records(
     assert packed_report == plain_report
     assert (plain_report.delivered, plain_report.failed) == (len(records), 0)
     assert plain_report.late > 0 and plain_report.malformed > 0 and plain_report.closing == 3
+
+
+@pytest.mark.parametrize(
+    ("error", "raised", "text"),
+    [
+        (ValueError("boom"), InfraError, "the generator process failed: ValueError: boom"),
+        (ConfigError("no key lands in partition 2"), ConfigError, "no key lands in partition 2"),
+    ],
+)
+def test_worker_failure_is_raised_here(
+    events: TableShape,
+    monkeypatch: pytest.MonkeyPatch,
+    error: Exception,
+    raised: type[Exception],
+    text: str,
+) -> None:
+    def failing(self: _Generator, make: Any = None) -> Iterator[Any]:
+        yield from ()
+        raise error
+
+    monkeypatch.setattr(_Generator, "run", failing)
+    with pytest.raises(raised, match=text):
+        list(PipelinedRecords(events, GeneratorConfig(count=10), fork=True))
+    assert not multiprocessing.active_children()
