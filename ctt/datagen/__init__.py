@@ -1,8 +1,9 @@
 """Streaming data generator: fields, distributions, rates, event time, watermarks, late and malformed records.
 
 Public surface: :class:`TableShape` and :class:`GeneratorConfig` (what to generate),
-:func:`generate` (pure, deterministic records), the ground-truth writer/reader,
-and :func:`ctt.kafka.produce.produce` to send records to Kafka.
+:func:`generate` (pure, deterministic records; :func:`ctt.datagen.pipeline.generate_pipelined`
+makes the same records in a worker process), the ground-truth writer/reader, and
+:func:`ctt.kafka.produce.produce` to send records to Kafka.
 """
 
 from ctt.datagen.config import (
