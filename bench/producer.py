@@ -148,7 +148,7 @@ def main() -> None:
     parser.add_argument(
         "--with-plain",
         action="store_true",
-        help="also run ctt with generation in the producing thread (the path before the pipeline)",
+        help="also run ctt with generation in the producing thread (generate() + produce())",
     )
     args = parser.parse_args()
 
@@ -203,7 +203,7 @@ def main() -> None:
         + row(
             "ctt-plain",
             "ctt, all in one thread (`generate` + `produce`)",
-            "the same work without the worker process (the path before the pipeline)",
+            "the same work and generator, without the worker process",
         )
         if args.with_plain
         else ""
