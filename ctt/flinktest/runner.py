@@ -36,6 +36,24 @@ from ctt.validate.base import Column, InputRecord, OutputRow, TableOutput, Valid
 _SLOT_ATTEMPTS = 5
 
 
+def _flink_watermark(
+    rec: GeneratedRecord, seen: dict[int, int], parts: set[int], delay_ms: int | None
+) -> int | None:
+    """The watermark to wait for before sending a late record, or None for no wait.
+
+    Flink's source watermark is the minimum over its partitions, and a partition that
+    has not delivered anything yet holds it back entirely: so wait only once every
+    partition with data has delivered some, and only for what that minimum can reach.
+    """
+    if not rec.late or rec.watermark_ms is None:
+        return None
+    if delay_ms is None or len(parts) <= 1:
+        return rec.watermark_ms
+    if not parts <= set(seen):
+        return None
+    return min(rec.watermark_ms, min(seen[p] for p in parts) - delay_ms - 1)
+
+
 class _NoSlot(Exception):
     """The job could not get a TaskManager slot."""
 
@@ -355,14 +373,20 @@ class FlinkTestRunner:
                 if bounded and len(records) > 1 and any(r.late for r in records)
                 else None
             )
+            parts = {r.partition for r in records} | ({hold.partition} if hold else set())
+            seen: dict[int, int] = {}  # partition -> highest event time sent
             for segment in self._segments(records, test.produce_rate):
                 self._check_deadline(lt, ctx, deadline, "producing input")
-                if segment[0].late and segment[0].watermark_ms is not None:
-                    self._watermark_barrier(lt, ctx, segment[0].watermark_ms, deadline)
+                target = _flink_watermark(segment[0], seen, parts, inp.watermark_delay_ms)
+                if target is not None:
+                    self._watermark_barrier(lt, ctx, target, deadline)
                 produce(segment, topic_of[name], self.stack.bootstrap_servers, on_sent=on_sent)
+                for r in segment:
+                    seen[r.partition] = max(seen.get(r.partition, r.event_time_ms), r.event_time_ms)
             if hold is not None:
-                if hold.watermark_ms is not None and test.tables[name].partitions == 1:
-                    self._watermark_barrier(lt, ctx, hold.watermark_ms, deadline)
+                target = _flink_watermark(hold, seen, parts, inp.watermark_delay_ms)
+                if target is not None:
+                    self._watermark_barrier(lt, ctx, target, deadline)
                 ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
                 produce([hold], topic_of[name], self.stack.bootstrap_servers, on_sent=on_sent)
             out[name] = sent
