@@ -68,11 +68,14 @@ class LocalPlanner:
                 line=src.locate(stmt_line, exc.sql_line),
             ) from None
 
-    def topic_names(self, test: FlinkTest, outs: set[str]) -> dict[str, str]:
-        """Table -> topic: run-scoped unless the table pins `topic:`; CTAS targets included."""
-        names = {n: (t.topic or scoped(self.run_id, test.name, n)) for n, t in test.tables.items()}
+    def topic_names(self, test: FlinkTest, outs: set[str], *, scope: str) -> dict[str, str]:
+        """Table -> topic: run-scoped unless the table pins `topic:`; CTAS targets included.
+
+        ``scope`` names the test uniquely within the run (see ``naming.test_scope``).
+        """
+        names = {n: (t.topic or scoped(self.run_id, scope, n)) for n, t in test.tables.items()}
         for target in sorted(outs - set(names)):
-            names[target] = scoped(self.run_id, test.name, target)
+            names[target] = scoped(self.run_id, scope, target)
         return names
 
     def prepare(

@@ -26,7 +26,7 @@ from ctt.flinktest.plan import LocalPlanner, OutputPlan, sql_source, targets
 from ctt.flinktest.results import ErrorKind, RunReport, Status, TestResult
 from ctt.kafka.admin import TopicAdmin
 from ctt.kafka.consume import TopicReader
-from ctt.kafka.naming import new_run_id, slug
+from ctt.kafka.naming import new_run_id, test_scope
 from ctt.kafka.produce import produce
 from ctt.sql import statements
 from ctt.stack.state import StackState
@@ -34,6 +34,11 @@ from ctt.validate import registry
 from ctt.validate.base import Column, InputRecord, OutputRow, TableOutput, ValidationContext
 
 _SLOT_ATTEMPTS = 5
+_SEGMENT_PRODUCER = {
+    "enable.idempotence": False,
+    "acks": "all",
+    "max.in.flight.requests.per.connection": 1,
+}
 
 
 def _flink_watermark(
@@ -200,7 +205,8 @@ class FlinkTestRunner:
             ctx.engine, run_id=self.run_id, bootstrap=self.stack.bootstrap_servers
         )
         # Topics first: the tables' DDL does not create them.
-        topic_of = planner.topic_names(test, outs)
+        scope = test_scope(str(lt.file), test.name)
+        topic_of = planner.topic_names(test, outs, scope=scope)
         partitions = {
             topic_of[n]: test.tables[n].partitions if n in test.tables else 1 for n in topic_of
         }
@@ -215,7 +221,7 @@ class FlinkTestRunner:
             if len(inserts) == 1
             else "EXECUTE STATEMENT SET BEGIN\n" + ";\n".join(inserts) + ";\nEND"
         )
-        job_name = f"ctt-{self.run_id}-{slug(test.name)}"
+        job_name = f"ctt-{self.run_id}-{scope}"
         for attempt in range(1, _SLOT_ATTEMPTS + 1):
             self._await_free_slot(lt, ctx, deadline)
             try:
@@ -373,14 +379,25 @@ class FlinkTestRunner:
                 if bounded and len(records) > 1 and any(r.late for r in records)
                 else None
             )
+            segments = self._segments(records, test.produce_rate)
+            # Many small sends (watermark barriers, paced rows): an idempotent producer costs
+            # ~0.5 s to start (PID handshake), so these use acks=all with one request in flight,
+            # which keeps order and loses nothing; the read-back would show any duplicate.
+            conf = _SEGMENT_PRODUCER if len(segments) > 1 or hold is not None else None
             parts = {r.partition for r in records} | ({hold.partition} if hold else set())
             seen: dict[int, int] = {}  # partition -> highest event time sent
-            for segment in self._segments(records, test.produce_rate):
+            for segment in segments:
                 self._check_deadline(lt, ctx, deadline, "producing input")
                 target = _flink_watermark(segment[0], seen, parts, inp.watermark_delay_ms)
                 if target is not None:
                     self._watermark_barrier(lt, ctx, target, deadline)
-                produce(segment, topic_of[name], self.stack.bootstrap_servers, on_sent=on_sent)
+                produce(
+                    segment,
+                    topic_of[name],
+                    self.stack.bootstrap_servers,
+                    on_sent=on_sent,
+                    producer_config=conf,
+                )
                 for r in segment:
                     seen[r.partition] = max(seen.get(r.partition, r.event_time_ms), r.event_time_ms)
             if hold is not None:
@@ -388,7 +405,13 @@ class FlinkTestRunner:
                 if target is not None:
                     self._watermark_barrier(lt, ctx, target, deadline)
                 ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
-                produce([hold], topic_of[name], self.stack.bootstrap_servers, on_sent=on_sent)
+                produce(
+                    [hold],
+                    topic_of[name],
+                    self.stack.bootstrap_servers,
+                    on_sent=on_sent,
+                    producer_config=conf,
+                )
             out[name] = sent
             ctx.note(f"produced {len(sent)} records to {topic_of[name]}")
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from datetime import UTC, datetime
@@ -17,6 +18,12 @@ def new_run_id() -> str:
 
 def slug(text: str) -> str:
     return _SAFE.sub("-", text.lower()).strip("-") or "x"
+
+
+def test_scope(file: str, test: str) -> str:
+    """A short name for one test of a run, unique even when two spec files name a test alike."""
+    digest = hashlib.sha1(f"{file}::{test}".encode()).hexdigest()[:6]
+    return f"{slug(test)[:50]}-{digest}"
 
 
 def scoped(run_id: str, test: str, name: str) -> str:

@@ -115,3 +115,17 @@ def test_interrupt_cleans_up_and_reports(stack: StackHandle) -> None:
     assert [t for t in TopicAdmin(stack.bootstrap_servers).list() if runner.run_id in t] == []
     jobs = [j for j in FlinkRest(stack.flink_rest_url).jobs() if runner.run_id in str(j.get("name"))]
     assert jobs and all(j["state"] in ("CANCELED", "CANCELLING", "FINISHED") for j in jobs)
+
+
+def test_same_test_name_in_two_files_never_shares_topics(stack: StackHandle, tmp_path: Path) -> None:
+    """Run-scoped names include the spec file: two `basic_field_transformation`s run side by side."""
+    copies = []
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        copies.append(tmp_path / sub / "basic_field_transformation.yaml")
+        copies[-1].write_text((SPECS / "basic_field_transformation.yaml").read_text())
+    tests, broken = load_all(copies)
+    assert not broken and len(tests) == 2
+    report = FlinkTestRunner(stack.state, parallel=2).run(tests)
+    assert [t.status for t in report.tests] == [Status.PASSED, Status.PASSED], [t.message for t in report.tests]
+    assert all(t.records_out == {"transformed_users": 5} for t in report.tests)
