@@ -129,3 +129,31 @@ def compare(out: TableOutput) -> Any:
     if out.ordered:
         return cmp.match_ordered(out.expected_rows, actual)
     return cmp.match(out.expected_rows, actual)
+
+
+class Accuracy(BaseModel):
+    """Matched rows over max(expected, produced), summed over every output with expected rows."""
+
+    matched: int = 0
+    total: int = 0
+    diffs: list[str] = Field(default_factory=list)
+
+    @property
+    def share(self) -> float | None:
+        return self.matched / self.total if self.total else None
+
+
+def row_accuracy(ctx: ValidationContext, *, diff_limit: int = 20) -> Accuracy:
+    """The accuracy the row-level checks share, with a readable diff per differing output."""
+    from ctt.validate.rows import render_diff
+
+    acc = Accuracy()
+    for name, out in ctx.outputs.items():
+        m = compare(out)
+        if m is None:
+            continue
+        acc.matched += m.matched
+        acc.total += max(m.expected, m.actual)
+        if not m.perfect:
+            acc.diffs.append(f"{name}: {render_diff(m, limit=diff_limit)}")
+    return acc

@@ -13,7 +13,7 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
-from ctt.validate.base import InputRecord, ValidationContext
+from ctt.validate.base import InputRecord, Outcome, ValidationContext
 from ctt.validate.rows import normalize
 
 
@@ -103,3 +103,23 @@ def p95(values: list[float]) -> float | None:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=20, method="inclusive")[18]
+
+
+def latency_outcome(
+    name: str, values: list[float], limit: float, *, what: str, prop: str
+) -> Outcome:
+    """The verdict the latency checks share: p95 against a limit, with p95/max as properties."""
+    q = p95(values)
+    if q is None:
+        return Outcome(name=name, passed=False, summary=f"no {what} records to time")
+    return Outcome(
+        name=name,
+        passed=q <= limit,
+        summary=f"p95 {what} latency {q * 1000:.0f} ms over {len(values)} records (limit {limit * 1000:.0f} ms)",
+        measured=q,
+        threshold=limit,
+        properties={
+            f"{prop}_p95_ms": f"{q * 1000:.1f}",
+            f"{prop}_max_ms": f"{max(values) * 1000:.1f}",
+        },
+    )
