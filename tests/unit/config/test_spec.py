@@ -26,7 +26,9 @@ def test_every_shipped_spec_loads() -> None:
 
 
 def test_seed_sample_validation_names_are_accepted(tmp_path: Path) -> None:
-    spec = write(tmp_path, """\
+    spec = write(
+        tmp_path,
+        """\
 flink_transformation_tests:
   windowed_aggregation:
     flink_sql: |
@@ -41,11 +43,16 @@ flink_transformation_tests:
       - window_count_accuracy: true
       - aggregation_correctness: true
       - late_data_handling: true
-""")
+""",
+    )
     (lt,) = load_spec(spec)
     assert lt.test.tables["user_events"].watermark == Watermark(column="ts", delay=5.0)
     gen = lt.test.generated_data()["user_events"]
-    assert gen.time_range == 7200 and gen.events_per_key == 50 and gen.late_data_percentage == pytest.approx(0.05)
+    assert (
+        gen.time_range == 7200
+        and gen.events_per_key == 50
+        and gen.late_data_percentage == pytest.approx(0.05)
+    )
 
 
 def test_unknown_key_names_line_and_nearest_key(tmp_path: Path) -> None:
@@ -57,7 +64,10 @@ def test_unknown_key_names_line_and_nearest_key(tmp_path: Path) -> None:
 
 
 def test_unknown_validation_suggests_nearest(tmp_path: Path) -> None:
-    spec = write(tmp_path, "flink_transformation_tests:\n  t:\n    flink_sql: x\n    validation:\n      - field_transformation_acuracy: 100%\n")
+    spec = write(
+        tmp_path,
+        "flink_transformation_tests:\n  t:\n    flink_sql: x\n    validation:\n      - field_transformation_acuracy: 100%\n",
+    )
     with pytest.raises(ConfigError) as err:
         load_spec(spec)
     assert err.value.line == 5
@@ -65,7 +75,10 @@ def test_unknown_validation_suggests_nearest(tmp_path: Path) -> None:
 
 
 def test_bad_validation_argument_is_a_config_error(tmp_path: Path) -> None:
-    spec = write(tmp_path, "flink_transformation_tests:\n  t:\n    flink_sql: x\n    validation:\n      - processing_latency_sla: soon\n")
+    spec = write(
+        tmp_path,
+        "flink_transformation_tests:\n  t:\n    flink_sql: x\n    validation:\n      - processing_latency_sla: soon\n",
+    )
     with pytest.raises(ConfigError, match="processing_latency_sla"):
         load_spec(spec)
 
@@ -78,7 +91,10 @@ def test_malformed_yaml_has_a_line(tmp_path: Path) -> None:
 
 
 def test_test_data_for_undeclared_table(tmp_path: Path) -> None:
-    spec = write(tmp_path, "flink_transformation_tests:\n  t:\n    flink_sql: x\n    tables:\n      users: {schema: {id: INT}}\n    test_data:\n      user: {rows: []}\n")
+    spec = write(
+        tmp_path,
+        "flink_transformation_tests:\n  t:\n    flink_sql: x\n    tables:\n      users: {schema: {id: INT}}\n    test_data:\n      user: {rows: []}\n",
+    )
     with pytest.raises(ConfigError, match="did you mean 'users'"):
         load_spec(spec)
 
@@ -90,15 +106,22 @@ def test_exactly_one_sql_source(tmp_path: Path) -> None:
 
 
 def test_key_must_be_a_column(tmp_path: Path) -> None:
-    spec = write(tmp_path, "flink_transformation_tests:\n  t:\n    flink_sql: x\n    tables:\n      users: {schema: {user_id: INT}, key: usr_id}\n")
+    spec = write(
+        tmp_path,
+        "flink_transformation_tests:\n  t:\n    flink_sql: x\n    tables:\n      users: {schema: {user_id: INT}, key: usr_id}\n",
+    )
     with pytest.raises(ConfigError, match="did you mean 'user_id'"):
         load_spec(spec)
 
 
 @pytest.mark.parametrize(
     ("text", "column", "delay"),
-    [("ts", "ts", 0.0), ("ts - INTERVAL '5' SECOND", "ts", 5.0), ("`t` - INTERVAL '2' MINUTE", "t", 120.0),
-     ("ts - INTERVAL '500' MILLISECOND", "ts", 0.5)],
+    [
+        ("ts", "ts", 0.0),
+        ("ts - INTERVAL '5' SECOND", "ts", 5.0),
+        ("`t` - INTERVAL '2' MINUTE", "t", 120.0),
+        ("ts - INTERVAL '500' MILLISECOND", "ts", 0.5),
+    ],
 )
 def test_watermark_parsing(text: str, column: str, delay: float) -> None:
     wm = Watermark.parse(text)
