@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -52,6 +53,26 @@ class TopicAdmin:
                 err = exc.args[0]
                 if getattr(err, "name", lambda: "")() != "TOPIC_ALREADY_EXISTS":
                     raise KafkaError(f"cannot create topic {topic}: {err}") from exc
+        self._await_metadata(set(topics), present=True)
+
+    def _await_metadata(self, names: set[str], *, present: bool) -> None:
+        """A created (deleted) topic is not at once listed (gone): poll metadata until it is."""
+        end = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                md = self._admin.list_topics(timeout=self.timeout_s)
+                listed = {n for n in names if n in md.topics and md.topics[n].error is None}
+            except KafkaException:
+                listed = set() if present else names
+            pending = names - listed if present else listed
+            if not pending:
+                return
+            if time.monotonic() > end:
+                state = "visible" if present else "gone"
+                raise KafkaError(
+                    f"topics not {state} after {self.timeout_s:.0f}s: {', '.join(sorted(pending))}"
+                )
+            time.sleep(0.05)
 
     def delete(self, topics: Iterable[str]) -> list[str]:
         """Delete topics; missing ones are ignored. Returns those deleted."""
@@ -69,6 +90,7 @@ class TopicAdmin:
                 err = exc.args[0]
                 if getattr(err, "name", lambda: "")() != "UNKNOWN_TOPIC_OR_PART":
                     raise KafkaError(f"cannot delete topic {topic}: {err}") from exc
+        self._await_metadata(set(names), present=False)
         return deleted
 
     def list(self) -> dict[str, int]:
