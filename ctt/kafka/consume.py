@@ -97,7 +97,11 @@ class TopicReader:
             time.sleep(timeout_s)
             return []
         try:
-            msgs = self._consumer.consume(num_messages=10_000, timeout=timeout_s)
+            # poll() returns as soon as one record arrives (consume() would wait out its
+            # timeout to fill a batch, and arrival times would be late by up to that much);
+            # then drain what is already here without waiting.
+            first = self._consumer.poll(timeout_s)
+            msgs = [] if first is None else [first, *self._consumer.consume(10_000, timeout=0)]
         except KafkaException as exc:
             raise KafkaError(f"consuming {self.topics} failed: {exc.args[0]}") from exc
         now = time.time()
