@@ -17,9 +17,7 @@ CLI, a fresh process) on a single-file change, plus the phases in-process.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import platform
 import random
 import shutil
 import statistics
@@ -34,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench._common import machine  # noqa: E402
 from ctt.ci.models import ChangeAnalysis, ChangedFile, DiffSource, FileStatus, SelectionMode  # noqa: E402
 from ctt.ci.plan import build_plan  # noqa: E402
 from ctt.ci.select import Selector, load_selector, repo_files  # noqa: E402
@@ -387,25 +386,6 @@ def scale_part(tmp: Path, n_suites: int, n_files: int) -> dict[str, float]:
         "selected": plan.stats.selected,
         "full_selected": full.stats.selected,
     }
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = "?"
-    with contextlib.suppress(OSError, IndexError):
-        mem = (
-            subprocess.run(["free", "-g"], capture_output=True, text=True)
-            .stdout.split("\n")[1]
-            .split()[1]
-        )
-    return f"{os.cpu_count()} CPUs (nproc), {mem} GiB RAM (free -g), {cpu}, Python {platform.python_version()}"
 
 
 def render(acc: dict[str, float], scale: dict[str, float]) -> str:

@@ -82,6 +82,18 @@ def _status(cases: list[TestCaseResult]) -> str:
     return "passed"
 
 
+def _error_suite(name: str, message: str) -> TestSuiteResult:
+    """A suite with one error case: what a planned suite without a usable result counts as."""
+    return TestSuiteResult(
+        name=name,
+        cases=[
+            TestCaseResult(
+                name=SUITE_CASE, classname=name, status=CaseStatus.ERROR, message=message
+            )
+        ],
+    )
+
+
 def collect(
     inputs: Iterable[Path],
     *,
@@ -141,34 +153,10 @@ def collect(
         found = run_results.get(name)
         if not junit_suites and found is None:
             problems.append(f"suite {name!r} was planned but left no result; counted as an error")
-            junit_suites = [
-                TestSuiteResult(
-                    name=name,
-                    cases=[
-                        TestCaseResult(
-                            name=SUITE_CASE,
-                            classname=name,
-                            status=CaseStatus.ERROR,
-                            message="planned but no result (no JUnit, no results JSON)",
-                        )
-                    ],
-                )
-            ]
+            junit_suites = [_error_suite(name, "planned but no result (no JUnit, no results JSON)")]
         elif not junit_suites and found is not None:
             problems.append(f"suite {name!r}: results JSON but no JUnit file; counted as an error")
-            junit_suites = [
-                TestSuiteResult(
-                    name=name,
-                    cases=[
-                        TestCaseResult(
-                            name=SUITE_CASE,
-                            classname=name,
-                            status=CaseStatus.ERROR,
-                            message="JUnit file missing",
-                        )
-                    ],
-                )
-            ]
+            junit_suites = [_error_suite(name, "JUnit file missing")]
         cases = [c for s in junit_suites for c in s.cases]
         counts = {
             "tests": len(cases),
