@@ -82,11 +82,11 @@ class LocalPlanner:
         self,
         test: FlinkTest,
         src: SqlSource,
+        stmts: list[statements.Statement],
         inputs: dict[str, TableInput],
         topics: dict[str, str],
     ) -> tuple[list[str], list[OutputPlan], dict[str, str]]:
         """Run the DDL; return (insert statements, outputs, SET options). Topics must exist."""
-        stmts = statements.parse(src.text)
         outs = set(targets(stmts))
         if not outs:
             raise ConfigError(

@@ -192,7 +192,8 @@ class FlinkTestRunner:
         deadline = time.monotonic() + test.timeout
         self._phase(lt, ctx, "rendering SQL")
         src = sql_source(lt)
-        outs = set(targets(statements.parse(src.text)))
+        stmts = statements.parse(src.text)
+        outs = set(targets(stmts))
         sources = {n for n in test.tables if n not in outs}
         try:
             inputs = inputs_mod.build(test, sources)
@@ -212,7 +213,7 @@ class FlinkTestRunner:
         }
         ctx.topics = list(partitions)
         self.admin.create(partitions)
-        inserts, plans, settings = planner.prepare(test, src, inputs, topic_of)
+        inserts, plans, settings = planner.prepare(test, src, stmts, inputs, topic_of)
 
         self._phase(lt, ctx, "starting job")
         reader = ctx.reader = TopicReader(self.stack.bootstrap_servers, [p.topic for p in plans])

@@ -49,6 +49,7 @@ class TopicReader:
         self._thread: threading.Thread | None = None
         self._error: Exception | None = None
         self._closed = False
+        self._next: dict[tuple[str, int], int] = {}  # (topic, partition) -> next offset to read
 
     def start(self) -> None:
         """Poll in a background thread, so arrival times are taken as records arrive."""
@@ -124,6 +125,8 @@ class TopicReader:
                 )
             )
         self.records.extend(new)
+        for rec in new:
+            self._next[(rec.topic, rec.partition)] = rec.offset + 1
         return new
 
     def read_until(
@@ -156,8 +159,7 @@ class TopicReader:
                 targets[(t, p)] = high
         end = time.monotonic() + deadline_s
         while True:
-            done = {(r.topic, r.partition): r.offset + 1 for r in self.records}
-            if all(done.get(tp, 0) >= high for tp, high in targets.items()):
+            if all(self._next.get(tp, 0) >= high for tp, high in targets.items()):
                 return
             if time.monotonic() > end:
                 raise KafkaError(
