@@ -1,7 +1,15 @@
-"""Error types with messages a user can act on, and the exit codes they map to.
+"""Error categories with messages a user can act on, and the one map from them to exit codes.
 
-Every error ctt raises on purpose derives from :class:`CttError`. The CLI maps
-them to exit codes in one place (``ctt.cli``); nothing else calls ``sys.exit``.
+Every error ctt raises on purpose derives from one of four categories:
+
+- :class:`ConfigError` / :class:`UsageError`: the user's input, spec or SQL is wrong (exit 2);
+- :class:`TestsFailed`: the run completed and a test or a blocking gate failed (exit 1);
+- :class:`InfraError`: something ctt depends on at run time is broken (exit 3);
+- :class:`Interrupted`: Ctrl-C (exit 130).
+
+Library errors (httpx, confluent-kafka, subprocess) are translated into these at
+the edge with ``raise ... from``. :func:`exit_code_for` is the only place that
+turns an error into a process exit code; nothing else calls ``sys.exit``.
 """
 
 from __future__ import annotations
@@ -38,9 +46,11 @@ class UsageError(CttError):
 
 
 class ConfigError(CttError):
-    """A user-written file (spec, selection, gates, suites) is wrong.
+    """A user-written file (spec, SQL, selection, gates, suites) is wrong.
 
-    Carries ``file:line`` so editors and CI logs can jump to the place.
+    Carries ``file:line[:col]`` so editors and CI logs can jump to the place,
+    and optionally a ``snippet`` (the offending line and a caret) rendered
+    below the one-line message, as testdrive does.
     """
 
     def __init__(
@@ -49,17 +59,23 @@ class ConfigError(CttError):
         *,
         file: str | None = None,
         line: int | None = None,
+        col: int | None = None,
         hint: str | None = None,
+        snippet: str | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.file = file
         self.line = line
+        self.col = col
+        self.snippet = snippet
 
     @property
     def location(self) -> str:
         if self.file is None:
             return ""
-        return f"{self.file}:{self.line}" if self.line else self.file
+        if not self.line:
+            return self.file
+        return f"{self.file}:{self.line}:{self.col}" if self.col else f"{self.file}:{self.line}"
 
     def __str__(self) -> str:
         text = f"{self.location}: {self.message}" if self.location else self.message
@@ -77,3 +93,18 @@ class TestsFailed(CttError):
 
     exit_code = ExitCode.TESTS_FAILED
     __test__ = False  # not a pytest class
+
+
+class Interrupted(CttError):
+    """The user pressed Ctrl-C; whatever was gathered has been written."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
+def exit_code_for(exc: BaseException) -> ExitCode:
+    """The documented exit code of an error: the one place that decides it."""
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED
+    if isinstance(exc, CttError):
+        return exc.exit_code
+    return ExitCode.INFRA  # an unexpected exception is ctt's fault, never "tests failed"
