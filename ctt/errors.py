@@ -108,3 +108,20 @@ def exit_code_for(exc: BaseException) -> ExitCode:
     if isinstance(exc, CttError):
         return exc.exit_code
     return ExitCode.INFRA  # an unexpected exception is ctt's fault, never "tests failed"
+
+
+def snippet(text: str, line: int, col: int | None = None, *, context: int = 2) -> str:
+    """The lines before ``line`` of ``text``, the line itself and a caret under ``col``.
+
+    What testdrive prints below ``file:line:col: error:``; every error that points
+    into a user's file (spec, SQL, selection, gates) renders its snippet with this.
+    """
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines):
+        return ""
+    first = max(1, line - context)
+    width = len(str(line))
+    out = [f"{n:>{width}} | {lines[n - 1]}" for n in range(first, line + 1)]
+    if col:
+        out.append(f"{'':>{width}} | {' ' * (col - 1)}^")
+    return "\n".join(out)
