@@ -22,4 +22,4 @@ lint:
 	uv run --frozen mypy ctt
 
 bench: install
-	uv run --frozen python bench/run_all.py
+	uv run --frozen python bench/run_all.py $(BENCH_ARGS)

@@ -72,6 +72,7 @@ def bare(stack: object, rows: list[dict[str, object]]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     import yaml
@@ -81,8 +82,9 @@ def main() -> None:
     from ctt.stack.supervisor import LocalStack
 
     st, _ = LocalStack().up()
-    rows = yaml.safe_load(SPEC.read_text())["flink_transformation_tests"]["basic_field_transformation"]["test_data"][
-        "source_users"]["rows"]
+    rows = yaml.safe_load(SPEC.read_text())["flink_transformation_tests"][
+        "basic_field_transformation"
+    ]["test_data"]["source_users"]["rows"]
     tests = load_spec(SPEC)
     ctt_times, bare_times = [], []
     for i in range(args.runs):  # interleaved, so load drifts hit both alike
@@ -105,7 +107,8 @@ Most of either number is Flink: job submission and task deployment (about 1.5-3 
 the bounded source finishing. ctt's own extra work is the CTAS planning round trips (temporary
 view, DESCRIBE, EXPLAIN CHANGELOG_MODE), the producer's idempotent start and validation.
 """
-    replace_section("Flink test runner", body, "uv run python bench/runner.py", machine())
+    if not args.no_write:
+        replace_section("Flink test runner", body, "uv run python bench/runner.py", machine())
     print(body)
 
 

@@ -21,6 +21,7 @@ from bench._common import machine, replace_section
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     os.environ["CTT_STATE_DIR"] = tempfile.mkdtemp(prefix="ctt-bench-stack-")
@@ -36,7 +37,9 @@ def main() -> None:
         t0 = time.monotonic()
         st, _ = stack.up()
         times.append(time.monotonic() - t0)
-        time.sleep(5)  # let the JVMs settle before reading RSS (a measurement pause, not synchronisation)
+        time.sleep(
+            5
+        )  # let the JVMs settle before reading RSS (a measurement pause, not synchronisation)
         for name, comp in st.components.items():
             rss.setdefault(name, []).append(psutil.Process(comp.pid).memory_info().rss / 2**20)
         load.append(os.getloadavg()[0])
@@ -60,7 +63,8 @@ TaskManager, gateway `/v1/info`). Load average during the runs: {statistics.mean
 Memory settings are in `ctt/stack/supervisor.py` (`StackSettings`): Kafka heap 512 MB, JobManager
 process 800 MB, TaskManager process 1600 MB, gateway heap 384 MB.
 """
-    replace_section("Local stack start", body, "uv run python bench/stack_start.py", machine())
+    if not args.no_write:
+        replace_section("Local stack start", body, "uv run python bench/stack_start.py", machine())
     print(body)
 
 
