@@ -85,9 +85,10 @@ def module_cycles() -> list[list[str]]:
             elif isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             for name in names:
-                if name.startswith("ctt.") and _is_module(name) and name != mod:
-                    if not mod.startswith(name + "."):  # a package's own __init__ is no cycle
-                        graph[mod].add(name)
+                # a module importing its own package's __init__ is no cycle
+                own_package = mod.startswith(name + ".")
+                if name.startswith("ctt.") and _is_module(name) and name != mod and not own_package:
+                    graph[mod].add(name)
     cycles: list[list[str]] = []
     state: dict[str, int] = {}
     stack: list[str] = []
