@@ -13,8 +13,49 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ctt.config.durations import parse_duration
+from ctt.errors import ConfigError
 from ctt.validate.base import InputRecord, Outcome, ValidationContext
 from ctt.validate.rows import normalize
+
+DEFAULT_MIN_SAMPLES = 50
+DEFAULT_WARMUP = 10
+
+
+class LatencySla(BaseModel):
+    """A latency limit measured over enough records to mean something.
+
+    ``"<100ms"`` (the seed's form) is ``{p95: 100ms}`` with the defaults below. The first
+    ``warmup`` timed records (in produce order) are excluded: they pay for cold JVM code
+    paths and the reader's first fetch. Fewer than ``min_samples`` records after the warm-up
+    is an error in the spec, never a pass or a fail: a p95 over 3 samples is not a measurement.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    p95: float = Field(description="seconds")
+    min_samples: int = Field(DEFAULT_MIN_SAMPLES, ge=1)
+    warmup: int = Field(DEFAULT_WARMUP, ge=0)
+
+
+def parse_sla(raw: Any) -> LatencySla:
+    """``"<100ms"`` or ``{p95: "100ms", min_samples: 200, warmup: 20}``."""
+    if isinstance(raw, dict):
+        unknown = set(raw) - set(LatencySla.model_fields)
+        if unknown:
+            raise ValueError(
+                f"unknown key {sorted(unknown)[0]!r}: expected p95, min_samples, warmup"
+            )
+        if "p95" not in raw:
+            raise ValueError('missing `p95:` (a duration such as "100ms")')
+        try:
+            return LatencySla(**{**raw, "p95": parse_duration(raw["p95"])})
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise ValueError(f"`{err['loc'][0]}` {err['msg'].lower()}") from None
+    return LatencySla(p95=parse_duration(raw))
 
 
 def _ident(row: dict[str, Any], cols: tuple[str, ...]) -> tuple[str, ...]:
@@ -53,7 +94,7 @@ def ready_times(inputs: list[InputRecord]) -> dict[int, float]:
 
 
 def latencies(ctx: ValidationContext, *, watermark_aware: bool = False) -> list[float]:
-    """Seconds from cause to arrival for each output record (see module doc)."""
+    """Seconds from cause to arrival for each output record (see module doc), in produce order."""
     inputs = [
         i for i in ctx.inputs if i.produced_at is not None and i.row is not None and not i.closing
     ]
@@ -63,7 +104,7 @@ def latencies(ctx: ValidationContext, *, watermark_aware: bool = False) -> list[
     if not inputs:
         return []
     produced = sorted(i.produced_at for i in inputs if i.produced_at is not None)
-    out: list[float] = []
+    out: list[tuple[float, float]] = []  # (cause, latency): sorted by cause below
     for table in ctx.outputs.values():
         names = {c.name for c in table.columns}
         by_table: dict[str, list[InputRecord]] = defaultdict(list)
@@ -93,8 +134,8 @@ def latencies(ctx: ValidationContext, *, watermark_aware: bool = False) -> list[
                 before = [p for p in produced if p <= out_rec.received_at]
                 cause = before[-1] if before else None
             if cause is not None:
-                out.append(max(0.0, out_rec.received_at - cause))
-    return out
+                out.append((cause, max(0.0, out_rec.received_at - cause)))
+    return [lat for _cause, lat in sorted(out)]
 
 
 def p95(values: list[float]) -> float | None:
@@ -106,20 +147,37 @@ def p95(values: list[float]) -> float | None:
 
 
 def latency_outcome(
-    name: str, values: list[float], limit: float, *, what: str, prop: str
+    name: str, timed: list[float], sla: LatencySla, *, what: str, prop: str
 ) -> Outcome:
-    """The verdict the latency checks share: p95 against a limit, with p95/max as properties."""
+    """The verdict the latency checks share: p95 after the warm-up against the limit.
+
+    Raises :class:`ConfigError` when the test cannot yield enough samples: that is the
+    spec's problem (too little input), not a slow day.
+    """
+    values = timed[sla.warmup :]
+    if len(values) < sla.min_samples:
+        raise ConfigError(
+            f"{name} needs at least {sla.min_samples} timed {what} records after a warm-up of "
+            f"{sla.warmup}, but this test yields {len(timed)} in all",
+            hint="generate more input (test_data: ... count:) or set `min_samples:`; "
+            "a p95 over a handful of records is not a measurement",
+        )
     q = p95(values)
-    if q is None:
-        return Outcome(name=name, passed=False, summary=f"no {what} records to time")
+    assert q is not None
+    limit = sla.p95
     return Outcome(
         name=name,
         passed=q <= limit,
-        summary=f"p95 {what} latency {q * 1000:.0f} ms over {len(values)} records (limit {limit * 1000:.0f} ms)",
+        summary=(
+            f"p95 {what} latency {q * 1000:.0f} ms over {len(values)} records "
+            f"(after {sla.warmup} warm-up; limit {limit * 1000:.0f} ms)"
+        ),
         measured=q,
         threshold=limit,
         properties={
             f"{prop}_p95_ms": f"{q * 1000:.1f}",
             f"{prop}_max_ms": f"{max(values) * 1000:.1f}",
+            f"{prop}_samples": str(len(values)),
+            f"{prop}_warmup": str(sla.warmup),
         },
     )

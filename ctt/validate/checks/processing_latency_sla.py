@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from ctt.validate.base import Outcome, ValidationContext
-from ctt.validate.checks._args import seconds
-from ctt.validate.latency import latencies, latency_outcome
+from ctt.validate.latency import LatencySla, latencies, latency_outcome, parse_sla
 from ctt.validate.registry import register
 
 
-@register("processing_latency_sla", parse=seconds)
-def check(limit: float, ctx: ValidationContext) -> Outcome:
+@register("processing_latency_sla", parse=parse_sla)
+def check(sla: LatencySla, ctx: ValidationContext) -> Outcome:
     """From the broker's acknowledgement of an input to ctt reading its output record."""
     return latency_outcome(
-        "processing_latency_sla", latencies(ctx), limit, what="processing", prop="latency"
+        "processing_latency_sla", latencies(ctx), sla, what="processing", prop="latency"
     )

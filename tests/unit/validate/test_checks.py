@@ -40,9 +40,10 @@ def test_latency_sla_uses_matching_input() -> None:
     inputs = [InputRecord(table="s", row={"id": 1, "x": 0}, produced_at=9.0),
               InputRecord(table="s", row={"id": 2, "x": 0}, produced_at=9.9)]
     c = ctx([{"id": 1, "cat": "a"}, {"id": 2, "cat": "b"}], [], inputs=inputs)
-    res = run("processing_latency_sla", "5s", c)
+    few = {"min_samples": 2, "warmup": 0}
+    res = run("processing_latency_sla", {"p95": "5s", **few}, c)
     assert res.passed and 0.1 <= res.measured <= 1.0  # type: ignore[attr-defined]
-    assert not run("processing_latency_sla", "<100ms", c).passed  # type: ignore[attr-defined]
+    assert not run("processing_latency_sla", {"p95": "<100ms", **few}, c).passed  # type: ignore[attr-defined]
 
 
 def test_schema_match_reports_missing_columns() -> None:
