@@ -55,7 +55,7 @@ def test_warmup_is_excluded_from_the_p95() -> None:
 
 def test_too_few_samples_is_a_spec_error_not_a_failure() -> None:
     values = latencies(timed_ctx([163.0, 20.0, 20.0]))
-    with pytest.raises(ConfigError, match="needs at least 50 timed enrichment records.*yields 3"):
+    with pytest.raises(ConfigError, match=r"needs at least 50 timed enrichment records.*yields 3"):
         latency_outcome("lookup_performance", values, parse_sla("<100ms"), what="enrichment", prop="lookup")
 
 
