@@ -25,7 +25,7 @@ from ctt.ci.selector_methods import (
     SelectionContext,
     SelectorMethod,
 )
-from ctt.config._yaml import suggest
+from ctt.config import suggest
 from ctt.config.selection import Unmapped, load_selection
 from ctt.config.suites import load_suites
 from ctt.errors import UsageError
