@@ -290,3 +290,18 @@ def test_a_spec_that_does_not_validate_still_selects_through_its_template(tmp_pa
         "other_specs",
         "smoke",
     }
+
+
+def test_every_shipped_template_selects_a_suite_with_the_shipped_rules() -> None:
+    from ctt.ci.select import load_selector
+    from ctt.ci.selection_inputs import repo_files
+
+    root = Path(__file__).resolve().parents[3]
+    conf = root / "continuous-testing/config"
+    sel = load_selector(root, conf / "test-selection.yaml", conf / "suites.yaml")
+    templates = sorted(f for f in repo_files(root).under("flink/sql") if f.endswith(".sql"))
+    assert templates
+    for template in templates:
+        result = sel.select(SelectionMode.SMART, changes(template))
+        assert "flink_transformation_tests" in result.selected, template
+        assert result.unmapped == [], template
