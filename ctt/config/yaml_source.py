@@ -91,17 +91,18 @@ class SourceMap:
 
 
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on big files
-_MAX_NODES = 2_000_000
-"""Alias expansion beyond this many values is a "billion laughs" document, not a config."""
+_NODES_BASE, _NODES_PER_CHAR = 100_000, 10
+"""More values than this (plus this per character) is a "billion laughs" of aliases, not a config."""
 
 
 class _Builder:
     """Turns a composed node tree into plain data while filling the source map."""
 
-    def __init__(self, smap: SourceMap, loader: Any) -> None:
+    def __init__(self, smap: SourceMap, loader: Any, size: int) -> None:
         self.smap = smap
         self.loader = loader
         self.count = 0
+        self.limit = _NODES_BASE + _NODES_PER_CHAR * size
         self.path: set[int] = set()  # ids of the collection nodes being built (alias cycles)
 
     def at(self, node: yaml.Node, message: str, hint: str | None = None) -> ConfigError:
@@ -123,7 +124,7 @@ class _Builder:
 
     def build(self, node: yaml.Node, loc: Loc) -> Any:
         self.count += 1
-        if self.count > _MAX_NODES:
+        if self.count > self.limit:
             raise self.at(node, "the document expands to too many values (aliases)")
         self.mark(loc, node)
         if not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
@@ -187,7 +188,7 @@ def load_yaml(path: Path | str, text: str | None = None) -> tuple[Any, SourceMap
         node = loader.get_single_node()
         if node is None:
             return None, smap
-        return _Builder(smap, loader).build(node, ()), smap
+        return _Builder(smap, loader, len(text)).build(node, ()), smap
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
@@ -431,14 +432,16 @@ def describe(err: Any, loc: Loc, model: type[BaseModel]) -> tuple[str, str | Non
 
 
 def _best(errors: list[Any], data: Any) -> tuple[Any, Loc]:
-    """The most specific error: the deepest place in the file (union branches that fit)."""
-    best: tuple[Any, Loc] | None = None
-    for err in errors:
-        loc = user_loc(data, tuple(err["loc"]), keep_last=err["type"] == "missing")
-        if best is None or len(loc) > len(best[1]):
-            best = (err, loc)
-    assert best is not None
-    return best
+    """The most specific error: the deepest place in the file (union branches that fit).
+
+    At equal depth an unknown key wins over a missing one: ``schem`` next to a
+    missing ``schema`` is one typo, and its hint names the fix.
+    """
+    ranked = [
+        (err, user_loc(data, tuple(err["loc"]), keep_last=err["type"] == "missing"))
+        for err in errors
+    ]
+    return max(ranked, key=lambda e: (len(e[1]), e[0]["type"] == "extra_forbidden"))
 
 
 def parse_model(model: type[M], data: Any, smap: SourceMap, *, root: Loc = ()) -> M:
