@@ -104,4 +104,8 @@ def test_broken_yaml_is_a_problem_not_an_exception(tmp_path: Path) -> None:
     spec = tmp_path / "s.yaml"
     spec.write_text("a: [unclosed\n")
     scan = scan_spec(spec)
-    assert scan.tests == [] and scan.problem is not None and "s.yaml:1:13: invalid YAML" in scan.problem
+    assert (
+        scan.tests == []
+        and scan.problem is not None
+        and "s.yaml:1:13: invalid YAML" in scan.problem
+    )

@@ -156,3 +156,23 @@ def test_alias_cycles_and_alias_bombs_are_config_errors(tmp_path: Path) -> None:
 def test_a_value_yaml_cannot_build_is_a_config_error(tmp_path: Path) -> None:
     err = _error(tmp_path, "flink_transformation_tests:\n  t:\n    description: 2024-13-45\n")
     assert err.message.startswith("cannot read this value") and (err.line, err.col) == (3, 18)
+
+
+def test_the_public_surface_is_the_loader_and_nothing_imports_a_private_module() -> None:
+    import ctt.config
+
+    assert set(ctt.config.__all__) == {
+        "Loc",
+        "SourceMap",
+        "load_yaml",
+        "load_yaml_cached",
+        "parse_model",
+        "suggest",
+    }
+    root = Path(__file__).resolve().parents[3] / "ctt"
+    offenders = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if "ctt.config._" in p.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
