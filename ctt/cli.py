@@ -370,7 +370,7 @@ def select_cmd(
     from ctt.ci.plan import child_pipeline as render_child
     from ctt.ci.plan import run_select
     from ctt.ci.select import explain_lines
-    from ctt.config._yaml import load_yaml
+    from ctt.config import load_yaml
     from ctt.errors import UsageError
 
     out = Output(json_mode=json_out)

@@ -127,7 +127,7 @@ def run_suite(
     """Run one suite of the catalogue: what a CI job of the child pipeline does."""
     cat = load_suites(catalogue)
     if name not in cat.suites:
-        from ctt.config._yaml import suggest
+        from ctt.config import suggest
 
         near = suggest(name, cat.suites)
         raise UsageError(

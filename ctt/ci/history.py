@@ -458,6 +458,24 @@ class HistoryStore:
         out.sort(key=lambda t: (-t.flakiness, t.pass_rate, t.key))
         return out
 
+    def last_failed_suites(self, branch: str | None = None) -> set[str]:
+        """Suites whose most recent recorded run (on ``branch`` when given) did not pass.
+
+        What smart selection reruns: a suite stays selected until it passes again.
+        """
+        q = (
+            sa.select(suites_t.c.name, suites_t.c.status)
+            .join(runs_t, runs_t.c.id == suites_t.c.run_id)
+            .order_by(runs_t.c.created_at.desc(), runs_t.c.id.desc())
+        )
+        if branch:
+            q = q.where(runs_t.c.branch == branch)
+        latest: dict[str, str] = {}
+        with self._tx() as conn:
+            for name, status in conn.execute(q):
+                latest.setdefault(str(name), str(status))
+        return {n for n, st in latest.items() if st in _FAILED_SUITE}
+
     def duration_baselines(
         self, suites: Iterable[str], limit: int = 10, exclude: str | None = None
     ) -> dict[str, tuple[float, int]]:
@@ -497,6 +515,9 @@ class HistoryStore:
         out.sort(key=lambda r: -r.change)
         return out
 
+
+_FAILED_SUITE = frozenset({"failed", "error", "errored", "timeout"})
+"""Suite statuses that count as a failure for :meth:`HistoryStore.last_failed_suites`."""
 
 _TOTAL_OF = {
     CaseStatus.PASSED: "passed",

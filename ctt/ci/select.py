@@ -16,16 +16,10 @@ from pathlib import Path
 
 from ctt.ci.graph import Graph, NodeKind, node_id, split_node
 from ctt.ci.models import ChangeAnalysis, Reason, SelectionMode, SkippedSuite
-from ctt.ci.selector_methods import (
-    METHODS,
-    History,
-    LineageCache,
-    MethodName,
-    RepoFiles,
-    SelectionContext,
-    SelectorMethod,
-)
-from ctt.config._yaml import suggest
+from ctt.ci.selection_history import History
+from ctt.ci.selection_inputs import LineageCache, RepoFiles, repo_files
+from ctt.ci.selector_methods import METHODS, MethodName, SelectionContext, SelectorMethod
+from ctt.config import suggest
 from ctt.config.selection import Unmapped, load_selection
 from ctt.config.suites import load_suites
 from ctt.errors import UsageError
@@ -45,22 +39,6 @@ class Selection:
     skipped: list[SkippedSuite]
     unmapped: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-
-
-def repo_files(root: Path) -> RepoFiles:
-    """Tracked and untracked (not ignored) files of a git work tree, else every file."""
-    from ctt.ci.analyze import GitRepo
-
-    try:
-        repo = GitRepo(root)
-    except UsageError:
-        return RepoFiles.walk(root)
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(1) as pool:  # git walks the tree for untracked files meanwhile
-        untracked = pool.submit(repo.untracked)
-        blobs = repo.blob_ids()
-        return RepoFiles(repo.root, [*blobs, *untracked.result()], blobs)
 
 
 class Selector:

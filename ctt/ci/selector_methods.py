@@ -15,48 +15,43 @@ the seeds. Adding a kind is a class and a line in :data:`METHODS`.
 
 from __future__ import annotations
 
-import bisect
-import contextlib
-import dataclasses
-import hashlib
 import json
-import os
 import posixpath
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
-
-import yaml
-from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
+from pathlib import PurePosixPath
+from typing import Any, ClassVar
 
 from ctt.ci.graph import Edge, NodeKind, node_id
 from ctt.ci.models import ChangeAnalysis, Reason
+from ctt.ci.selection_history import History, JsonHistory, StoreHistory, open_history
+from ctt.ci.selection_inputs import (
+    Flow,
+    LineageCache,
+    PatternIndex,
+    RepoFiles,
+    ancestors,
+    digest,
+    parse_sql,
+    read_spec,
+)
 from ctt.config.selection import SelectionConfig
+from ctt.config.spec_scan import ScannedTest
 from ctt.config.suites import SuiteCatalogue, SuiteKind
-from ctt.errors import ConfigError
-
-if TYPE_CHECKING:
-    from ctt.sql.lineage import SqlLineage
 
 __all__ = [
     "METHODS",
-    "History",
+    "History",  # re-exported: plan.py and its tests import it from here
     "JsonHistory",
-    "LineageCache",
     "MethodName",
-    "PatternIndex",
-    "RepoFiles",
     "SelectionContext",
     "SelectorMethod",
     "StoreHistory",
     "open_history",
 ]
-
-_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class MethodName(StrEnum):
@@ -68,364 +63,6 @@ class MethodName(StrEnum):
     ALWAYS_RUN = "always_run"
     PREVIOUS_FAILURE = "previous_failure"
     GLOBAL_PATH = "global_path"
-
-
-# --- inputs ---------------------------------------------------------------------------------------
-
-
-class History(Protocol):
-    """What selection needs from the history store (ctt/ci/history.py may satisfy it)."""
-
-    def last_failed_suites(self) -> set[str]: ...
-
-    def median_durations(self) -> dict[str, float]: ...
-
-
-@dataclass
-class JsonHistory:
-    """A history summary as JSON: ``{"last_failed": [...], "median_durations": {...}}``."""
-
-    last_failed: set[str] = field(default_factory=set)
-    durations: dict[str, float] = field(default_factory=dict)
-
-    def last_failed_suites(self) -> set[str]:
-        return set(self.last_failed)
-
-    def median_durations(self) -> dict[str, float]:
-        return dict(self.durations)
-
-    @classmethod
-    def load(cls, path: Path) -> JsonHistory:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError("history file not found", file=str(path)) from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"cannot read history: {exc}", file=str(path)) from None
-        if not isinstance(data, dict):
-            raise ConfigError("history must be a JSON object", file=str(path))
-        failed = data.get("last_failed", [])
-        durations = data.get("median_durations", {})
-        if not isinstance(failed, list) or not isinstance(durations, dict):
-            raise ConfigError(
-                "expected 'last_failed' (a list) and 'median_durations' (an object)",
-                file=str(path),
-            )
-        return cls({str(x) for x in failed}, {str(k): float(v) for k, v in durations.items()})
-
-
-class StoreHistory:
-    """Adapts the history database (ctt/ci/history.py) to :class:`History`."""
-
-    def __init__(self, target: str | Path, suites: Iterable[str], branch: str | None = None):
-        self.target = target
-        self.suites = list(suites)
-        self.branch = branch
-
-    def last_failed_suites(self) -> set[str]:
-        """Suites whose most recent recorded run (on ``branch`` when given) failed."""
-        import sqlalchemy as sa
-
-        from ctt.ci.history import HistoryStore, runs_t, suites_t
-
-        q = (
-            sa.select(suites_t.c.name, suites_t.c.status)
-            .join(runs_t, runs_t.c.id == suites_t.c.run_id)
-            .order_by(runs_t.c.created_at.desc(), runs_t.c.id.desc())
-        )
-        if self.branch:
-            q = q.where(runs_t.c.branch == self.branch)
-        latest: dict[str, str] = {}
-        with HistoryStore.open(self.target) as store, store.engine.connect() as conn:
-            for name, status in conn.execute(q):
-                latest.setdefault(str(name), str(status))
-        return {n for n, st in latest.items() if st in ("failed", "error", "errored", "timeout")}
-
-    def median_durations(self) -> dict[str, float]:
-        from ctt.ci.history import HistoryStore
-
-        with HistoryStore.open(self.target) as store:
-            return {n: m for n, (m, _k) in store.duration_baselines(self.suites).items()}
-
-
-def open_history(path: Path | str, suites: Iterable[str], branch: str | None = None) -> History:
-    """A JSON summary (``*.json``) or the history database (SQLite path or PostgreSQL URL)."""
-    if str(path).endswith(".json"):
-        return JsonHistory.load(Path(path))
-    if "://" not in str(path) and not Path(path).exists():
-        raise ConfigError("history database not found", file=str(path))
-    return StoreHistory(path, suites, branch)
-
-
-class RepoFiles:
-    """The repository's files (sorted, root-relative) and a way to read them."""
-
-    def __init__(self, root: Path, files: Iterable[str], blobs: dict[str, str] | None = None):
-        self.root = root
-        self.files = sorted(set(files))
-        self.blobs = blobs or {}
-        self._set = set(self.files)
-
-    def __contains__(self, path: str) -> bool:
-        return path in self._set
-
-    def under(self, prefix: str) -> Sequence[str]:
-        """Files equal to ``prefix`` or below it, from the sorted list."""
-        prefix = prefix.strip("/")
-        if not prefix:
-            return self.files
-        lo = bisect.bisect_left(self.files, prefix)
-        hi = bisect.bisect_left(self.files, prefix + "/\uffff")
-        return [f for f in self.files[lo:hi] if f == prefix or f.startswith(prefix + "/")]
-
-    def read(self, path: str) -> str | None:
-        try:
-            return (self.root / path).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return None
-
-    @classmethod
-    def walk(cls, root: Path) -> RepoFiles:
-        """Every file below ``root`` (for directories that are not git repositories)."""
-        files: list[str] = []
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-            rel = os.path.relpath(dirpath, root)
-            for name in filenames:
-                files.append(name if rel == "." else f"{rel}/{name}".replace(os.sep, "/"))
-        return cls(root, files)
-
-
-T = TypeVar("T")
-_GLOB_CHARS = re.compile(r"[*?\[\\]")
-_PLAIN = re.compile(r"[^*?\[\]\\!#\s]+")  # no glob, escape, negation or comment characters
-
-
-def _ancestors(path: str) -> Iterator[str]:
-    """``a/b/c`` -> ``a/b/c``, ``a/b``, ``a``."""
-    while path:
-        yield path
-        path = path.rpartition("/")[0]
-
-
-def _plain_path(text: str) -> bool:
-    """No glob, escape, comment or negation characters, and no ``.``/``..`` segments."""
-    return bool(_PLAIN.fullmatch(text)) and not any(s in (".", "..") for s in text.split("/"))
-
-
-class _Rule:
-    """One gitignore-style pattern as a path test.
-
-    Plain names and ``*.ext`` suffixes (most rules and every lineage default)
-    are string tests; other patterns keep pathspec's regex, compiled on first
-    use: compiling 3,000 regexes cost ~0.3 s of every ``ctt select``.
-    """
-
-    __slots__ = ("_dir", "_regex", "_source", "dir_only", "kind", "text")
-
-    def __init__(self, pattern: str, anchored: bool, body: str) -> None:
-        self._source: str | None = None  # pathspec's regex, for kind "regex" only
-        self._regex: re.Pattern[str] | None = None
-        self.dir_only = pattern.rstrip().endswith("/")
-        self.kind = "regex"
-        self.text = self._dir = ""
-        if pattern != pattern.strip() or "//" in pattern:
-            return
-        head, sep, tail = body.partition("/**/*")
-        if anchored and sep:
-            # "dir/**/*.py": below dir, any segment ending in ".py" (most glob rules)
-            if _plain_path(head) and _PLAIN.fullmatch(tail) and "/" not in tail:
-                self.kind, self.text, self._dir = "under_suffix", tail, head + "/"
-            return
-        star = not anchored and body.startswith("*")
-        rest = body[1:] if star else body
-        if not _plain_path(rest):
-            return
-        if anchored:
-            self.kind, self.text = "anchored", rest  # "a/b" or "/a/b/"
-        elif star:
-            self.kind, self.text = "suffix", rest  # "*.sql"
-        else:
-            self.kind, self.text = "name", rest  # "foo" at any depth
-        self._dir = self.text + "/"
-
-    def match(self, path: str) -> bool:
-        text = self.text
-        if self.kind == "anchored":
-            return path.startswith(self._dir) or (not self.dir_only and path == text)
-        if self.kind == "suffix":
-            return self._dir in path or (not self.dir_only and path.endswith(text))
-        if self.kind == "under_suffix":
-            if not path.startswith(self._dir):
-                return False
-            rest = path[len(self._dir) :]
-            return (text + "/") in rest or (not self.dir_only and rest.endswith(text))
-        if self.kind == "name":
-            if path.startswith(self._dir) or f"/{self._dir}" in path:
-                return True
-            return not self.dir_only and (path == text or path.endswith("/" + text))
-        regex = self._regex
-        if regex is None:
-            regex = self._regex = re.compile(self._source or "(?!)")
-        return regex.match(path) is not None
-
-
-class PatternIndex(Generic[T]):
-    """Gitignore-style patterns indexed by their literal leading directory.
-
-    Matching a path costs a dict lookup per ancestor plus the few patterns
-    anchored there, instead of one regex per rule: 10,000 rules stay fast.
-    """
-
-    def __init__(self) -> None:
-        self._anchored: dict[str, list[tuple[_Rule, T]]] = defaultdict(list)
-        self._floating: list[tuple[_Rule, T]] = []
-        self.entries: list[tuple[str, str, T]] = []  # (pattern, literal prefix, payload)
-        self._rules: list[_Rule] = []
-
-    def add(self, pattern: str, payload: T) -> None:
-        body = pattern.strip().lstrip("/").rstrip("/")
-        anchored = pattern.startswith("/") or "/" in body
-        literal: list[str] = []
-        if anchored:
-            for seg in body.split("/"):
-                if _GLOB_CHARS.search(seg):
-                    break
-                literal.append(seg)
-        prefix = "/".join(literal)
-        rule = _Rule(pattern, anchored, body)
-        if rule.kind == "regex":
-            rule._source, _include = GitIgnoreSpecPattern.pattern_to_regex(pattern)
-            if rule._source is None:
-                return  # a comment or an empty pattern
-        if anchored:
-            self._anchored[prefix].append((rule, payload))
-        else:
-            self._floating.append((rule, payload))
-        self.entries.append((pattern, prefix if anchored else "", payload))
-        self._rules.append(rule)
-
-    def match(self, path: str) -> list[T]:
-        out = [p for rule, p in self._floating if rule.match(path)]
-        for anc in (*_ancestors(path), ""):
-            for rule, p in self._anchored.get(anc, ()):
-                if rule.match(path):
-                    out.append(p)
-        return out
-
-    def filter(self, files: RepoFiles) -> list[str]:
-        """The repository's files that some pattern matches (bisect ranges, not a full scan)."""
-        out: set[str] = set()
-        for rule, _ in self._floating:
-            if rule.kind == "suffix" and not rule.dir_only:  # "*.sql": one pass, no calls
-                text, sub = rule.text, rule._dir
-                out.update(f for f in files.files if f.endswith(text) or sub in f)
-            else:
-                out.update(filter(rule.match, files.files))
-        for prefix, rules in self._anchored.items():
-            out.update(f for f in files.under(prefix) if any(r.match(f) for r, _ in rules))
-        return sorted(out)
-
-    def matches_any(self, files: RepoFiles, index: int) -> bool:
-        """Whether entry ``index`` matches some file of the repository."""
-        rule = self._rules[index]
-        return any(rule.match(f) for f in files.under(self.entries[index][1]))
-
-
-class LineageCache:
-    """Parsed lineage reused across runs, keyed by git blob id or text hash.
-
-    Sections: ``spec`` (a spec file's tests), ``sql`` (lineage of a SQL text),
-    ``template`` (lineage of a template rendered with given params), ``terraform``
-    (a file's module sources and file references). A JSON file
-    (``.ctt/cache/lineage.json``); entries a run did not use are dropped when it
-    is saved, so it never outgrows the repository.
-    """
-
-    FILE = "lineage.json"
-    VERSION = 2
-    SECTIONS = ("spec", "sql", "template", "terraform")
-
-    def __init__(self, path: Path, old: dict[str, dict[str, Any]]) -> None:
-        self.path = path
-        self._old = {k: old.get(k, {}) for k in self.SECTIONS}
-        self._new: dict[str, dict[str, Any]] = {k: {} for k in self.SECTIONS}
-        self.hits = 0
-
-    @classmethod
-    def load(cls, path: Path) -> LineageCache:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("version") == cls.VERSION:
-                return cls(path, {k: dict(data[k]) for k in cls.SECTIONS})
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            pass  # a missing or stale cache is rebuilt
-        return cls(path, {})
-
-    def get(self, section: str, key: str | None) -> Any:
-        if key is None:
-            return None
-        value = self._new[section].get(key)
-        if value is not None:
-            return value
-        value = self._old[section].get(key)
-        if value is not None:
-            self._new[section][key] = value
-            self.hits += 1  # reused from an earlier run
-        return value
-
-    def put(self, section: str, key: str | None, value: Any) -> None:
-        if key is not None:
-            self._new[section][key] = value
-
-    def lineage(self, text: str, key: str | None = None) -> Flow:
-        """Lineage of a SQL text (``key``: a cheaper identity of it, such as a blob id)."""
-        key = key or _digest(text)
-        hit = self.get("sql", key)
-        if hit is None:
-            hit = _parse_sql(text)
-            self.put("sql", key, hit)
-        return Flow.of(hit)
-
-    def save(self) -> None:
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            doc = {"version": self.VERSION, **self._new}
-            tmp.write_text(json.dumps(doc, separators=(",", ":"), default=str), encoding="utf-8")
-            tmp.replace(self.path)
-
-
-class Flow(NamedTuple):
-    """What selection needs of a :class:`~ctt.sql.lineage.SqlLineage`, without validation.
-
-    Cache hits (thousands per run) become one of these straight from JSON.
-    """
-
-    reads: list[str]
-    writes: list[str]
-    topics: dict[str, str]
-
-    @classmethod
-    def of(cls, data: dict[str, Any]) -> Flow:
-        return cls(
-            list(data.get("reads", ())), list(data.get("writes", ())), data.get("topics", {})
-        )
-
-
-def _parse_sql(text: str) -> dict[str, Any]:
-    """``sql_lineage`` as JSON; imported on a cache miss only (it pulls in jinja2)."""
-    from ctt.sql.lineage import sql_lineage
-
-    result: SqlLineage = sql_lineage(text)
-    dumped: dict[str, Any] = result.model_dump(mode="json")
-    for name in ("reads", "writes", "declared", "templated"):
-        dumped[name] = sorted(dumped[name])  # a stable order: edges and explanations repeat
-    return dumped
-
-
-def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
 # --- context --------------------------------------------------------------------------------------
@@ -443,7 +80,7 @@ class SelectionContext:
     cache: LineageCache | None = None
 
     def lineage(self, text: str, key: str | None = None) -> Flow:
-        return self.cache.lineage(text, key) if self.cache else Flow.of(_parse_sql(text))
+        return self.cache.lineage(text, key) if self.cache else Flow.of(parse_sql(text))
 
     def warn(self, text: str) -> None:
         self.warnings.append(text)
@@ -530,50 +167,12 @@ class SuitePathMethod(SelectorMethod):
                     ctx.warn(f"suite {name!r}: path {suite.path!r} has no files")
 
     def entries(self, path: str) -> Iterable[tuple[str, str]]:
-        for anc in (*_ancestors(path), ""):
+        for anc in (*ancestors(path), ""):
             for name in self.by_path.get(anc, ()):
                 yield _suite(name), f"inside suite {name!r} path '{anc or '.'}'"
 
 
 # --- lineage --------------------------------------------------------------------------------------
-
-
-@dataclass
-class _SpecTest:
-    sql: str | None
-    template: str | None
-    params: dict[str, Any]
-    topics: dict[str, str]
-
-
-def _spec_tests(data: Any) -> Iterator[_SpecTest]:
-    """Every mapping with ``flink_sql`` or ``sql_template`` anywhere in a spec document."""
-    stack = [data]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-            continue
-        if not isinstance(node, dict):
-            continue
-        sql = node.get("flink_sql")
-        template = node.get("sql_template")
-        if isinstance(sql, str) or isinstance(template, str):
-            tables = node.get("tables")
-            topics: dict[str, str] = {}
-            if isinstance(tables, dict):
-                for tname, tdef in tables.items():
-                    topic = tdef.get("topic") if isinstance(tdef, dict) else None
-                    if isinstance(topic, str) and topic:
-                        topics[str(tname).lower()] = topic
-            params = node.get("params")
-            yield _SpecTest(
-                sql if isinstance(sql, str) else None,
-                template if isinstance(template, str) else None,
-                params if isinstance(params, dict) else {},
-                topics,
-            )
-        stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
 
 
 class LineageMethod(SelectorMethod):
@@ -639,50 +238,42 @@ class LineageMethod(SelectorMethod):
             if ds:
                 self._edges.append(self.edge(node, ds, f"{what} writes {ds}"))
 
-    def _spec_tests(self, path: str) -> list[_SpecTest] | None:
-        cache = self.ctx.cache
-        blob = self.ctx.repo.blobs.get(path)
-        cached = cache.get("spec", blob) if cache else None
-        if cached is not None:
-            return [_SpecTest(**t) for t in cached]
-        text = self.ctx.repo.read(path)
-        if text is None:
-            return None
-        try:
-            data = yaml.load(text, Loader=_SafeLoader)  # CSafeLoader when libyaml is there
-        except yaml.YAMLError:
-            self.ctx.warn(f"{path}: not valid YAML; lineage skipped (its suite still selects it)")
-            return None
-        tests = list(_spec_tests(data))
-        if cache:
-            cache.put("spec", blob, [dataclasses.asdict(t) for t in tests])
-        return tests
-
     def _spec(self, path: str) -> None:
-        tests = self._spec_tests(path)
-        if tests is None:
+        read = read_spec(self.ctx.repo, path, self.ctx.cache)
+        if read is None:
+            return
+        if read.problem is not None:
+            self.ctx.warn(f"{path}: not valid YAML; lineage skipped (its suite still selects it)")
             return
         node = node_id(NodeKind.SPEC, path)
         self.nodes.add(node)
-        suites = [s for anc in (*_ancestors(path), "") for s in self._suites_by_dir.get(anc, ())]
+        suites = [s for anc in (*ancestors(path), "") for s in self._suites_by_dir.get(anc, ())]
         for suite in suites:
             self._edges.append(self.edge(node, _suite(suite), f"suite {suite!r} runs {path}"))
-        for k, test in enumerate(tests):
+        for k, test in enumerate(read.tests):
             # The transformation as this test runs it: inputs flow in, outputs flow out,
             # so an upstream change reaches everything downstream of it.
             run = node_id(NodeKind.SPEC, f"{path}::{k}")
             for suite in suites:
                 self._edges.append(self.edge(run, _suite(suite), f"suite {suite!r} runs {path}"))
-            if test.sql:
+            if test.flink_sql:
                 self._edges.append(self.edge(node, run, f"{path} defines its SQL inline"))
-            if test.template:
-                tpath = self._resolve(path, test.template)
+                self._link(run, self.ctx.lineage(test.flink_sql), test.topics, path)
+            tpath = self._template_of(path, test)
+            if tpath:
                 tnode = node_id(NodeKind.SQL, tpath)
                 self.nodes.add(tnode)
                 self._edges.append(self.edge(tnode, run, f"{path} runs template {tpath}"))
                 self._link(run, self._rendered(tpath, test.params), test.topics, path)
-            if test.sql:
-                self._link(run, self.ctx.lineage(test.sql), test.topics, path)
+
+    def _template_of(self, spec: str, test: ScannedTest) -> str | None:
+        """The repository path of the test's template, found as the runner finds it."""
+        found = test.template(PurePosixPath(posixpath.dirname(spec)), self.ctx.repo.is_dir)
+        if found is None:
+            if test.sql_template:
+                self.ctx.warn(f"{spec}: no flink/sql/ directory for template {test.sql_template!r}")
+            return None
+        return posixpath.normpath(str(found.path))
 
     def _rendered(self, template: str, params: dict[str, Any]) -> Flow:
         """Lineage of a template as a spec renders it (cached by blob id and params)."""
@@ -690,7 +281,7 @@ class LineageMethod(SelectorMethod):
         blob = self.ctx.repo.blobs.get(template)
         key = None
         if cache and blob:
-            key = _digest(blob + json.dumps(params, sort_keys=True, default=str))
+            key = digest(blob + json.dumps(params, sort_keys=True, default=str))
             hit = cache.get("template", key)
             if hit is not None:
                 return Flow.of(hit)
@@ -703,12 +294,6 @@ class LineageMethod(SelectorMethod):
         if cache and key:
             cache.put("template", key, flow._asdict())
         return flow
-
-    def _resolve(self, spec: str, template: str) -> str:
-        template = template.replace("\\", "/")
-        beside = posixpath.normpath(posixpath.join(posixpath.dirname(spec), template))
-        rooted = posixpath.normpath(template.lstrip("/"))
-        return beside if beside in self.ctx.repo and rooted not in self.ctx.repo else rooted
 
     def _template(self, path: str) -> None:
         text = self.ctx.repo.read(path)
@@ -821,7 +406,7 @@ class ModuleMethod(SelectorMethod):
     def entries(self, path: str) -> Iterable[tuple[str, str]]:
         for owner in self.referenced.get(path, ()):
             yield node_id(NodeKind.MODULE, owner), f"module {owner} reads {path}"
-        for anc in _ancestors(posixpath.dirname(path)):
+        for anc in ancestors(posixpath.dirname(path)):
             if anc in self.modules:
                 yield node_id(NodeKind.MODULE, anc), f"{path} is in module {anc}"
                 break

@@ -1,8 +1,16 @@
 """Pydantic models and loaders for every YAML file a user writes.
 
-Public surface: :func:`load_yaml`, :func:`parse_model`, :class:`SourceMap`.
+Public surface: the YAML loader with its source map (:mod:`ctt.config.yaml_source`),
+re-exported here; modules outside ``ctt.config`` import from this package.
 """
 
-from ctt.config._yaml import SourceMap, load_yaml, parse_model, suggest
+from ctt.config.yaml_source import (
+    Loc,
+    SourceMap,
+    load_yaml,
+    load_yaml_cached,
+    parse_model,
+    suggest,
+)
 
-__all__ = ["SourceMap", "load_yaml", "parse_model", "suggest"]
+__all__ = ["Loc", "SourceMap", "load_yaml", "load_yaml_cached", "parse_model", "suggest"]

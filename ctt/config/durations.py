@@ -14,20 +14,26 @@ _DURATION = re.compile(
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
+class DurationError(ValueError):
+    """Not a duration: config errors word it as "`timeout` must be a duration like 30s"."""
+
+
 def parse_duration(value: Any) -> float:
     """Seconds from ``"30m"``, ``"2 hours"``, ``"250ms"`` or a bare number of seconds."""
     if isinstance(value, bool):
-        raise ValueError("expected a duration such as '30s' or '5m'")
+        raise DurationError("expected a duration such as '30s' or '5m'")
     if isinstance(value, (int, float)):
         if value < 0:
-            raise ValueError("a duration cannot be negative")
+            raise DurationError("a duration cannot be negative")
         return float(value)
     if not isinstance(value, str):
-        raise ValueError("expected a duration such as '30s' or '5m'")
+        raise DurationError("expected a duration such as '30s' or '5m'")
     text = value.strip().lstrip("<").strip()
     match = _DURATION.match(text)
     if not match:
-        raise ValueError(f"{value!r} is not a duration; write e.g. '500ms', '30s', '5m', '2 hours'")
+        raise DurationError(
+            f"{value!r} is not a duration; write e.g. '500ms', '30s', '5m', '2 hours'"
+        )
     unit = match["unit"].lower()
     key = "ms" if unit == "ms" else unit[0]
     return float(match["num"]) * _UNIT_SECONDS[key]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ctt.config._yaml import load_yaml, parse_model
 from ctt.config.durations import Percent
+from ctt.config.yaml_source import load_yaml, parse_model
 
 __all__ = ["DEFAULT_GATES_FILE", "GateMode", "GatesConfig", "QualityGates", "load_gates"]
 

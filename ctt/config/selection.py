@@ -34,8 +34,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
-from ctt.config._yaml import Loc, SourceMap, load_yaml_cached, parse_model, suggest
 from ctt.config.durations import Duration
+from ctt.config.yaml_source import Loc, SourceMap, load_yaml_cached, parse_model, suggest
 from ctt.errors import ConfigError
 
 DEFAULT_SELECTION_FILE = Path("continuous-testing/config/test-selection.yaml")
@@ -146,7 +146,10 @@ class SelectionConfig(_Strict):
         return self._source.line_of(("test_selection", *loc)) if self._source else None
 
     def error(self, message: str, *loc: str | int, hint: str | None = None) -> ConfigError:
-        return ConfigError(message, file=self.file, line=self.line_of(*loc), hint=hint)
+        """A ConfigError at ``loc`` inside ``test_selection``, with file:line:col and snippet."""
+        if self._source is None:
+            return ConfigError(message, hint=hint)
+        return self._source.error(message, ("test_selection", *loc), hint=hint)
 
     def suite_references(self) -> Iterable[tuple[str, Loc]]:
         """Every suite name the file mentions, with where it is written."""
@@ -189,16 +192,13 @@ def _hoist(data: Any, smap: SourceMap) -> Any:
         if key not in data:
             continue
         if key in inner:
-            raise ConfigError(
+            raise smap.error(
                 f"{key!r} is given both at the top level and under 'test_selection'",
-                file=smap.file,
-                line=smap.line_of((key,)),
+                (key,),
                 hint="keep one",
             )
         merged[key] = data[key]
-        for loc, line in list(smap.lines.items()):
-            if loc[:1] == (key,):
-                smap.lines[("test_selection", *loc)] = line
+        smap.copy_subtree((key,), ("test_selection", key))
     out["test_selection"] = merged
     return out
 

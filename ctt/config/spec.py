@@ -13,8 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ctt.config import SourceMap, load_yaml, parse_model, suggest
 from ctt.config.durations import Duration, parse_duration
+from ctt.config.spec_scan import Template, kafka_key, resolve_template
+from ctt.config.yaml_source import SourceMap, load_yaml, parse_model, suggest
 from ctt.datagen.config import GeneratorConfig
 from ctt.errors import ConfigError
 
@@ -122,6 +123,10 @@ class TableDef(_Strict):
     @property
     def updating(self) -> bool:
         return self.versioned or bool(self.primary_key)
+
+    def key_columns(self) -> list[str]:
+        """The columns of this table's Kafka record key (the primary key of an upsert table)."""
+        return kafka_key(self.primary_key, self.key)
 
 
 class TableData(_Strict):
@@ -253,13 +258,22 @@ class LoadedTest(BaseModel):
     def id(self) -> str:
         return f"{self.file.stem}::{self.test.name}"
 
+    def template(self) -> Template[Path] | None:
+        """The ``sql_template`` this test renders, found as selection finds it."""
+        if self.test.sql_template is None:
+            return None
+        return resolve_template(self.test.sql_template, self.file.parent.resolve(), Path.is_dir)
+
 
 def load_spec(path: Path) -> list[LoadedTest]:
     """All tests of one spec file; ConfigError (file:line) on any problem."""
     data, smap = load_yaml(path)
     if not isinstance(data, dict) or "flink_transformation_tests" not in data:
-        raise ConfigError(
-            "a spec file holds a `flink_transformation_tests:` map of tests", file=str(path), line=1
+        near = suggest("flink_transformation_tests", data) if isinstance(data, dict) else None
+        raise smap.error(
+            "a spec file holds a `flink_transformation_tests:` map of tests",
+            (near,) if near else (),
+            hint=f"rename {near!r} to 'flink_transformation_tests'" if near else None,
         )
     spec = parse_model(SpecFile, data, smap)
     out = []
@@ -289,10 +303,9 @@ def _check_references(test: FlinkTest, smap: SourceMap, loc: tuple[str, ...]) ->
         for table in test.test_data:
             if table not in test.tables:
                 near = suggest(table, test.tables)
-                raise ConfigError(
+                raise smap.error(
                     f"test_data names table {table!r}, which is not in `tables`",
-                    file=smap.file,
-                    line=smap.line_of((*loc, "test_data", table)),
+                    (*loc, "test_data", table),
                     hint=f"did you mean {near!r}?" if near else "declare it under `tables:`",
                 )
     elif isinstance(test.test_data, list):
@@ -301,22 +314,17 @@ def _check_references(test: FlinkTest, smap: SourceMap, loc: tuple[str, ...]) ->
         (vname,) = item
         if vname not in registry.names():
             near = suggest(vname, registry.names())
-            raise ConfigError(
+            raise smap.error(
                 f"unknown validation {vname!r}",
-                file=smap.file,
-                line=smap.line_of((*loc, "validation", i)),
+                (*loc, "validation", i, vname),
                 hint=f"did you mean {near!r}?"
                 if near
                 else f"known: {', '.join(sorted(registry.names()))}",
             )
         try:
             registry.get(vname).parse(item[vname])
-        except ValueError as exc:
-            raise ConfigError(
-                f"validation {vname}: {exc}",
-                file=smap.file,
-                line=smap.line_of((*loc, "validation", i)),
-            ) from None
+        except (ValueError, TypeError) as exc:
+            raise smap.error(f"validation {vname}: {exc}", (*loc, "validation", i, vname)) from None
 
 
 def discover(paths: list[Path]) -> list[Path]:

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ctt.config._yaml import load_yaml_cached, parse_model
 from ctt.config.durations import Duration
+from ctt.config.yaml_source import load_yaml_cached, parse_model
 
 DEFAULT_SUITES_FILE = Path("continuous-testing/config/suites.yaml")
 

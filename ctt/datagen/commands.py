@@ -81,7 +81,7 @@ def table_from_spec(
         shape = TableShape(
             name=table,
             columns=list(tdef.schema_.items()),
-            key_columns=tdef.key or tdef.primary_key,
+            key_columns=tdef.key_columns(),
             event_time=tdef.watermark.column if tdef.watermark else None,
             watermark_delay_s=tdef.watermark.delay if tdef.watermark else 0.0,
             partitions=tdef.partitions,

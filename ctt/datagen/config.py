@@ -20,7 +20,7 @@ from pydantic import (
     model_validator,
 )
 
-from ctt.config._yaml import SourceMap, parse_model, suggest
+from ctt.config import SourceMap, parse_model, suggest
 from ctt.config.durations import Duration, Percent
 from ctt.errors import ConfigError
 

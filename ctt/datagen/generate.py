@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 import orjson
 
-from ctt.config._yaml import suggest
+from ctt.config import suggest
 from ctt.datagen.avro import AvroEncoder
 from ctt.datagen.config import (
     Distribution,

@@ -26,7 +26,7 @@ def shape_of(name: str, table: TableDef) -> TableShape:
     return TableShape(
         name=name,
         columns=[ShapeColumn(name=c, type=t) for c, t in table.schema_.items()],
-        key_columns=table.primary_key or table.key,
+        key_columns=table.key_columns(),
         event_time=table.watermark.column if table.watermark else None,
         watermark_delay_s=table.watermark.delay if table.watermark else 0.0,
         partitions=table.partitions,
@@ -90,7 +90,7 @@ def explicit(
     start_index: int = 0,
 ) -> TableInput:
     """Explicit rows: JSON values, key from ``key``/``primary_key``, lateness computed as the generator does."""
-    key_cols = table.primary_key or table.key
+    key_cols = table.key_columns()
     wm_col = table.watermark.column if table.watermark else None
     delay_ms = round(table.watermark.delay * 1000) if table.watermark else None
     max_seen: dict[int, int] = {}

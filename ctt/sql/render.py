@@ -8,18 +8,17 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from ctt.config.spec_scan import SQL_ROOT as _SQL_ROOT
+from ctt.config.spec_scan import resolve_template
 from ctt.errors import ConfigError
 
-SQL_ROOT = Path("flink") / "sql"
+SQL_ROOT = Path(_SQL_ROOT)
 
 
 def find_sql_root(start: Path) -> Path | None:
     """``flink/sql`` in the nearest ancestor of ``start`` (the spec's repository)."""
-    for parent in [start, *start.parents]:
-        candidate = parent / SQL_ROOT
-        if candidate.is_dir():
-            return candidate
-    return None
+    found = resolve_template("", start, Path.is_dir)
+    return found.root if found else None
 
 
 def _env(root: Path | None) -> SandboxedEnvironment:
@@ -50,12 +49,16 @@ def render_text(text: str, params: dict[str, Any], *, file: str, line_offset: in
 
 
 def render_template(name: str, params: dict[str, Any], *, spec_dir: Path) -> tuple[str, Path]:
-    """Render ``flink/sql/<name>``; returns the SQL and the template's path."""
-    root = find_sql_root(spec_dir.resolve())
-    if root is None:
+    """Render ``flink/sql/<name>``; returns the SQL and the template's path.
+
+    The template is found by :func:`ctt.config.spec_scan.resolve_template`, the
+    rule selection uses too, so a change to the file selects the specs that run it.
+    """
+    found = resolve_template(name, spec_dir.resolve(), Path.is_dir)
+    if found is None:
         raise ConfigError(f"no flink/sql/ directory above {spec_dir} to find template {name!r}")
-    rel = name[len("flink/sql/") :] if name.startswith("flink/sql/") else name
-    path = root / rel
+    root, rel = found
+    path = found.path
     env = _env(root)
     try:
         return env.get_template(rel).render(**params), path

@@ -7,7 +7,7 @@ import pytest
 from ctt.ci.analyze import GitRepo, analyze, resolve_range
 from ctt.ci.models import SelectionMode
 from ctt.ci.select import explain_lines
-from ctt.ci.selector_methods import JsonHistory
+from ctt.ci.selection_history import JsonHistory
 from ctt.errors import ConfigError, UsageError
 from tests.unit.ci._fixture import changes, make_repo, selector
 
@@ -240,3 +240,68 @@ def test_upstream_change_flows_through_a_template_run_to_later_stages(tmp_path: 
     }
     # but editing agg's spec (its test data) stays local
     assert _smart(tmp_path, "specs/agg/agg.yaml") == {"agg_specs", "smoke"}
+
+
+def test_template_named_below_flink_sql_selects_its_suite(tmp_path: Path) -> None:
+    """``sql_template: transformations/x.sql`` (the documented form) is flink/sql/transformations/x.sql.
+
+    Selection resolves it as the runner does; before, the template counted as
+    unmapped and, under ``unmapped: warn``, the suite that runs it was skipped.
+    """
+    make_repo(
+        tmp_path,
+        {
+            "flink/sql/transformations/rollup.sql": (
+                "INSERT INTO {{ sink }} SELECT user_id, COUNT(*) FROM {{ source }} GROUP BY user_id"
+            ),
+            "specs/other/rollup.yaml": (
+                "flink_transformation_tests:\n  rollup:\n"
+                "    sql_template: transformations/rollup.sql\n"
+                "    params: {source: clicks, sink: rollup}\n"
+                "    tables: {clicks: {schema: {user_id: BIGINT}}}\n"
+            ),
+        },
+    )
+    result = selector(tmp_path).select(
+        SelectionMode.SMART, changes("flink/sql/transformations/rollup.sql")
+    )
+    assert set(result.selected) == {"other_specs", "smoke"}
+    assert result.unmapped == []
+    assert any(
+        "runs template flink/sql/transformations/rollup.sql" in s
+        for r in result.selected["other_specs"]
+        for s in r.steps
+    )
+
+
+def test_a_spec_that_does_not_validate_still_selects_through_its_template(tmp_path: Path) -> None:
+    make_repo(
+        tmp_path,
+        {
+            "specs/other/broken.yaml": (
+                "flink_transformation_tests:\n  broken:\n"
+                "    sql_template: flink/sql/transformations/agg.sql\n"
+                "    timeout: soon\n    tabels: {}\n"
+            ),
+        },
+    )
+    assert _smart(tmp_path, "flink/sql/transformations/agg.sql") == {
+        "agg_specs",
+        "other_specs",
+        "smoke",
+    }
+
+
+def test_every_shipped_template_selects_a_suite_with_the_shipped_rules() -> None:
+    from ctt.ci.select import load_selector
+    from ctt.ci.selection_inputs import repo_files
+
+    root = Path(__file__).resolve().parents[3]
+    conf = root / "continuous-testing/config"
+    sel = load_selector(root, conf / "test-selection.yaml", conf / "suites.yaml")
+    templates = sorted(f for f in repo_files(root).under("flink/sql") if f.endswith(".sql"))
+    assert templates
+    for template in templates:
+        result = sel.select(SelectionMode.SMART, changes(template))
+        assert "flink_transformation_tests" in result.selected, template
+        assert result.unmapped == [], template

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ctt.config.spec import Watermark, load_spec
 from ctt.errors import ConfigError
@@ -131,3 +135,90 @@ def test_watermark_parsing(text: str, column: str, delay: float) -> None:
 def test_watermark_rejects_expressions() -> None:
     with pytest.raises(ValueError):
         Watermark.parse("CAST(x AS TIMESTAMP(3))")
+
+
+# --- no input makes the loader raise anything but ConfigError ------------------------------------
+
+_KEYS = st.sampled_from(
+    [
+        "flink_transformation_tests", "t", "flink_sql", "sql_template", "params", "tables",
+        "schema", "test_data", "rows", "deletes", "generate", "expected", "validation", "timeout",
+        "key", "primary_key", "watermark", "topic", "partitions", "completion", "versioned",
+        "count", "keys", "fields", "time_range", "order", "mode", "x-a", "output_schema_match",
+        "processing_latency_sla", "late_data_percentage",
+    ]
+)  # fmt: skip
+_SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**20),
+    st.floats(),
+    st.text(max_size=6),
+    st.sampled_from(["30s", "soon", "ts", "BIGINT", "100%", "ts - INTERVAL '5' SECOND", "x"]),
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=25,
+)
+_FRAGMENTS = st.sampled_from(
+    [
+        "flink_transformation_tests:", "\n", "  ", "    ", "t:", "flink_sql: x", "- ", "&a ", "*a",
+        "[", "]", "{", "}", ": ", ",", "2024-13-45", "!!binary x", "!!float abc", "<<: *a", "? ",
+        "---\n", "'", '"', "\t", "# c", "|\n", "rows:", "tables:", "schema: {id: INT}",
+        "test_data:", "validation:", "- processing_latency_sla: soon", "timeout: x", "ä", "\r",
+        "!!python/object:os.system x", "%TAG ! x\n", "\ufeff", "\x85", "\u2028",
+    ]
+)  # fmt: skip
+
+
+def _check_inside(text: str, err: ConfigError) -> None:
+    """A reported position lies inside the file: a real line, a column on it (or just past it)."""
+    lines = text.splitlines() or [""]
+    if err.line is not None:
+        assert 1 <= err.line <= len(lines), (err.line, len(lines))
+        if err.col is not None:
+            assert 1 <= err.col <= len(lines[err.line - 1]) + 1, (err.col, lines[err.line - 1])
+
+
+def _load_never_crashes(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_spec(path)
+    except ConfigError as err:
+        _check_inside(path.read_text(encoding="utf-8"), err)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.dictionaries(st.text("abt_", min_size=1, max_size=3), _VALUES, max_size=3), st.booleans())
+def test_structured_specs_raise_only_config_errors(
+    tmp_path: Path, tests: dict[str, Any], wrap: bool
+) -> None:
+    doc: Any = {"flink_transformation_tests": tests} if wrap else tests
+    _load_never_crashes(tmp_path, yaml.safe_dump(doc, allow_unicode=True))
+
+
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(_FRAGMENTS | st.text(max_size=3), max_size=30))
+def test_arbitrary_text_raises_only_config_errors(tmp_path: Path, parts: list[str]) -> None:
+    _load_never_crashes(tmp_path, "".join(parts).replace("\x00", ""))
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.data())
+def test_damaged_shipped_specs_raise_only_config_errors(
+    tmp_path: Path, data: st.DataObject
+) -> None:
+    files = sorted(SPECS.rglob("*.yaml"))
+    text = data.draw(st.sampled_from(files)).read_text(encoding="utf-8")
+    cut = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(cut, min(len(text), cut + 40)))
+    insert = data.draw(st.lists(_FRAGMENTS, max_size=3))
+    _load_never_crashes(tmp_path, text[:cut] + "".join(insert) + text[end:])

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ctt.config._yaml import load_yaml, load_yaml_cached
+from ctt.config.yaml_source import load_yaml, load_yaml_cached
 from ctt.errors import ConfigError
 
 DOC = "a:\n  b: [1, 2.5, true, null]\n  c: 'x'\n"
