@@ -233,19 +233,23 @@ def capture(ctx: ValidationContext) -> Snapshot:
 class SnapshotDiff(BaseModel):
     """What differs between the recorded snapshot and this run, per output and overall."""
 
-    problems: list[str] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list, description="outputs and columns")
     tables: dict[str, Match] = Field(default_factory=dict)
+    counts: list[str] = Field(default_factory=list, description="input counts, late drops")
 
     @property
     def clean(self) -> bool:
-        return not self.problems and all(m.perfect for m in self.tables.values())
+        return (
+            not self.problems and not self.counts and all(m.perfect for m in self.tables.values())
+        )
 
     def render(self, *, limit: int = 20) -> str:
+        """Rows first (what a reviewer reads), then the counts that moved."""
         parts = list(self.problems)
         for name, m in self.tables.items():
             if not m.perfect:
                 parts.append(f"{name}: {render_diff(m, limit=limit)}")
-        return "\n".join(parts)
+        return "\n".join(parts + self.counts)
 
 
 def compare(
@@ -276,12 +280,12 @@ def compare(
     for name in sorted(expected.inputs.keys() | actual.inputs.keys()):
         a, b = expected.inputs.get(name), actual.inputs.get(name)
         if a != b:
-            diff.problems.append(
+            diff.counts.append(
                 f"inputs.{name}: {_flow(a.model_dump()) if a else '(none)'} recorded, "
                 f"{_flow(b.model_dump()) if b else '(none)'} sent now (did the data generator change?)"
             )
     if expected.late_dropped != actual.late_dropped:
-        diff.problems.append(
+        diff.counts.append(
             f"late_dropped: {expected.late_dropped} recorded, Flink dropped {actual.late_dropped}"
         )
     return diff
@@ -368,7 +372,7 @@ def check(ref: SnapshotRef, ctx: ValidationContext) -> Verdict:
         return Verdict(passed=True, summary=f"matches the snapshot ({rows} rows)")
     return Verdict(
         passed=False,
-        summary=f"differs from the snapshot {ref.path.name}",
+        summary=f"differs from the snapshot {ref.path.name} (--update-snapshots if intended)",
         details=diff.render() + f"\nif the change is intended: {ref.command}",
     )
 

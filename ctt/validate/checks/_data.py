@@ -82,16 +82,13 @@ def table_rows(ctx: ValidationContext, table: str, validation: str) -> tuple[lis
     if table in ctx.outputs:
         return output_rows(ctx, table)
     src = sources(ctx)
-    if table in src or (ctx.spec and table in ctx.spec.test.tables):
-        schema = (
-            ctx.spec.test.tables[table].schema_
-            if ctx.spec and table in ctx.spec.test.tables
-            else {}
-        )
+    declared = ctx.spec.test.tables if ctx.spec else {}
+    if table in src or table in declared:
+        schema = declared[table].schema_ if table in declared else {}
         cmp = Comparer([Column(name=n, type=t) for n, t in schema.items()])
         rows = [cmp.norm(r) for r in sent_rows(src.get(table, []))]
         return list(schema) or sorted({k for r in rows for k in r}), rows
-    known = sorted({*ctx.outputs, *src, *(ctx.spec.test.tables if ctx.spec else {})})
+    known = sorted({*ctx.outputs, *src, *declared})
     raise fail(ctx, validation, f"no table {table!r} (known: {', '.join(known)})")
 
 
