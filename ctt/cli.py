@@ -181,6 +181,12 @@ def run(
     engine: Annotated[
         str, typer.Option(help="Flink engine: local (default) or confluent.")
     ] = "local",
+    update_snapshots: Annotated[
+        bool, typer.Option("--update-snapshots", help="Record or rewrite snapshots (specs).")
+    ] = False,
+    ci: Annotated[
+        bool, typer.Option("--ci", help="CI mode (also CI=true): never write snapshots.")
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Run Flink test specs on a real Flink engine, or suites of a plan.
@@ -236,6 +242,8 @@ def run(
         select=select,
         keep_topics=keep_topics,
         engine=engine,
+        update_snapshots=update_snapshots,
+        ci=ci,
     )
 
 

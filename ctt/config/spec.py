@@ -186,6 +186,9 @@ class FlinkTest(_Strict):
     test_data: dict[str, TableData] | list[dict[str, Any]] | None = None
     expected: dict[str, Expected] = Field(default_factory=dict)
     validation: list[dict[str, Any]] = Field(default_factory=list)
+    snapshot: bool | None = Field(
+        None, description="compare with a recorded snapshot; default: when its file exists"
+    )
     completion: Completion = Completion.BOUNDED
     timeout: Duration = 180.0
     quiet_period: Duration = 5.0

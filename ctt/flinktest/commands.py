@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from ctt.config.spec import LoadedTest, discover, load_spec
 from ctt.console import Output
 from ctt.errors import ConfigError, ExitCode, TestsFailed, UsageError
+from ctt.expect import Policy
 from ctt.flinktest.reporting import TerminalReporter, write_reports
 from ctt.flinktest.results import ErrorKind, RunReport, Status, TestResult
 from ctt.flinktest.runner import FlinkTestRunner
@@ -50,12 +51,15 @@ def run_specs(
     select: str | None,
     keep_topics: bool,
     engine: str,
+    update_snapshots: bool = False,
+    ci: bool = False,
 ) -> None:
     if engine != "local":
         raise UsageError(
             f"the runner drives the local engine; --engine {engine} is not wired into `ctt run` yet",
             hint="see docs/confluent-cloud.md for the Confluent Cloud client and its contract tests",
         )
+    snapshots = Policy.resolve(update=update_snapshots, ci=ci)  # refuses to write in CI
     tests, broken = load_all(paths)
     if select:
         tests = [t for t in tests if select in t.test.name]
@@ -82,6 +86,7 @@ def run_specs(
             parallel=parallel,
             listener=reporter.phase,
             keep=keep_topics,
+            snapshots=snapshots,
         )
         with reporter:
             done = runner.run(tests, on_result=reporter.finished)

@@ -76,6 +76,8 @@ class TerminalReporter:
         line = f"[{style}]{result.status.value.upper():7}[/{style}] {escape(result.id)} ({result.duration_s:.1f}s)"
         with self._lock:
             self.out.info(line)
+            for warning in result.warnings:
+                self.out.info(f"        [yellow]warning:[/yellow] {escape(warning)}")
             if result.status in (Status.FAILED, Status.ERROR) and result.message:
                 self.out.info(f"        {escape(result.message)}")
                 for o in result.outcomes:

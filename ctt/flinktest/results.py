@@ -36,6 +36,7 @@ class TestResult(BaseModel):
     message: str | None = None
     error_kind: ErrorKind | None = None
     outcomes: list[Outcome] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list, description="e.g. only the oracle expects")
     job_id: str | None = None
     run_id: str | None = None
     records_in: int = 0

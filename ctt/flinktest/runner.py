@@ -20,6 +20,8 @@ from ctt.datagen.record import GeneratedRecord
 from ctt.engines.base import EngineError, Phase, StatementHandle
 from ctt.engines.local import LocalEngine
 from ctt.errors import ConfigError, CttError, InfraError
+from ctt.expect import Policy
+from ctt.expect import plan as plan_expectations
 from ctt.flinktest import inputs as inputs_mod
 from ctt.flinktest.outputs import UndecodableOutput, decode
 from ctt.flinktest.plan import LocalPlanner, OutputPlan, sql_source, targets
@@ -99,8 +101,10 @@ class FlinkTestRunner:
         parallel: int | None = None,
         listener: Listener | None = None,
         keep: bool = False,
+        snapshots: Policy | None = None,
     ) -> None:
         self.stack = stack
+        self.snapshots = snapshots or Policy()
         self.run_id = run_id or new_run_id()
         self.parallel = max(1, parallel or stack.slots)
         self.listener = listener or (lambda _t, _p: None)
@@ -257,6 +261,10 @@ class FlinkTestRunner:
 
         self._phase(lt, ctx, "validating")
         vctx = self._validation_context(lt, plans, records, produced, metrics, src.text)
+        expect = plan_expectations(lt, vctx.outputs, self.snapshots)  # snapshot, assertions
+        vctx.spec, vctx.snapshot = expect.spec, expect.snapshot
+        for warning in expect.warnings:
+            ctx.note(f"warning: {warning}")
         outcomes = []
         validations = test.validation or (
             [{"rows_match": True}]
@@ -269,7 +277,7 @@ class FlinkTestRunner:
                 if test.expected
                 else []
             )
-        for item in validations:
+        for item in [*validations, *expect.validations]:
             ((name, raw),) = item.items()
             v = registry.get(name)
             outcomes.append(v.check(v.parse(raw), vctx))
@@ -288,6 +296,7 @@ class FlinkTestRunner:
             status=status,
             message=message,
             outcomes=outcomes,
+            warnings=expect.warnings,
             job_id=ctx.handle.job_id if ctx.handle else None,
             records_in=sum(len(p) for p in produced.values()),
             records_out={t: len(r) for t, r in records.items()},

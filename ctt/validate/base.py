@@ -8,10 +8,12 @@ consuming arguments as read).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ctt.config.spec import FlinkTest
 from ctt.engines.base import StatementMetrics
 
 
@@ -87,6 +89,27 @@ class TableOutput(BaseModel):
         return out
 
 
+class SnapshotRef(BaseModel):
+    """Where a test's snapshot lives and whether this run may write it (see ctt.expect.snapshot)."""
+
+    path: Path
+    command: str = Field(description="the command that (re)records it, shown when it is missing")
+    update: bool = False
+    ci: bool = Field(False, description="in CI a snapshot is never written")
+
+
+class SpecRef(BaseModel):
+    """The test as the user wrote it: assertions read its source tables and point at its lines."""
+
+    test: FlinkTest
+    file: Path
+    lines: dict[str, int] = Field(default_factory=dict, description="validation name -> line")
+
+    def where(self, validation: str) -> dict[str, Any]:
+        """``file``/``line`` keyword arguments of a ConfigError about one validation."""
+        return {"file": str(self.file), "line": self.lines.get(validation)}
+
+
 class ValidationContext(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -95,6 +118,8 @@ class ValidationContext(BaseModel):
     inputs: list[InputRecord] = Field(default_factory=list)
     metrics: StatementMetrics = Field(default_factory=StatementMetrics)
     extra: dict[str, Any] = Field(default_factory=dict, description="oracle results and the like")
+    spec: SpecRef | None = Field(None, description="for assertions over the sources")
+    snapshot: SnapshotRef | None = Field(None, description="set when a snapshot applies")
 
 
 class Outcome(BaseModel):
