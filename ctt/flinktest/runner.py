@@ -506,12 +506,13 @@ class FlinkTestRunner:
                             f"reaches {_iso(target)}"
                         )
                         self._watermark_barrier(lt, ctx, target, deadline)
-                elif first.late and not inp.generated:
-                    ctx.note(
-                        f"{name} row {first.index + 1} (event time {_iso(first.event_time_ms)}) "
-                        "is behind the watermark by event time; sent as written "
-                        "(`late_rows: wait_for_watermark` holds it back)"
-                    )
+                elif not hold_back and not inp.generated:
+                    for r in (r for r in segment if r.late):
+                        ctx.note(
+                            f"{name} row {r.index + 1} (event time {_iso(r.event_time_ms)}) is "
+                            "behind the watermark by event time; sent as written "
+                            "(`late_rows: wait_for_watermark` holds it back)"
+                        )
                 if first is hold:
                     ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
                 self.kafka.produce(segment, topic_of[name], on_sent=on_sent, producer_config=conf)
