@@ -135,6 +135,10 @@ class LocalEngine:
         detail = cause.summary() if cause else None
         return StatementStatus(phase=phase, detail=detail, job_id=handle.job_id, cause=cause)
 
+    def running_tasks(self, handle: StatementHandle) -> bool:
+        """Every task deployed (the job can consume input); kept for bench/runner.py."""
+        return self.status(handle).phase in (Phase.RUNNING, Phase.COMPLETED)
+
     def _cause(self, job_id: str, *, final: bool) -> FailureCause | None:
         if job_id in self._causes:
             return self._causes[job_id]
