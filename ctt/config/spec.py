@@ -174,6 +174,11 @@ class Completion(StrEnum):
     QUIET = "quiet"  # unbounded sources: stop when output is quiet for quiet_period
 
 
+class LateRows(StrEnum):
+    AS_WRITTEN = "as_written"  # send rows in the order the spec lists them, at once
+    WAIT_FOR_WATERMARK = "wait_for_watermark"  # hold a late row until Flink's watermark passed it
+
+
 class FlinkTest(_Strict):
     """One test of the ``flink_transformation_tests`` map."""
 
@@ -192,6 +197,11 @@ class FlinkTest(_Strict):
     completion: Completion = Completion.BOUNDED
     timeout: Duration = 180.0
     quiet_period: Duration = 5.0
+    late_rows: LateRows | None = Field(
+        None,
+        description="late rows: default as_written for explicit rows, wait_for_watermark for "
+        "generated data (docs/spec-reference.md)",
+    )
     produce_rate: float | None = Field(
         None, gt=0, description="records/s for explicit rows (default: all at once)"
     )

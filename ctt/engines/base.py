@@ -1,8 +1,18 @@
 """The boundary every Flink engine implements: the local SQL Gateway and Confluent Cloud.
 
-Kept as small as httpx's transport: the runner submits statements, watches
-them, reads their results and metrics, and stops them. Each implementation
-translates its own library errors into :class:`EngineError` at the edge.
+Kept as small as httpx's transport, but complete: the runner needs nothing
+else from an engine, so it can run against :class:`ctt.engines.fake.FakeEngine`
+in unit tests. Each implementation translates its own library errors at the edge
+into one of the categories below:
+
+- :class:`StatementError`: Flink rejected the user's SQL (a config error, exit 2);
+- :class:`EngineError`: the engine is unreachable, answered 5xx or something
+  unexpected (infrastructure, exit 3); :class:`NoCapacity` is the kind the runner
+  retries.
+
+A job that fails at run time is not an exception of the engine: its
+:class:`StatementStatus` carries a :class:`FailureCause`, and the runner turns it
+into a verdict (:class:`JobFailed`).
 """
 
 from __future__ import annotations
@@ -13,20 +23,38 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from ctt.errors import ExitCode, InfraError
+from ctt.errors import ConfigError, CttError, ExitCode, InfraError
 
 
 class EngineError(InfraError):
-    """The engine could not be reached or did something unexpected."""
+    """The engine could not be reached, answered 5xx or did something unexpected."""
 
 
-class StatementError(EngineError):
-    """Flink rejected a statement (SQL error); carries the engine's message and the line."""
+class Unsupported(EngineError):
+    """The engine cannot offer what was asked (e.g. Confluent Cloud has no late-record count)."""
 
-    exit_code = ExitCode.USAGE
 
-    def __init__(self, message: str, *, sql_line: int | None = None, hint: str | None = None):
-        super().__init__(message, hint=hint)
+class NoCapacity(EngineError):
+    """The engine has no room for the job (no free TaskManager slot); worth waiting and retrying."""
+
+
+class StatementError(ConfigError):
+    """Flink rejected a statement (SQL error); carries the engine's message and the SQL's line.
+
+    ``sql_line`` counts within the statement; the runner turns it into the
+    spec's ``file:line``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        sql_line: int | None = None,
+        hint: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, file=file, line=line)
         self.sql_line = sql_line
 
 
@@ -45,6 +73,7 @@ class Phase(StrEnum):
 
 
 TERMINAL_PHASES = frozenset({Phase.COMPLETED, Phase.FAILED, Phase.STOPPED})
+FAILED_PHASES = frozenset({Phase.FAILED, Phase.FAILING})
 
 
 class StatementHandle(BaseModel):
@@ -56,10 +85,44 @@ class StatementHandle(BaseModel):
     engine_ref: dict[str, str] = Field(default_factory=dict, description="engine-private ids")
 
 
+class FailureCause(BaseModel):
+    """Why a job failed: the deepest exception of its cause chain, not the outermost wrapper."""
+
+    exception: str = Field(description="class name of the deepest cause, without package")
+    message: str
+    operator: str | None = Field(None, description="task/operator the failure happened in")
+    infrastructure: bool = Field(
+        False, description="the stack broke (lost TaskManager, Kafka unreachable), not the test"
+    )
+    trace: str | None = Field(None, description="the cause chain, one line per exception")
+
+    def summary(self) -> str:
+        where = f" in {self.operator}" if self.operator else ""
+        return f"{self.exception}{where}: {self.message}"
+
+
 class StatementStatus(BaseModel):
     phase: Phase
     detail: str | None = None
     job_id: str | None = None
+    cause: FailureCause | None = Field(None, description="set when the phase is FAILING/FAILED")
+
+
+class Capacity(BaseModel):
+    """Room for jobs. ``None`` means the engine does not tell (Confluent Cloud scales pools)."""
+
+    free_slots: int | None = None
+    total_slots: int | None = None
+
+    @property
+    def available(self) -> bool:
+        return self.free_slots is None or self.free_slots > 0
+
+
+class LateCount(BaseModel):
+    """Flink's count of late records dropped, read once it can be trusted."""
+
+    dropped: int | None = Field(description="None: no operator of the job counts late records")
 
 
 class ResultRow(BaseModel):
@@ -72,8 +135,8 @@ class ResultRow(BaseModel):
 class StatementMetrics(BaseModel):
     """What the runner's performance and late-data validators read."""
 
-    records_in: int | None = None
-    records_out: int | None = None
+    records_in: int | None = Field(None, description="records every source read, summed")
+    records_out: int | None = Field(None, description="records every sink wrote, summed")
     late_records_dropped: int | None = None
     backpressure_ratio: float | None = None
     checkpoints_completed: int | None = None
@@ -82,11 +145,33 @@ class StatementMetrics(BaseModel):
     raw: dict[str, Any] = Field(default_factory=dict)
 
 
+class JobFailed(CttError):
+    """A job failed while the test ran: a failed test when the SQL or data caused it (exit 1),
+    infrastructure when the stack did (exit 3)."""
+
+    def __init__(self, cause: FailureCause, *, where: str | None = None) -> None:
+        super().__init__(
+            f"the job failed{f' ({where})' if where else ''}: {cause.summary()}",
+            hint="see `ctt stack logs taskmanager`" if cause.infrastructure else None,
+        )
+        self.cause = cause
+        self.exit_code = ExitCode.INFRA if cause.infrastructure else ExitCode.TESTS_FAILED
+
+
 @runtime_checkable
 class FlinkEngine(Protocol):
-    """submit, status, results, stop, delete, metrics: nothing else crosses this line."""
+    """Everything the runner asks of an engine; nothing else crosses this line.
+
+    Every method that watches a job is a single non-blocking probe: the runner
+    owns the polling loop, so cancellation, deadlines and "the job failed" are
+    checked in one place, on every poll.
+    """
 
     name: str
+
+    def run(self, sql: str, *, deadline_s: float = 120.0) -> list[ResultRow]:
+        """Run a statement that finishes by itself (DDL, DESCRIBE, EXPLAIN); its rows."""
+        ...
 
     def submit(
         self, sql: str, *, name: str, properties: dict[str, str] | None = None
@@ -94,14 +179,39 @@ class FlinkEngine(Protocol):
         """Submit one statement; return once the engine accepted it (not when it finished)."""
         ...
 
-    def status(self, handle: StatementHandle) -> StatementStatus: ...
+    def capacity(self) -> Capacity:
+        """Free room for another job, now."""
+        ...
+
+    def status(self, handle: StatementHandle) -> StatementStatus:
+        """Phase (RUNNING only once every task is deployed) and, if failed, the deepest cause.
+
+        Raises :class:`NoCapacity` when the job failed because it got no resources.
+        """
+        ...
+
+    def watermark(self, handle: StatementHandle) -> int | None:
+        """The job's event-time watermark: the minimum over its sources; None before any."""
+        ...
+
+    def settled_late_count(
+        self, handle: StatementHandle, *, min_source_records: int | None = None
+    ) -> LateCount | None:
+        """Late records dropped, once the count can be trusted; None while it cannot yet.
+
+        Trusted = the sources read at least ``min_source_records``, every operator
+        read what its inputs wrote and the counters did not move between calls
+        at least two metric refreshes apart. Call again after a poll interval.
+        Engines that cannot count late records raise :class:`Unsupported`.
+        """
+        ...
 
     def results(self, handle: StatementHandle) -> Iterator[ResultRow]:
         """Rows of a query statement, page by page, until the engine says there are no more."""
         ...
 
     def stop(self, handle: StatementHandle, *, savepoint: bool = False) -> str | None:
-        """Stop a running statement; return the savepoint path when one was taken."""
+        """Stop (cancel) a running statement; return the savepoint path when one was taken."""
         ...
 
     def delete(self, handle: StatementHandle) -> None:

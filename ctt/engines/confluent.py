@@ -14,6 +14,16 @@ tests check against those specs. Rules of the API that shape this client:
   is never repeated blindly (ctt first looks whether the statement exists).
 
 httpx errors are translated into :class:`EngineError` at the edge.
+
+What the :class:`FlinkEngine` protocol asks and Confluent Cloud cannot offer:
+
+* capacity: compute pools scale by themselves, so :meth:`ConfluentEngine.capacity`
+  reports ``free_slots=None`` ("do not wait");
+* the watermark comes from the Metrics API gauge (one to two minutes behind) and
+  needs a Cloud API key; without one :meth:`~ConfluentEngine.watermark` raises
+  :class:`Unsupported`;
+* Confluent's metrics have no late-records-dropped counter:
+  :meth:`~ConfluentEngine.settled_late_count` always raises :class:`Unsupported`.
 """
 
 from __future__ import annotations
@@ -31,13 +41,17 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, Vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ctt.engines.base import (
+    Capacity,
     EngineError,
+    FailureCause,
+    LateCount,
     Phase,
     ResultRow,
     StatementError,
     StatementHandle,
     StatementMetrics,
     StatementStatus,
+    Unsupported,
 )
 from ctt.engines.confluent_dialect import (
     RESUMABLE_KINDS,
@@ -356,15 +370,66 @@ class ConfluentEngine:
             ref["created_at"] = str(created_at)
         return StatementHandle(name=cname, sql=statement, engine_ref=ref)
 
+    def run(self, sql: str, *, deadline_s: float = 120.0) -> list[ResultRow]:
+        """Submit, wait until COMPLETED, read every row, delete: for DDL, DESCRIBE, EXPLAIN."""
+        handle = self.submit(sql, name=f"ctt-run-{self._rng.getrandbits(40):010x}")
+        try:
+            if _client_side(handle):
+                return []
+            end = self._clock() + deadline_s
+            while True:
+                st = self.status(handle)
+                if st.phase is Phase.COMPLETED:
+                    return list(self.results(handle))
+                if st.phase in (Phase.FAILED, Phase.FAILING, Phase.STOPPED):
+                    match = _LINE_RE.search(st.detail or "")
+                    raise StatementError(
+                        f"Confluent Cloud rejected the statement: {st.detail or st.phase.value}",
+                        sql_line=int(match.group(1)) if match else None,
+                    )
+                if self._clock() > end:
+                    raise EngineError(
+                        f"statement {handle.name} did not finish in {deadline_s:.0f}s"
+                    )
+                self._sleep(self.settings.poll_interval_s)
+        finally:
+            self.delete(handle)
+
+    def capacity(self) -> Capacity:
+        """Compute pools scale by themselves: there are no slots to wait for."""
+        return Capacity()
+
     def status(self, handle: StatementHandle) -> StatementStatus:
         if _client_side(handle):
             return StatementStatus(phase=Phase.COMPLETED, detail="client-side SET/USE")
         stmt = self._get_statement(handle.name)
         if stmt is None:
             raise EngineError(f"statement {handle.name} no longer exists in Confluent Cloud")
-        return StatementStatus(
-            phase=_phase(stmt), detail=stmt.status.detail if stmt.status else None
-        )
+        phase = _phase(stmt)
+        detail = stmt.status.detail if stmt.status else None
+        cause = None
+        if phase in (Phase.FAILED, Phase.FAILING):
+            newest = next(iter(self.exceptions(handle)), None)
+            name = (newest.name if newest else None) or "StatementException"
+            cause = FailureCause(
+                exception=name.rsplit(".", 1)[-1],
+                message=(newest.message if newest else None) or detail or "(no message)",
+            )
+        return StatementStatus(phase=phase, detail=detail, cause=cause)
+
+    def watermark(self, handle: StatementHandle) -> int | None:
+        """The Metrics API's input watermark gauge: minutes behind, never ahead."""
+        if self._telemetry is None:
+            raise Unsupported(
+                "the watermark of a Confluent Cloud statement comes from the Metrics API",
+                hint="set CONFLUENT_CLOUD_API_KEY/SECRET",
+            )
+        return self.metrics(handle).watermark_ms
+
+    def settled_late_count(
+        self, handle: StatementHandle, *, min_source_records: int | None = None
+    ) -> LateCount | None:
+        raise Unsupported("Confluent Cloud's statement metrics do not count late records dropped")
 
     def results(self, handle: StatementHandle) -> Iterator[ResultRow]:
         """Rows page by page; waits ``poll_interval_s`` after an empty page that has a next."""
@@ -789,7 +854,7 @@ def _status_of(exc: EngineError) -> int | None:
     return status if isinstance(status, int) else None
 
 
-def _error(resp: httpx.Response, what: str, *, attempts: int) -> EngineError:
+def _error(resp: httpx.Response, what: str, *, attempts: int) -> EngineError | StatementError:
     """Map an error response (``{"errors": [...]}`` or anything else) to ctt's errors."""
     code = resp.status_code
     details: list[str] = []

@@ -23,9 +23,13 @@ class FlinkRest:
             raise EngineError(f"Flink REST: {path} not found")
         if resp.status_code >= 400:
             raise EngineError(
-                f"Flink REST {method} {path}: HTTP {resp.status_code}: {resp.text[:300]}"
+                f"Flink REST {method} {path}: HTTP {resp.status_code}: {resp.text[:300]}",
+                hint="see `ctt stack logs jobmanager`" if resp.status_code >= 500 else None,
             )
-        return resp.json() if resp.content else {}
+        try:
+            return resp.json() if resp.content else {}
+        except ValueError as exc:
+            raise EngineError(f"Flink REST {method} {path}: not JSON: {resp.text[:200]!r}") from exc
 
     # -- jobs --------------------------------------------------------------------------------
     def overview(self) -> dict[str, Any]:
@@ -74,6 +78,12 @@ class FlinkRest:
         raise EngineError(
             f"stop-with-savepoint of {job_id} did not finish within {deadline_s:.0f}s"
         )
+
+    def exception_history(self, job_id: str) -> list[dict[str, Any]]:
+        """Entries of ``/jobs/:id/exceptions``, newest first, with stack traces."""
+        data = self._call("GET", f"/jobs/{job_id}/exceptions")
+        entries: list[dict[str, Any]] = data.get("exceptionHistory", {}).get("entries", [])
+        return entries
 
     def exceptions(self, job_id: str) -> list[str]:
         """Root exceptions of the job, newest first, first line of each."""

@@ -27,20 +27,39 @@ _USER_ERRORS = (
 )
 
 
-def sql_error(errors: list[str]) -> StatementError:
-    """The most useful single line of a gateway error, with the SQL line it points at."""
+def sql_error(errors: list[str]) -> StatementError | None:
+    """The most useful single line of a gateway error that is the user's SQL's fault, or None.
+
+    The gateway answers HTTP 500 both for a bad query and for its own trouble; only
+    the exception chain tells them apart: a SQL error has one of ``_USER_ERRORS``.
+    """
     text = "\n".join(errors)
     causes = [(m["cls"], m["msg"].strip()) for m in _CAUSE.finditer(text)]
     user = [(c, m) for c, m in causes if c.rsplit(".", 1)[-1] in _USER_ERRORS]
-    cls, msg = (
-        user[0]
-        if user
-        else (causes[-1] if causes else ("", errors[0] if errors else "unknown error"))
-    )
+    if not user:
+        return None
+    cls, msg = user[0]
     line = _LINE.search(msg)
-    short = cls.rsplit(".", 1)[-1]
     return StatementError(
-        f"{short}: {msg}" if short else msg, sql_line=int(line["line"]) if line else None
+        f"{cls.rsplit('.', 1)[-1]}: {msg}", sql_line=int(line["line"]) if line else None
+    )
+
+
+def gateway_error(status: int, errors: list[str], what: str) -> StatementError | EngineError:
+    """A failed gateway call as ctt's error: the user's SQL (config) or the gateway (infra)."""
+    rejected = sql_error(errors)
+    if rejected is not None:
+        return rejected
+    text = "\n".join(errors)
+    causes = [(m["cls"], m["msg"].strip()) for m in _CAUSE.finditer(text)]
+    detail = (
+        f"{causes[-1][0].rsplit('.', 1)[-1]}: {causes[-1][1]}"
+        if causes
+        else (errors[-1].splitlines()[0] if errors and errors[-1] else "no detail")
+    )
+    return EngineError(
+        f"SQL Gateway {what}: HTTP {status}: {detail}",
+        hint="see `ctt stack logs sql-gateway`" if status >= 500 else None,
     )
 
 
@@ -74,9 +93,9 @@ class SqlGateway:
         if resp.status_code >= 400:
             try:
                 errors = [str(e) for e in resp.json().get("errors", [])]
-            except ValueError:
+            except (ValueError, AttributeError):  # not JSON, or not an object
                 errors = [resp.text]
-            raise sql_error(errors)
+            raise gateway_error(resp.status_code, errors, f"{method} {path}")
         if not resp.content:
             return {}
         data: dict[str, Any] = resp.json()
@@ -150,7 +169,7 @@ class SqlGateway:
     def close(self) -> None:
         try:
             self._call("DELETE", f"/v3/sessions/{self.session}")
-        except EngineError:
+        except (EngineError, StatementError):
             pass
         finally:
             self._http.close()

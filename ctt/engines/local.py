@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
+from ctt.engines import flink_failures
 from ctt.engines.base import (
+    Capacity,
     EngineError,
+    FailureCause,
+    LateCount,
+    NoCapacity,
     Phase,
     ResultRow,
+    StatementError,
     StatementHandle,
     StatementMetrics,
     StatementStatus,
 )
 from ctt.engines.flink_rest import FlinkRest
-from ctt.engines.gateway import Page, SqlGateway
+from ctt.engines.gateway import SqlGateway
 
 _JOB_PHASE = {
     "INITIALIZING": Phase.PENDING,
@@ -30,7 +38,21 @@ _JOB_PHASE = {
     "SUSPENDED": Phase.STOPPED,
     "RECONCILING": Phase.PENDING,
 }
+_OP_PHASE = {
+    "RUNNING": Phase.RUNNING,
+    "PENDING": Phase.PENDING,
+    "INITIALIZED": Phase.PENDING,
+    "FINISHED": Phase.COMPLETED,
+    "CANCELED": Phase.STOPPED,
+    "CLOSED": Phase.STOPPED,
+    "ERROR": Phase.FAILED,
+    "TIMEOUT": Phase.FAILED,
+}
 _KIND_OP = {"INSERT": "+I", "UPDATE_BEFORE": "-U", "UPDATE_AFTER": "+U", "DELETE": "-D"}
+_NO_WATERMARK = -(2**62)  # Flink reports Long.MIN_VALUE before the first watermark
+# Two REST reads this far apart straddle at least two metric refreshes
+# (metrics.fetcher.update-interval: 200 ms in the stack's config).
+SETTLE_S = 0.45
 
 # Session defaults that make tests deterministic and quick on a laptop-sized stack.
 SESSION_DEFAULTS = {
@@ -49,19 +71,30 @@ class LocalEngine:
     name = "local"
 
     def __init__(
-        self, gateway_url: str, rest_url: str, *, properties: dict[str, str] | None = None
+        self,
+        gateway_url: str,
+        rest_url: str,
+        *,
+        properties: dict[str, str] | None = None,
+        taskmanager_log: Path | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.gateway = SqlGateway(
             gateway_url, properties={**SESSION_DEFAULTS, **(properties or {})}
         )
         self.rest = FlinkRest(rest_url)
+        self._tm_log = taskmanager_log
+        self._clock = clock
+        self._metric_names: dict[tuple[str, str], list[str]] = {}
+        self._causes: dict[str, FailureCause] = {}
+        self._settle: dict[str, tuple[tuple[Any, ...], float]] = {}
 
-    # -- synchronous helpers the local planner uses -------------------------------------------
-    def run(self, sql: str, *, deadline_s: float = 120.0) -> Page:
+    # -- statements ---------------------------------------------------------------------------
+    def run(self, sql: str, *, deadline_s: float = 120.0) -> list[ResultRow]:
         """Run a statement that finishes by itself (DDL, DESCRIBE, EXPLAIN, SET)."""
-        return self.gateway.execute(sql, deadline_s=deadline_s)
+        page = self.gateway.execute(sql, deadline_s=deadline_s)
+        return [ResultRow(op=_KIND_OP.get(k, "+I"), fields=f) for k, f in page.rows]
 
-    # -- FlinkEngine ----------------------------------------------------------------------------
     def submit(
         self, sql: str, *, name: str, properties: dict[str, str] | None = None
     ) -> StatementHandle:
@@ -76,53 +109,141 @@ class LocalEngine:
             handle.engine_ref["first_page"] = page.model_dump_json()
         return handle
 
+    def capacity(self) -> Capacity:
+        overview = self.rest.overview()
+        return Capacity(
+            free_slots=int(overview.get("slots-available", 0)),
+            total_slots=int(overview.get("slots-total", 0)),
+        )
+
     def status(self, handle: StatementHandle) -> StatementStatus:
-        if handle.job_id:
-            state = self.rest.state(handle.job_id)
-            phase = _JOB_PHASE.get(state)
-            if phase is None:
-                raise EngineError(f"job {handle.job_id} is in unknown state {state!r}")
-            detail = None
-            if phase in (Phase.FAILED, Phase.FAILING, Phase.DEGRADED):
-                detail = "; ".join(self.rest.exceptions(handle.job_id)[:2]) or None
-            return StatementStatus(phase=phase, detail=detail, job_id=handle.job_id)
-        op_state = self.gateway.status(handle.engine_ref["operation"])
-        phase = {
-            "RUNNING": Phase.RUNNING,
-            "PENDING": Phase.PENDING,
-            "INITIALIZED": Phase.PENDING,
-            "FINISHED": Phase.COMPLETED,
-            "CANCELED": Phase.STOPPED,
-            "CLOSED": Phase.STOPPED,
-            "ERROR": Phase.FAILED,
-            "TIMEOUT": Phase.FAILED,
-        }.get(op_state, Phase.PENDING)
-        return StatementStatus(phase=phase)
+        if not handle.job_id:
+            op_state = self.gateway.status(handle.engine_ref["operation"])
+            return StatementStatus(phase=_OP_PHASE.get(op_state, Phase.PENDING))
+        job = self.rest.job(handle.job_id)
+        state = str(job.get("state", "UNKNOWN"))
+        phase = _JOB_PHASE.get(state)
+        if phase is None:
+            raise EngineError(f"job {handle.job_id} is in unknown state {state!r}")
+        if phase is Phase.RUNNING and not all(
+            v.get("status") in ("RUNNING", "FINISHED") for v in job.get("vertices", [])
+        ):
+            phase = Phase.PENDING  # tasks still deploying: the job cannot consume yet
+        cause = None
+        if phase in (Phase.FAILED, Phase.FAILING, Phase.DEGRADED):
+            cause = self._cause(handle.job_id, final=phase is Phase.FAILED)
+        detail = cause.summary() if cause else None
+        return StatementStatus(phase=phase, detail=detail, job_id=handle.job_id, cause=cause)
+
+    def running_tasks(self, handle: StatementHandle) -> bool:
+        """Every task deployed (the job can consume input); kept for bench/runner.py."""
+        return self.status(handle).phase in (Phase.RUNNING, Phase.COMPLETED)
+
+    def _cause(self, job_id: str, *, final: bool) -> FailureCause | None:
+        if job_id in self._causes:
+            return self._causes[job_id]
+        entries = self.rest.exception_history(job_id)
+        if flink_failures.no_capacity(entries):
+            raise NoCapacity(f"job {job_id} got no TaskManager slot")
+        cause = flink_failures.deepest(entries)
+        if cause is None:
+            return None
+        if cause.message == "(no message)" and self._tm_log is not None:
+            better = flink_failures.helpful_message(self._tm_log, cause)
+            if better:
+                cause.message = better
+        if final:
+            self._causes[job_id] = cause
+        return cause
+
+    def watermark(self, handle: StatementHandle) -> int | None:
+        """Min over source vertices of what each emits (max over its chained operators)."""
+        if not handle.job_id:
+            return None
+        job = self.rest.job(handle.job_id)
+        marks: list[int] = []
+        for vid in _source_vertices(job):
+            names = [
+                n
+                for n in self._names(handle.job_id, vid)
+                if n.endswith(".currentOutputWatermark") and n.count(".") >= 2
+            ]
+            if not names:
+                return None
+            per_subtask: dict[str, int] = {}
+            for n, value in self.rest.vertex_metrics(handle.job_id, vid, names).items():
+                sub = n.split(".", 1)[0]
+                mark = _int(value)
+                per_subtask[sub] = max(per_subtask.get(sub, _NO_WATERMARK), mark)
+            if not per_subtask:
+                return None
+            marks.append(min(per_subtask.values()))
+        if not marks or min(marks) <= _NO_WATERMARK:
+            return None
+        return min(marks)
+
+    def settled_late_count(
+        self, handle: StatementHandle, *, min_source_records: int | None = None
+    ) -> LateCount | None:
+        if not handle.job_id:
+            return LateCount(dropped=None)
+        job_id = handle.job_id
+        job = self.rest.job(job_id)
+        vertices = job.get("vertices", [])
+        writes = {v["id"]: _int(v.get("metrics", {}).get("write-records")) for v in vertices}
+        reads = {v["id"]: _int(v.get("metrics", {}).get("read-records")) for v in vertices}
+        inputs = _inputs(job)
+        caught_up = all(
+            reads[v] >= sum(writes.get(i, 0) for i in ins) for v, ins in inputs.items() if ins
+        )
+        late, seen = self._sum(job_id, vertices, ".numLateRecordsDropped")
+        if min_source_records is not None:
+            read, _ = self._sum(job_id, vertices, ".numRecordsIn", source_only=True)
+            caught_up = caught_up and read >= min_source_records
+        state = (tuple(sorted(writes.items())), tuple(sorted(reads.items())), late)
+        now = self._clock()
+        prev = self._settle.get(job_id)
+        if not caught_up or prev is None or prev[0] != state:
+            self._settle[job_id] = (state, now)
+            return None
+        if now - prev[1] < SETTLE_S:
+            return None
+        return LateCount(dropped=late if seen else None)
+
+    def _sum(
+        self, job_id: str, vertices: list[dict[str, Any]], suffix: str, *, source_only: bool = False
+    ) -> tuple[int, bool]:
+        """Sum of one operator metric over every vertex; whether any operator has it."""
+        total, seen = 0, False
+        for v in vertices:
+            names = [
+                n
+                for n in self._names(job_id, v["id"])
+                if n.endswith(suffix)
+                and n.count(".") >= 2
+                and (not source_only or ".Source__" in n)
+            ]
+            if names:
+                seen = True
+                total += sum(
+                    _int(x) for x in self.rest.vertex_metrics(job_id, v["id"], names).values()
+                )
+        return total, seen
+
+    def _names(self, job_id: str, vertex_id: str) -> list[str]:
+        """Metric names of a vertex, listed once it has any (they appear as tasks start)."""
+        key = (job_id, vertex_id)
+        if key not in self._metric_names:
+            names = list(self.rest.vertex_metrics(job_id, vertex_id))
+            if not names:
+                return []
+            self._metric_names[key] = names
+        return self._metric_names[key]
 
     def results(self, handle: StatementHandle) -> Iterator[ResultRow]:
         for page in self.gateway.pages(handle.engine_ref["operation"]):
             for kind, fields in page.rows:
                 yield ResultRow(op=_KIND_OP.get(kind, "+I"), fields=fields)
-
-    def wait(
-        self, handle: StatementHandle, phases: set[Phase], *, deadline_s: float
-    ) -> StatementStatus:
-        """Poll until the statement reaches one of ``phases`` or a terminal one, or the deadline."""
-        end = time.monotonic() + deadline_s
-        while True:
-            st = self.status(handle)
-            if st.phase in phases or st.phase in (Phase.FAILED, Phase.STOPPED, Phase.COMPLETED):
-                return st
-            if time.monotonic() > end:
-                return st
-            time.sleep(0.1)
-
-    def running_tasks(self, handle: StatementHandle) -> bool:
-        """Every vertex of the job has its tasks RUNNING (the job can consume input)."""
-        if not handle.job_id:
-            return False
-        vertices = self.rest.vertices(handle.job_id)
-        return bool(vertices) and all(v.get("status") in ("RUNNING", "FINISHED") for v in vertices)
 
     def stop(self, handle: StatementHandle, *, savepoint: bool = False) -> str | None:
         if not handle.job_id:
@@ -140,44 +261,49 @@ class LocalEngine:
                     self.rest.cancel(handle.job_id)
             except EngineError:
                 pass
+            self._settle.pop(handle.job_id, None)
         op = handle.engine_ref.get("operation")
         if op:
-            with contextlib.suppress(EngineError):
+            with contextlib.suppress(EngineError, StatementError):
                 self.gateway.close_operation(op)
 
     def metrics(self, handle: StatementHandle) -> StatementMetrics:
+        """A snapshot; records in/out are summed over every source / sink of the job."""
         if not handle.job_id:
             return StatementMetrics()
-        job = handle.job_id
-        raw: dict[str, object] = {}
-        late = 0
-        late_seen = False
-        rin = rout = None
-        vertices = self.rest.vertices(job)
-        for i, v in enumerate(vertices):
-            available = self.rest.vertex_metrics(job, v["id"])
-            wanted = [m for m in available if m.endswith("numLateRecordsDropped")]
-            if wanted:
-                values = self.rest.vertex_metrics(job, v["id"], wanted)
-                for k, val in values.items():
-                    raw[f"{v['name'][:40]}.{k}"] = val
-                    late += int(float(val or 0))
-                    late_seen = True
-            metrics = v.get("metrics", {})
-            if i == 0:
-                rin = metrics.get("read-records")
-            if i == len(vertices) - 1:
-                rout = metrics.get("write-records")
-        cps = self.rest.checkpoints(job).get("counts", {})
+        job_id = handle.job_id
+        vertices = self.rest.vertices(job_id)
+        late, late_seen = self._sum(job_id, vertices, ".numLateRecordsDropped")
+        rin, in_seen = self._sum(job_id, vertices, ".numRecordsIn", source_only=True)
+        rout, out_seen = self._sum(job_id, vertices, "__Writer.numRecordsSend")
+        cps = self.rest.checkpoints(job_id).get("counts", {})
         return StatementMetrics(
-            records_in=rin,
-            records_out=rout,
+            records_in=rin if in_seen else None,
+            records_out=rout if out_seen else None,
             late_records_dropped=late if late_seen else None,
             checkpoints_completed=cps.get("completed"),
             checkpoints_failed=cps.get("failed"),
-            raw=raw,
         )
 
     def close(self) -> None:
         self.gateway.close()
         self.rest.close()
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(float(value or 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def _inputs(job: dict[str, Any]) -> dict[str, list[str]]:
+    """Vertex id -> the vertex ids feeding it, from the job's plan."""
+    return {
+        str(n["id"]): [str(i["id"]) for i in n.get("inputs", [])]
+        for n in job.get("plan", {}).get("nodes", [])
+    }
+
+
+def _source_vertices(job: dict[str, Any]) -> list[str]:
+    return [v for v, ins in _inputs(job).items() if not ins]

@@ -14,8 +14,9 @@ from ctt.errors import ConfigError, ExitCode, TestsFailed, UsageError
 from ctt.expect import Policy
 from ctt.flinktest.reporting import TerminalReporter, write_reports
 from ctt.flinktest.results import ErrorKind, RunReport, Status, TestResult
-from ctt.flinktest.runner import FlinkTestRunner
+from ctt.flinktest.runner import FlinkTestRunner, local_engines
 from ctt.kafka.admin import TopicAdmin
+from ctt.kafka.client import ConfluentKafka
 from ctt.kafka.naming import created_at, new_run_id, run_id_of
 from ctt.stack.supervisor import LocalStack
 
@@ -82,6 +83,8 @@ def run_specs(
         out.info(f"running {len(tests)} test(s) on the local stack, run {report.run_id}")
         runner = FlinkTestRunner(
             stack,
+            engines=local_engines(stack),
+            kafka=ConfluentKafka(stack.bootstrap_servers),
             run_id=report.run_id,
             parallel=parallel,
             listener=reporter.phase,

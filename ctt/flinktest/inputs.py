@@ -73,6 +73,7 @@ class TableInput(BaseModel):
     table: str
     records: list[GeneratedRecord] = Field(default_factory=list)
     watermark_delay_ms: int | None = None
+    generated: bool = Field(False, description="some records come from a generator")
 
     def offsets(self, partitions: int, *, include_closing: bool) -> dict[int, int]:
         counts = dict.fromkeys(range(partitions), 0)
@@ -158,6 +159,9 @@ def build(test: FlinkTest, sources: set[str]) -> dict[str, TableInput]:
         prev = out.get(name)
         delay = round(table.watermark.delay * 1000) if table.watermark else None
         out[name] = TableInput(
-            table=name, records=(prev.records if prev else []) + recs, watermark_delay_ms=delay
+            table=name,
+            records=(prev.records if prev else []) + recs,
+            watermark_delay_ms=delay,
+            generated=True,
         )
     return out

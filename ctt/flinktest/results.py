@@ -23,6 +23,7 @@ class ErrorKind(StrEnum):
     INFRA = "infra"
     TIMEOUT = "timeout"
     INTERRUPTED = "interrupted"
+    JOB_FAILED = "job_failed"  # status FAILED: the job crashed on the test's SQL or data
 
 
 class TestResult(BaseModel):

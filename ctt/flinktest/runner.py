@@ -1,8 +1,14 @@
 """The one Flink test runner: spec -> topics -> statements -> data -> collect -> validate -> cleanup.
 
 `ctt run` and the continuous-testing suites both come through here. Every
-test gets its own engine session, run-scoped topics and job; cleanup runs on
-success, failure, timeout and Ctrl-C alike.
+test gets its own engine session (from an :data:`EngineFactory`), run-scoped
+topics and job; cleanup runs on success, failure, timeout and Ctrl-C alike.
+The runner sees only the :class:`FlinkEngine` protocol and the
+:class:`KafkaClient` seam, so its logic runs on fakes in unit tests.
+
+Every wait (capacity, running, watermark, settled late count, completion,
+output) goes through :meth:`FlinkTestRunner._wait`, which on each poll checks
+Ctrl-C, the deadline and whether the job failed.
 """
 
 from __future__ import annotations
@@ -13,23 +19,33 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from ctt.config.spec import Completion, LoadedTest, OutputMode, RowOrder
+from ctt.config.spec import Completion, LateRows, LoadedTest, OutputMode, RowOrder
 from ctt.datagen.record import GeneratedRecord
-from ctt.engines.base import EngineError, Phase, StatementHandle
-from ctt.engines.local import LocalEngine
-from ctt.errors import ConfigError, CttError, InfraError
+from ctt.engines.base import (
+    FAILED_PHASES,
+    FailureCause,
+    FlinkEngine,
+    JobFailed,
+    LateCount,
+    NoCapacity,
+    Phase,
+    StatementError,
+    StatementHandle,
+    StatementStatus,
+    Unsupported,
+)
+from ctt.engines.factory import EngineFactory, LocalEngineSettings, engine_factory
+from ctt.errors import ConfigError, CttError, ExitCode, InfraError, Interrupted
 from ctt.expect import Policy
 from ctt.expect import plan as plan_expectations
 from ctt.flinktest import inputs as inputs_mod
 from ctt.flinktest.outputs import UndecodableOutput, decode
-from ctt.flinktest.plan import LocalPlanner, OutputPlan, sql_source, targets
 from ctt.flinktest.results import ErrorKind, RunReport, Status, TestResult
-from ctt.kafka.admin import TopicAdmin
-from ctt.kafka.consume import TopicReader
+from ctt.flinktest.sql_setup import OutputPlan, SqlSetup, SqlSource, sql_source, targets
+from ctt.kafka.client import ConfluentKafka, KafkaClient, OutputReader
 from ctt.kafka.naming import new_run_id, test_scope
-from ctt.kafka.produce import produce
 from ctt.sql import statements
 from ctt.stack.state import StackState
 from ctt.validate import registry
@@ -61,11 +77,7 @@ def _flink_watermark(
     return min(rec.watermark_ms, min(seen[p] for p in parts) - delay_ms - 1)
 
 
-class _NoSlot(Exception):
-    """The job could not get a TaskManager slot."""
-
-
-class Cancelled(CttError):
+class Cancelled(Interrupted):
     """The run was interrupted (Ctrl-C); the test cleaned up after itself."""
 
 
@@ -74,15 +86,31 @@ class TestTimeout(InfraError):
 
 
 Listener = Callable[[str, str], None]  # (test id, phase text)
+_T = TypeVar("_T")
+
+
+def local_engines(stack: StackState) -> EngineFactory:
+    """The factory for the local stack: its gateway, REST API and TaskManager log."""
+    tm = stack.components.get("taskmanager")
+    return engine_factory(
+        LocalEngineSettings(
+            gateway_url=stack.gateway_url,
+            rest_url=stack.flink_rest_url,
+            taskmanager_log=tm.log if tm else None,
+        )
+    )
 
 
 class _Ctx:
     """Per-test bookkeeping the cleanup needs, filled as the test goes."""
 
     def __init__(self) -> None:
-        self.engine: LocalEngine | None = None
+        self.engine: FlinkEngine | None = None
         self.handle: StatementHandle | None = None
-        self.reader: TopicReader | None = None
+        self.reader: OutputReader | None = None
+        self.src: SqlSource | None = None
+        self.stmts: list[statements.Statement] = []
+        self.sent = 0  # records produced so far (that a source counts as read)
         self.topics: list[str] = []
         self.late_dropped: int | None = None  # settled before the last record, if late data
         self.log: list[str] = []
@@ -93,30 +121,49 @@ class _Ctx:
 
 
 class FlinkTestRunner:
+    """Runs tests on engines from ``engines`` and Kafka through ``kafka``.
+
+    ``stack`` is the shorthand for the local stack: both are built from it
+    when not given.
+    """
+
     def __init__(
         self,
-        stack: StackState,
+        stack: StackState | None = None,
         *,
+        engines: EngineFactory | None = None,
+        kafka: KafkaClient | None = None,
+        engine_name: str = "local",
         run_id: str | None = None,
         parallel: int | None = None,
         listener: Listener | None = None,
         keep: bool = False,
         snapshots: Policy | None = None,
+        poll_s: float = 0.1,
     ) -> None:
-        self.stack = stack
         self.snapshots = snapshots or Policy()
+        if engines is None or kafka is None:
+            if stack is None:
+                raise TypeError("give the local stack, or both engines and kafka")
+            engines = engines or local_engines(stack)
+            kafka = kafka or ConfluentKafka(stack.bootstrap_servers)
+        self.engines = engines
+        self.kafka = kafka
+        self.engine_name = engine_name
         self.run_id = run_id or new_run_id()
-        self.parallel = max(1, parallel or stack.slots)
+        self.parallel = max(1, parallel or (stack.slots if stack else 1))
         self.listener = listener or (lambda _t, _p: None)
         self.keep = keep
+        self.poll_s = poll_s
         self.cancel = threading.Event()
-        self.admin = TopicAdmin(stack.bootstrap_servers)
 
     # -- the run ----------------------------------------------------------------------------
     def run(
         self, tests: list[LoadedTest], on_result: Callable[[TestResult], None] | None = None
     ) -> RunReport:
-        report = RunReport(run_id=self.run_id, engine="local", started_at=datetime.now(UTC))
+        report = RunReport(
+            run_id=self.run_id, engine=self.engine_name, started_at=datetime.now(UTC)
+        )
         t0 = time.monotonic()
         results: dict[int, TestResult] = {}
         with ThreadPoolExecutor(
@@ -167,6 +214,16 @@ class FlinkTestRunner:
             result = TestResult(
                 **base, status=Status.ERROR, error_kind=ErrorKind.INTERRUPTED, message="interrupted"
             )
+        except JobFailed as exc:
+            ctx.note(f"job failed: {exc.cause.trace or exc.cause.summary()}")
+            infra = exc.exit_code is ExitCode.INFRA
+            result = TestResult(
+                **base,
+                status=Status.ERROR if infra else Status.FAILED,
+                error_kind=ErrorKind.INFRA if infra else ErrorKind.JOB_FAILED,
+                message=str(exc),
+                job_id=ctx.handle.job_id if ctx.handle else None,
+            )
         except CttError as exc:
             kind = ErrorKind.INFRA if isinstance(exc, InfraError) else ErrorKind.CONFIG
             result = TestResult(**base, status=Status.ERROR, error_kind=kind, message=str(exc))
@@ -205,22 +262,21 @@ class FlinkTestRunner:
             raise ConfigError(str(exc), file=str(lt.file), line=lt.line) from None
 
         self._phase(lt, ctx, "creating session and tables")
-        ctx.engine = LocalEngine(self.stack.gateway_url, self.stack.flink_rest_url)
-        planner = LocalPlanner(
-            ctx.engine, run_id=self.run_id, bootstrap=self.stack.bootstrap_servers
-        )
+        ctx.src, ctx.stmts = src, stmts
+        engine = ctx.engine = self.engines()
+        setup = SqlSetup(engine, run_id=self.run_id, bootstrap=self.kafka.bootstrap_servers)
         # Topics first: the tables' DDL does not create them.
         scope = test_scope(str(lt.file), test.name)
-        topic_of = planner.topic_names(test, outs, scope=scope)
+        topic_of = setup.topic_names(test, outs, scope=scope)
         partitions = {
             topic_of[n]: test.tables[n].partitions if n in test.tables else 1 for n in topic_of
         }
         ctx.topics = list(partitions)
-        self.admin.create(partitions)
-        inserts, plans, settings = planner.prepare(test, src, stmts, inputs, topic_of)
+        self.kafka.create_topics(partitions)
+        inserts, plans, settings = setup.prepare(test, src, stmts, inputs, topic_of)
 
         self._phase(lt, ctx, "starting job")
-        reader = ctx.reader = TopicReader(self.stack.bootstrap_servers, [p.topic for p in plans])
+        reader = ctx.reader = self.kafka.reader([p.topic for p in plans])
         sql = (
             inserts[0]
             if len(inserts) == 1
@@ -228,20 +284,37 @@ class FlinkTestRunner:
         )
         job_name = f"ctt-{self.run_id}-{scope}"
         for attempt in range(1, _SLOT_ATTEMPTS + 1):
-            self._await_free_slot(lt, ctx, deadline)
+            self._wait(
+                lt,
+                ctx,
+                deadline,
+                "waiting for a free TaskManager slot",
+                lambda _st: True if engine.capacity().available else None,
+                interval=2 * self.poll_s,
+            )
             try:
-                ctx.handle = ctx.engine.submit(sql, name=job_name, properties=settings)
-            except EngineError as exc:
+                ctx.handle = engine.submit(sql, name=job_name, properties=settings)
+            except StatementError as exc:
                 raise ConfigError(
-                    f"Flink rejected the job: {exc.message}", file=src.file, line=src.first_line
+                    f"Flink rejected the job: {exc.message}",
+                    file=src.file,
+                    line=src.first_line + (exc.sql_line or 1) - 1,
                 ) from None
             try:
-                self._await_running(lt, ctx, deadline)
+                self._wait(
+                    lt,
+                    ctx,
+                    deadline,
+                    "waiting for the job to run",
+                    lambda st: (
+                        True if st and st.phase in (Phase.RUNNING, Phase.COMPLETED) else None
+                    ),
+                )
                 break
-            except _NoSlot:
+            except NoCapacity:
                 # Another run took the slot between our check and the job's request: try again.
                 ctx.note(f"no free slot for the job (attempt {attempt}); waiting for one")
-                ctx.engine.delete(ctx.handle)
+                engine.delete(ctx.handle)
                 ctx.handle = None
         else:
             raise InfraError(
@@ -255,8 +328,15 @@ class FlinkTestRunner:
 
         self._phase(lt, ctx, "collecting output")
         records = self._collect(lt, ctx, reader, plans, deadline)
-        metrics = ctx.engine.metrics(ctx.handle)
-        if ctx.late_dropped is not None:  # the final REST snapshot may miss the last drops
+        assert ctx.handle is not None
+        late_sent = any(r.late for rs in produced.values() for r in rs)
+        if ctx.late_dropped is None and test.completion is Completion.QUIET and late_sent:
+            ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
+        metrics = engine.metrics(ctx.handle)
+        if ctx.late_dropped is not None:
+            # The settled count misses drops that happen later (a local window combiner
+            # buffers a late row until the next watermark); a snapshot after a bounded job
+            # finished may miss the last updates: each is a lower bound.
             metrics.late_records_dropped = max(ctx.late_dropped, metrics.late_records_dropped or 0)
 
         self._phase(lt, ctx, "validating")
@@ -307,31 +387,57 @@ class FlinkTestRunner:
             },
         )
 
-    def _await_running(self, lt: LoadedTest, ctx: _Ctx, deadline: float) -> None:
-        assert ctx.engine and ctx.handle
-        while True:
-            st = ctx.engine.status(ctx.handle)
-            if st.phase in (Phase.FAILED, Phase.FAILING):
-                if st.detail and "NoResourceAvailableException" in st.detail:
-                    raise _NoSlot(st.detail)
-                raise ConfigError(
-                    f"the job failed to start: {st.detail or 'see `ctt stack logs jobmanager`'}",
-                    file=str(lt.file),
-                    line=lt.line,
-                )
-            if st.phase is Phase.RUNNING and ctx.engine.running_tasks(ctx.handle):
-                return
-            if st.phase is Phase.COMPLETED:
-                return
-            self._check_deadline(lt, ctx, deadline, "waiting for the job to run")
-            time.sleep(0.1)
+    def _wait(
+        self,
+        lt: LoadedTest,
+        ctx: _Ctx,
+        deadline: float,
+        what: str,
+        probe: Callable[[StatementStatus | None], _T | None],
+        *,
+        interval: float | None = None,
+    ) -> _T:
+        """Poll ``probe`` until it returns a value; on every poll check Ctrl-C, the job, the deadline.
 
-    def _await_free_slot(self, lt: LoadedTest, ctx: _Ctx, deadline: float) -> None:
-        """The cluster is shared (parallel tests, parallel suites): wait until a slot is free."""
-        assert ctx.engine
-        while int(ctx.engine.rest.overview().get("slots-available", 0)) < 1:
-            self._check_deadline(lt, ctx, deadline, "waiting for a free TaskManager slot")
-            time.sleep(0.2)
+        ``probe`` gets the job's status (None before a job exists), so a job that
+        fails while ctt waits for anything is reported at the next poll.
+        """
+        while True:
+            if self.cancel.is_set():
+                raise Cancelled("interrupted")
+            st = self._check_job(ctx)
+            value = probe(st)
+            if value is not None:
+                return value
+            self._check_deadline(lt, ctx, deadline, what)
+            time.sleep(interval or self.poll_s)
+
+    def _check_job(self, ctx: _Ctx) -> StatementStatus | None:
+        """The job's status; :class:`JobFailed` (with the spec line) if it failed or restarted."""
+        if ctx.engine is None or ctx.handle is None:
+            return None
+        st = ctx.engine.status(ctx.handle)
+        failed = st.phase in FAILED_PHASES or (st.phase is Phase.DEGRADED and st.cause)
+        if failed:
+            cause = st.cause or _unknown_cause(st)
+            raise JobFailed(cause, where=None if cause.infrastructure else self._where(ctx, cause))
+        if st.phase is Phase.STOPPED:
+            raise InfraError("the job was stopped outside ctt", hint="`ctt stack logs jobmanager`")
+        return st
+
+    @staticmethod
+    def _where(ctx: _Ctx, cause: FailureCause) -> str | None:
+        """file:line of the statement whose operator failed (its sink table is in the task name)."""
+        src = ctx.src
+        if src is None:
+            return None
+        writers = [s for s in ctx.stmts if s.target]
+        op = cause.operator or ""
+        hit = next((s for s in writers if f"{s.target}[" in op), None)
+        if hit is None and len(writers) == 1:
+            hit = writers[0]
+        line = src.locate(hit.line, None) if hit else src.first_line
+        return f"{src.file}:{line}"
 
     def _check_deadline(self, lt: LoadedTest, ctx: _Ctx, deadline: float, what: str) -> None:
         if self.cancel.is_set():
@@ -381,6 +487,7 @@ class FlinkTestRunner:
                 )
 
             records = [r for r in inp.records if not (bounded and r.closing)]
+            hold_back = self._holds_late_rows(test.late_rows, inp)
             # With late records, the last record is held back until every operator has
             # processed the rest: Flink's late-record count is read from REST metrics, which
             # stop updating once the (bounded) job finishes.
@@ -389,51 +496,57 @@ class FlinkTestRunner:
                 if bounded and len(records) > 1 and any(r.late for r in records)
                 else None
             )
-            segments = self._segments(records, test.produce_rate)
+            segments = self._segments(records, test.produce_rate, split_late=hold_back)
             # Many small sends (watermark barriers, paced rows): an idempotent producer costs
             # ~0.5 s to start (PID handshake), so these use acks=all with one request in flight,
             # which keeps order and loses nothing; the read-back would show any duplicate.
             conf = _SEGMENT_PRODUCER if len(segments) > 1 or hold is not None else None
             parts = {r.partition for r in records} | ({hold.partition} if hold else set())
             seen: dict[int, int] = {}  # partition -> highest event time sent
-            for segment in segments:
+            for segment in segments + ([[hold]] if hold is not None else []):
                 self._check_deadline(lt, ctx, deadline, "producing input")
-                target = _flink_watermark(segment[0], seen, parts, inp.watermark_delay_ms)
-                if target is not None:
-                    self._watermark_barrier(lt, ctx, target, deadline)
-                produce(
-                    segment,
-                    topic_of[name],
-                    self.stack.bootstrap_servers,
-                    on_sent=on_sent,
-                    producer_config=conf,
-                )
+                first = segment[0]
+                if first.late and hold_back:
+                    target = _flink_watermark(first, seen, parts, inp.watermark_delay_ms)
+                    if target is not None:
+                        ctx.note(
+                            f"holding back {name} row {first.index + 1} (event time "
+                            f"{_iso(first.event_time_ms)}, late) until Flink's watermark "
+                            f"reaches {_iso(target)}"
+                        )
+                        self._watermark_barrier(lt, ctx, target, deadline)
+                elif not hold_back and not inp.generated:
+                    for r in (r for r in segment if r.late):
+                        ctx.note(
+                            f"{name} row {r.index + 1} (event time {_iso(r.event_time_ms)}) is "
+                            "behind the watermark by event time; sent as written "
+                            "(`late_rows: wait_for_watermark` holds it back)"
+                        )
+                if first is hold:
+                    ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
+                self.kafka.produce(segment, topic_of[name], on_sent=on_sent, producer_config=conf)
+                ctx.sent += sum(1 for r in segment if r.fields is not None and not r.malformed)
                 for r in segment:
                     seen[r.partition] = max(seen.get(r.partition, r.event_time_ms), r.event_time_ms)
-            if hold is not None:
-                target = _flink_watermark(hold, seen, parts, inp.watermark_delay_ms)
-                if target is not None:
-                    self._watermark_barrier(lt, ctx, target, deadline)
-                ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
-                produce(
-                    [hold],
-                    topic_of[name],
-                    self.stack.bootstrap_servers,
-                    on_sent=on_sent,
-                    producer_config=conf,
-                )
             out[name] = sent
             ctx.note(f"produced {len(sent)} records to {topic_of[name]}")
         return out
 
     @staticmethod
+    def _holds_late_rows(option: LateRows | None, inp: inputs_mod.TableInput) -> bool:
+        """Explicit rows go as written unless the spec asks; generated late events wait."""
+        if option is None:
+            return inp.generated
+        return option is LateRows.WAIT_FOR_WATERMARK
+
+    @staticmethod
     def _segments(
-        records: list[GeneratedRecord], rate: float | None
+        records: list[GeneratedRecord], rate: float | None, *, split_late: bool = True
     ) -> list[list[GeneratedRecord]]:
-        """Split before every late record (it needs a watermark barrier) and, with a rate, per record."""
+        """Split before every late record (it may need a watermark barrier) and, with a rate, per record."""
         segs: list[list[GeneratedRecord]] = []
         for rec in records:
-            if not segs or rec.late or rate:
+            if not segs or (split_late and rec.late) or rate:
                 segs.append([rec])
             else:
                 segs[-1].append(rec)
@@ -442,101 +555,77 @@ class FlinkTestRunner:
     def _watermark_barrier(
         self, lt: LoadedTest, ctx: _Ctx, watermark_ms: int, deadline: float
     ) -> None:
-        """Wait until the job's sources report a watermark >= ``watermark_ms``: the next record is then late for sure."""
-        assert ctx.engine and ctx.handle and ctx.handle.job_id
-        rest, job = ctx.engine.rest, ctx.handle.job_id
-        vertices = rest.vertices(job)
-        while True:
-            marks = []
-            for v in vertices:
-                marks += [
-                    w for k, w in rest.watermarks(job, v["id"]).items() if k.endswith("Watermark")
-                ]
-            if marks and max(marks) >= watermark_ms:
-                return
-            self._check_deadline(
-                lt, ctx, deadline, f"waiting for the watermark to reach {watermark_ms}"
-            )
-            time.sleep(0.05)
+        """Wait until the job's watermark (min over sources) >= ``watermark_ms``: the next record is then late for sure."""
+        engine, handle = ctx.engine, ctx.handle
+        assert engine is not None and handle is not None
 
-    def _settled_late_count(self, lt: LoadedTest, ctx: _Ctx, deadline: float) -> int:
-        """Flink's late-record count once every operator has read what its inputs wrote.
+        def reached(_st: StatementStatus | None) -> bool | None:
+            mark = engine.watermark(handle)
+            return True if mark is not None and mark >= watermark_ms else None
 
-        Settled = downstream reads cover upstream writes and the counters stayed the
-        same over two polls at least two metric-fetch intervals apart.
-        """
-        assert ctx.engine and ctx.handle and ctx.handle.job_id
-        rest, job = ctx.engine.rest, ctx.handle.job_id
-        prev: tuple[Any, ...] | None = None
-        prev_at = 0.0
-        while True:
-            vs = rest.vertices(job)
-            io = [
-                (
-                    int(v.get("metrics", {}).get("read-records", 0)),
-                    int(v.get("metrics", {}).get("write-records", 0)),
-                )
-                for v in vs
-            ]
-            late = 0
-            for v in vs:
-                names = [
-                    m
-                    for m in rest.vertex_metrics(job, v["id"])
-                    if m.endswith("numLateRecordsDropped")
-                ]
-                if names:
-                    late += sum(
-                        int(float(x or 0))
-                        for x in rest.vertex_metrics(job, v["id"], names).values()
-                    )
-            caught_up = sum(r for r, _ in io[1:]) >= sum(w for _, w in io[:-1])
-            now = time.monotonic()
-            state = (tuple(io), late)
-            if caught_up and state == prev and now - prev_at >= 0.45:
-                return late
-            if state != prev or not caught_up:
-                prev, prev_at = state, now
-            self._check_deadline(lt, ctx, deadline, "waiting for operators to settle")
-            time.sleep(0.1)
+        self._wait(
+            lt, ctx, deadline, f"waiting for the watermark to reach {_iso(watermark_ms)}", reached
+        )
+
+    def _settled_late_count(self, lt: LoadedTest, ctx: _Ctx, deadline: float) -> int | None:
+        """Flink's late-record count once the engine says it settled; None if it cannot count."""
+        engine, handle = ctx.engine, ctx.handle
+        assert engine is not None and handle is not None
+        sent = ctx.sent
+
+        def settled(_st: StatementStatus | None) -> LateCount | None:
+            return engine.settled_late_count(handle, min_source_records=sent)
+
+        try:
+            count = self._wait(lt, ctx, deadline, "waiting for operators to settle", settled)
+        except Unsupported as exc:
+            ctx.note(f"late records dropped: unknown ({exc.message})")
+            return None
+        ctx.note(f"late records dropped (settled): {count.dropped}")
+        return count.dropped
 
     def _collect(
         self,
         lt: LoadedTest,
         ctx: _Ctx,
-        reader: TopicReader,
+        reader: OutputReader,
         plans: list[OutputPlan],
         deadline: float,
     ) -> dict[str, list[OutputRow]]:
-        assert ctx.engine and ctx.handle
         test = lt.test
         try:
             if test.completion is Completion.BOUNDED:
-                while True:
-                    time.sleep(0.05)
-                    st = ctx.engine.status(ctx.handle)
-                    if st.phase is Phase.COMPLETED:
-                        break
-                    if st.phase in (Phase.FAILED, Phase.STOPPED):
-                        raise InfraError(
-                            f"the job {st.phase.value.lower()}: {st.detail or 'no exception recorded'}"
-                        )
-                    self._check_deadline(lt, ctx, deadline, "waiting for the job to finish")
+                self._wait(
+                    lt,
+                    ctx,
+                    deadline,
+                    "waiting for the job to finish",
+                    lambda st: True if st and st.phase is Phase.COMPLETED else None,
+                    interval=self.poll_s / 2,
+                )
                 ctx.note("job finished; reading outputs to their end")
                 reader.stop()
                 reader.read_to_end(deadline_s=max(1.0, deadline - time.monotonic()))
             else:
                 reader.stop()
                 want = sum(len(e.rows or []) for e in test.expected.values()) or None
+
+                def enough(recs: list[Any]) -> bool:
+                    self._wait(lt, ctx, deadline, "collecting output", lambda _st: True)
+                    return want is not None and len(recs) >= want
+
                 reader.read_until(
-                    lambda recs: want is not None and len(recs) >= want,
+                    enough,
                     deadline_s=max(1.0, deadline - time.monotonic()),
                     quiet_s=test.quiet_period,
                 )
                 if want is not None:  # a moment more to catch rows that should not be there
                     reader.read_until(
-                        lambda _r: False, deadline_s=min(test.quiet_period, 2.0), quiet_s=1.0
+                        lambda recs: enough(recs) and False,
+                        deadline_s=min(test.quiet_period, 2.0),
+                        quiet_s=1.0,
                     )
+                self._check_job(ctx)  # a job that died at the end wrote a partial result
         finally:
             reader.stop()
         by_topic = {p.topic: p for p in plans}
@@ -619,7 +708,8 @@ class FlinkTestRunner:
         if ctx.reader is not None:
             with contextlib.suppress(Exception):
                 ctx.reader.stop()
-            ctx.reader.close()
+            with contextlib.suppress(Exception):
+                ctx.reader.close()
         if ctx.engine is not None:
             if ctx.handle is not None:
                 try:
@@ -627,10 +717,21 @@ class FlinkTestRunner:
                     ctx.note("job cancelled/removed")
                 except CttError as exc:
                     ctx.note(f"cleanup: could not cancel job: {exc}")
-            ctx.engine.close()
+            try:
+                ctx.engine.close()
+            except CttError as exc:
+                ctx.note(f"cleanup: could not close the engine session: {exc}")
         if ctx.topics and not self.keep:
             try:
-                self.admin.delete(ctx.topics)
+                self.kafka.delete_topics(ctx.topics)
                 ctx.note(f"deleted {len(ctx.topics)} topics")
             except CttError as exc:
                 ctx.note(f"cleanup: could not delete topics: {exc}")
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+
+
+def _unknown_cause(st: StatementStatus) -> FailureCause:
+    return FailureCause(exception="JobFailure", message=st.detail or "no exception recorded")

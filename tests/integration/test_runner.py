@@ -129,3 +129,67 @@ def test_same_test_name_in_two_files_never_shares_topics(stack: StackHandle, tmp
     report = FlinkTestRunner(stack.state, parallel=2).run(tests)
     assert [t.status for t in report.tests] == [Status.PASSED, Status.PASSED], [t.message for t in report.tests]
     assert all(t.records_out == {"transformed_users": 5} for t in report.tests)
+
+
+NULL_ROWTIME = """flink_transformation_tests:
+  null_rowtime_left_join:
+    flink_sql: |
+      CREATE TABLE order_shipping AS
+      SELECT o.order_id, s.ship_time  -- s.ship_time stays a rowtime, NULL for order 1
+      FROM orders o
+      LEFT JOIN shipments s
+        ON o.order_id = s.order_id
+       AND s.ship_time BETWEEN o.order_time AND o.order_time + INTERVAL '1' MINUTE;
+    tables:
+      orders:
+        schema: {order_id: BIGINT, order_time: TIMESTAMP(3)}
+        watermark: "order_time - INTERVAL '1' SECOND"
+      shipments:
+        schema: {order_id: BIGINT, ship_time: TIMESTAMP(3)}
+        watermark: "ship_time - INTERVAL '1' SECOND"
+    test_data:
+      orders:
+        rows:
+          - {order_id: 1, order_time: "2024-01-01 00:00:00"}
+          - {order_id: 2, order_time: "2024-01-01 01:00:00"}
+      shipments:
+        rows:
+          - {order_id: 2, ship_time: "2024-01-01 01:00:10"}
+          - {order_id: 3, ship_time: "2024-01-01 02:00:00"}
+    completion: quiet
+    quiet_period: 30
+    timeout: 90
+    expected:
+      order_shipping: {count: 2}
+"""
+
+
+def _at(log: list[str], text: str) -> float:
+    line = next(entry for entry in log if text in entry)
+    return float(line.split("s]", 1)[0].strip("[ "))
+
+
+def test_job_crash_reports_the_deepest_cause_as_a_failed_test(
+    stack: StackHandle, tmp_path: Path
+) -> None:
+    """A NULL rowtime crashes the Kafka sink: exit 1 with the JVM's helpful NPE text, within 10 s."""
+    spec = tmp_path / "null_rowtime.yaml"
+    spec.write_text(NULL_ROWTIME)
+    report = FlinkTestRunner(stack.state).run(load_spec(spec))
+    (result,) = report.tests
+    assert result.status is Status.FAILED and result.error_kind is ErrorKind.JOB_FAILED, result.log
+    message = result.message or ""
+    assert "NullPointerException in IntervalJoin" in message
+    assert 'because the return value of "org.apache.flink.table.data.RowData.getTimestamp' in message
+    assert f"{spec}:4" in message  # the CTAS statement
+    assert report.exit_code() == 1
+    assert _at(result.log, "job failed") - _at(result.log, "starting job") < 10, result.log
+
+
+def test_records_in_and_out_agree_with_what_the_test_produced_and_read(
+    shipped_results: dict[str, object],
+) -> None:
+    for name in ("stream_join", "windowed_aggregation", "basic_field_transformation"):
+        result = shipped_results[name]
+        assert result.metrics["records_in"] == result.records_in, name  # type: ignore[attr-defined]
+        assert result.metrics["records_out"] == sum(result.records_out.values()), name  # type: ignore[attr-defined]

@@ -1,12 +1,15 @@
-"""Turning a test's SQL into what the local engine runs: tables on run-scoped topics, sinks, one job."""
+"""Turning a test's SQL into run-scoped tables and sinks in an engine session, and the job's INSERTs.
+
+Works on any :class:`FlinkEngine`: the DDL it emits is the local connector's
+(``ctt.sql.ddl``), the statements it runs go through ``engine.run``.
+"""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
 from ctt.config.spec import Completion, FlinkTest, LoadedTest
-from ctt.engines.base import StatementError
-from ctt.engines.local import LocalEngine
+from ctt.engines.base import FlinkEngine, ResultRow, StatementError
 from ctt.errors import ConfigError
 from ctt.flinktest.inputs import TableInput
 from ctt.kafka.naming import scoped
@@ -50,17 +53,17 @@ def targets(stmts: list[statements.Statement]) -> list[str]:
     return [s.target for s in stmts if s.kind in (Kind.CTAS, Kind.INSERT) and s.target]
 
 
-class LocalPlanner:
+class SqlSetup:
     """Runs the DDL part of a test in the engine session and returns the job's INSERT statements."""
 
-    def __init__(self, engine: LocalEngine, *, run_id: str, bootstrap: str) -> None:
+    def __init__(self, engine: FlinkEngine, *, run_id: str, bootstrap: str) -> None:
         self.engine = engine
         self.run_id = run_id
         self.bootstrap = bootstrap
 
-    def _run(self, sql: str, src: SqlSource, stmt_line: int) -> list[tuple[str, list[object]]]:
+    def _run(self, sql: str, src: SqlSource, stmt_line: int) -> list[ResultRow]:
         try:
-            return self.engine.run(sql).rows
+            return self.engine.run(sql)
         except StatementError as exc:
             raise ConfigError(
                 f"Flink rejected the SQL: {exc.message}",
@@ -161,11 +164,13 @@ class LocalPlanner:
         self._run(f"CREATE TEMPORARY VIEW {view} AS {s.query}", src, query_line)
         described = self._run(f"DESCRIBE {view}", src, query_line)
         cols = [
-            Column(name=str(r[1][0]), type=str(r[1][1]) + ("" if r[1][2] else " NOT NULL"))
+            Column(
+                name=str(r.fields[0]), type=str(r.fields[1]) + ("" if r.fields[2] else " NOT NULL")
+            )
             for r in described
         ]
         explain = self._run(f"EXPLAIN CHANGELOG_MODE SELECT * FROM {view}", src, query_line)
-        mode_ops = ddl.changelog_mode(str(explain[0][1][0]) if explain else "")
+        mode_ops = ddl.changelog_mode(str(explain[0].fields[0]) if explain else "")
         declared = test.tables.get(s.target)
         if mode_ops == ["I"]:
             mode = ddl.SinkMode.APPEND
