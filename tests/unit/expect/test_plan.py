@@ -83,8 +83,8 @@ def test_explicit_rows_and_reference_sql(tmp_path: Path) -> None:
 def test_assertion_config_errors_point_at_the_spec_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load(tmp_path, "      - unique: {columns: [a], tabel: o}")
-    assert exc.value.location == f"{tmp_path / 's.yaml'}:10"
+    assert exc.value.location == f"{tmp_path / 's.yaml'}:10:9"
     assert "unknown parameter" in exc.value.message
     with pytest.raises(ConfigError) as exc:
         load(tmp_path, "      - sql_assertions: [SELEC 1 FROM]")
-    assert exc.value.location == f"{tmp_path / 's.yaml'}:10"
+    assert exc.value.location == f"{tmp_path / 's.yaml'}:10:9"
