@@ -32,7 +32,7 @@ from ctt.oracle._scan import (
     split_top,
 )
 from ctt.oracle._windows import WindowKind, WindowSpec
-from ctt.sql.group_windows import GroupWindowError, RewrittenWindow, rewrite_group_windows
+from ctt.sql.group_windows import GroupWindowError, rewrite_group_windows
 
 _TVF = re.compile(r"\bTABLE\s*\(\s*(TUMBLE|HOP|CUMULATE|SESSION)\s*\(", re.I)
 _TEMPORAL = re.compile(
@@ -117,7 +117,7 @@ class Translator:
         except GroupWindowError as exc:
             raise SqlShapeError(str(exc)) from None
         sql = rewrite.sql
-        legacy = {w.offset: w for w in rewrite.windows}
+        legacy = {w.offset for w in rewrite.windows}  # where the rewritten TVFs start
         m = mask(sql)
         for word, what in _UNSUPPORTED.items():
             if re.search(rf"\b{word}\b", m, re.I):
@@ -178,9 +178,7 @@ class Translator:
         span = scope.clauses.get("WHERE")
         return _backticks(sql[span[0] : span[1]].strip()) if span else None
 
-    def _tvfs(
-        self, sql: str, m: str, edits: _Edits, out: Translation, legacy: dict[int, RewrittenWindow]
-    ) -> None:
+    def _tvfs(self, sql: str, m: str, edits: _Edits, out: Translation, legacy: set[int]) -> None:
         """Window TVFs; those rewritten from legacy group windows keep the legacy semantics."""
         for hit in _TVF.finditer(m):
             from_legacy = hit.start() in legacy
