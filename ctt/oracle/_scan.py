@@ -4,14 +4,16 @@ No full parser: Flink SQL is rewritten in place (window TVFs, group-window
 functions, temporal joins) and everything else is left for DuckDB to parse, so
 expressions, CASE, filters and aggregates keep their meaning without a
 hand-written evaluator. Positions always refer to the original text; the
-*masked* text blanks string literals, quoted identifiers and comments so
-keyword searches never match inside them.
+*masked* text blanks string literals, quoted identifiers and comments (as
+:mod:`ctt.sql.lexer` reads them) so keyword searches never match inside them.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from ctt.sql.lexer import TokenKind, tokenize
 
 _UNIT_MS = {
     "MILLISECOND": 1,
@@ -45,40 +47,30 @@ class SqlShapeError(ValueError):
 
 
 def mask(sql: str) -> str:
-    """Same length as ``sql``; literals, quoted identifiers and comments become ``_``/spaces."""
-    out = list(sql)
-    i, n = 0, len(sql)
-    while i < n:
-        ch = sql[i]
-        if ch in ("'", '"', "`"):
-            j = i + 1
-            while j < n:
-                if sql[j] == ch:
-                    if j + 1 < n and sql[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            for k in range(i + 1, min(j, n)):
-                out[k] = "_" if sql[k] != "\n" else "\n"
-            i = j + 1
-            continue
-        if sql.startswith("--", i):
-            j = sql.find("\n", i)
-            j = n if j == -1 else j
-            for k in range(i, j):
-                out[k] = " "
-            i = j
-            continue
-        if sql.startswith("/*", i):
-            j = sql.find("*/", i + 2)
-            j = n if j == -1 else j + 2
-            for k in range(i, j):
-                out[k] = " " if sql[k] != "\n" else "\n"
-            i = j
-            continue
-        i += 1
+    """Same length as ``sql``; literals, quoted identifiers and comments become ``_``/spaces.
+
+    Quotes and line breaks stay, so offsets and lines in the masked text are those of ``sql``.
+    """
+    out: list[str] = []
+    for tok in tokenize(sql):
+        if tok.kind in _CLOSED:
+            out.append(tok.text[0] + _blank(tok.text[1:-1], "_") + tok.text[-1])
+        elif tok.kind in _OPEN:
+            out.append(tok.text[0] + _blank(tok.text[1:], "_"))
+        elif tok.kind in (TokenKind.COMMENT, TokenKind.UNTERMINATED_COMMENT):
+            out.append(_blank(tok.text, " "))
+        else:
+            out.append(tok.text)
     return "".join(out)
+
+
+_CLOSED = frozenset({TokenKind.STRING, TokenKind.QUOTED_IDENTIFIER})
+_OPEN = frozenset({TokenKind.UNTERMINATED_STRING, TokenKind.UNTERMINATED_IDENTIFIER})
+_NOT_NEWLINE = re.compile(r"[^\n]")
+
+
+def _blank(text: str, fill: str) -> str:
+    return _NOT_NEWLINE.sub(fill, text)
 
 
 def close_paren(masked: str, open_idx: int) -> int:

@@ -4,8 +4,9 @@ What is rewritten (everything else is handed to DuckDB unchanged):
 
 - window TVFs ``TABLE(TUMBLE|HOP|CUMULATE|SESSION(TABLE t, DESCRIPTOR(ts), ...))``
   become a table of (event, window) pairs that survived the watermark;
-- legacy group windows ``GROUP BY ..., TUMBLE|HOP|SESSION(ts, ...)`` the same, with
-  ``*_START``/``*_END``/``*_ROWTIME`` mapped to the window's bounds;
+- legacy group windows ``GROUP BY ..., TUMBLE|HOP|SESSION(ts, ...)`` the same, after
+  :mod:`ctt.sql.group_windows` has rewritten them to window TVFs (the one rewrite the
+  Confluent dialect uses too); they stay one-phase, as Flink's legacy operator is;
 - event-time temporal joins ``JOIN v FOR SYSTEM_TIME AS OF e.ts AS u ON ...`` become
   DuckDB ``ASOF [LEFT] JOIN`` on the versioned table's time attribute;
 - ``ROW_NUMBER() OVER (... ORDER BY x)`` gets production order as a tie-break, as
@@ -31,9 +32,9 @@ from ctt.oracle._scan import (
     split_top,
 )
 from ctt.oracle._windows import WindowKind, WindowSpec
+from ctt.sql.group_windows import GroupWindowError, rewrite_group_windows
 
 _TVF = re.compile(r"\bTABLE\s*\(\s*(TUMBLE|HOP|CUMULATE|SESSION)\s*\(", re.I)
-_LEGACY = ("TUMBLE", "HOP", "SESSION")
 _TEMPORAL = re.compile(
     r"\b(?P<left>LEFT\s+(?:OUTER\s+)?)?JOIN\s+(?P<table>[\w`_.]+)\s+FOR\s+SYSTEM_TIME\s+AS\s+OF\s+"
     r"(?P<expr>[\w`_.]+)\s+(?:AS\s+)?(?P<alias>[\w`_]+)\s+ON\s",
@@ -111,6 +112,12 @@ class Translator:
         return name
 
     def translate(self, sql: str) -> Translation:
+        try:
+            rewrite = rewrite_group_windows(sql)
+        except GroupWindowError as exc:
+            raise SqlShapeError(str(exc)) from None
+        sql = rewrite.sql
+        legacy = {w.offset for w in rewrite.windows}  # where the rewritten TVFs start
         m = mask(sql)
         for word, what in _UNSUPPORTED.items():
             if re.search(rf"\b{word}\b", m, re.I):
@@ -118,8 +125,7 @@ class Translator:
         self._check_over(m)
         out = Translation(sql="")
         edits = _Edits()
-        self._tvfs(sql, m, edits, out)
-        self._legacy(sql, m, edits, out)
+        self._tvfs(sql, m, edits, out, legacy)
         self._temporal(sql, m, edits, out)
         self._ranking(sql, m, edits)
         self._functions(sql, m, edits)
@@ -172,8 +178,10 @@ class Translator:
         span = scope.clauses.get("WHERE")
         return _backticks(sql[span[0] : span[1]].strip()) if span else None
 
-    def _tvfs(self, sql: str, m: str, edits: _Edits, out: Translation) -> None:
+    def _tvfs(self, sql: str, m: str, edits: _Edits, out: Translation, legacy: set[int]) -> None:
+        """Window TVFs; those rewritten from legacy group windows keep the legacy semantics."""
         for hit in _TVF.finditer(m):
+            from_legacy = hit.start() in legacy
             outer_open = m.index("(", hit.start())
             outer_close = close_paren(m, outer_open)
             inner_open = hit.end() - 1
@@ -227,78 +235,15 @@ class Translator:
             _check_sizes(spec)
             scope = scope_of(m, hit.start())
             group = scope.clauses.get("GROUP BY")
-            if group and kind is not WindowKind.SESSION and self.two_phase:
+            if group and kind is not WindowKind.SESSION and self.two_phase and not from_legacy:
                 items = [_backticks(sql[s:e].strip()) for s, e in split_top(m, *group)]
                 spec.group_keys = [i for i in items if ident(i).lower() not in _WINDOW_COLUMNS]
                 spec.two_phase = True
             name = self._next()
             out.windows.append((name, spec))
-            edits.add(hit.start(), outer_close + 1, f'"{name}"')
-
-    def _legacy(self, sql: str, m: str, edits: _Edits, out: Translation) -> None:
-        done: set[int] = set()
-        for kind_name in _LEGACY:
-            for start, op, close in find_call(m, kind_name):
-                if re.search(r"TABLE\s*\(\s*$", m[:start], re.I):
-                    continue  # a TVF, handled above
-                scope = scope_of(m, start)
-                group = scope.clauses.get("GROUP BY")
-                if not group or not (group[0] <= start < group[1]):
-                    raise SqlShapeError(f"{kind_name}(...) outside GROUP BY is not modelled")
-                if scope.start in done:
-                    raise SqlShapeError("two group windows in one query")
-                done.add(scope.start)
-                kind = WindowKind(kind_name.lower())
-                args = [sql[s:e].strip() for s, e in split_top(m, op + 1, close)]
-                spec = WindowSpec(kind=kind, source="", time_col=ident(args[0]))
-                if kind is WindowKind.TUMBLE:
-                    spec.size_ms = interval_ms(args[1])
-                    if len(args) > 2:
-                        spec.offset_ms = interval_ms(args[2])
-                elif kind is WindowKind.HOP:
-                    spec.slide_ms, spec.size_ms = interval_ms(args[1]), interval_ms(args[2])
-                else:
-                    spec.gap_ms = interval_ms(args[1])
-                    keys = []
-                    for s, e in split_top(m, group[0], group[1]):
-                        if s <= start < e:
-                            continue
-                        item = sql[s:e].strip()
-                        if not re.fullmatch(r"[\w`\".]+", item):
-                            raise SqlShapeError(
-                                f"session key {item!r} must be a column (legacy SESSION)"
-                            )
-                        keys.append(ident(item))
-                    spec.partition_by = keys
-                _check_sizes(spec)
-                frm = scope.clauses.get("FROM")
-                assert frm is not None
-                fm = re.fullmatch(
-                    r"\s*([\w`.]+)(?:\s+(?:AS\s+)?([\w`]+))?\s*", m[frm[0] : frm[1]], re.I
-                )
-                if not fm:
-                    raise SqlShapeError(
-                        "a group window's FROM must be one source table (joins and subqueries "
-                        "are not modelled)"
-                    )
-                tstart, tend = frm[0] + fm.start(1), frm[0] + fm.end(1)
-                spec.source = self._table(sql[tstart:tend])
-                spec.alias = (
-                    ident(sql[frm[0] + fm.start(2) : frm[0] + fm.end(2)]) if fm.group(2) else None
-                )
-                spec.where = self._where(sql, m, start)
-                name = self._next()
-                out.windows.append((name, spec))
-                edits.add(
-                    tstart, tend, f'"{name}"' + ("" if spec.alias else f' AS "{spec.source}"')
-                )
-                edits.add(start, close + 1, "window_start, window_end")
-                bounds = {"START": "window_start", "END": "window_end", "ROWTIME": "window_time"}
-                for suffix, col in bounds.items():
-                    for s, _o, c in find_call(m, f"{kind_name}_{suffix}", scope.start, scope.end):
-                        edits.add(s, c + 1, col)
-                if find_call(m, f"{kind_name}_PROCTIME", scope.start, scope.end):
-                    raise SqlShapeError(f"{kind_name}_PROCTIME is processing time, not modelled")
+            # a legacy window's columns may be qualified by the table's name
+            alias = f' AS "{spec.source}"' if from_legacy and not spec.alias else ""
+            edits.add(hit.start(), outer_close + 1, f'"{name}"{alias}')
 
     def _next(self) -> str:
         self.count += 1

@@ -1,6 +1,6 @@
 """Which tables a Flink SQL text reads and writes, for change-based test selection.
 
-This is not a SQL parser: it is a tokenizer plus a few rules that are right for
+This is not a SQL parser: it is :mod:`ctt.sql.lexer`'s tokens plus a few rules right for
 the statements Flink pipelines are made of (``CREATE TABLE ... WITH``, ``CREATE
 TABLE ... AS SELECT``, ``INSERT INTO ... SELECT``, views, joins, window TVFs,
 statement sets). It never raises on bad input, because a template that does not
@@ -18,6 +18,8 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field
+
+from ctt.sql.lexer import KEYWORDS, TokenKind, tokenize
 
 __all__ = ["SqlLineage", "render_loosely", "sql_lineage"]
 
@@ -40,93 +42,10 @@ class SqlLineage(BaseModel):
     )
 
 
-_TOKEN = re.compile(
-    r"""
-    (?P<skip>\{\#.*?\#\}|\{%.*?%\}|--[^\n]*|/\*.*?\*/|\s+)
-  | (?P<jinja>\{\{.*?\}\})
-  | (?P<string>'(?:[^']|'')*')
-  | (?P<quoted>`(?:[^`]|``)*`|"(?:[^"]|"")*")
-  | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
-  | (?P<number>\d+(?:\.\d+)?)
-  | (?P<punct>.)
-    """,
-    re.VERBOSE | re.DOTALL,
-)
-
 _JINJA_EXPR = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 
-_KEYWORDS = frozenset(
-    [
-        "SELECT",
-        "FROM",
-        "JOIN",
-        "ON",
-        "WHERE",
-        "GROUP",
-        "BY",
-        "ORDER",
-        "HAVING",
-        "LIMIT",
-        "UNION",
-        "ALL",
-        "AS",
-        "AND",
-        "OR",
-        "NOT",
-        "IN",
-        "IS",
-        "NULL",
-        "INNER",
-        "LEFT",
-        "RIGHT",
-        "FULL",
-        "OUTER",
-        "CROSS",
-        "LATERAL",
-        "UNNEST",
-        "TABLE",
-        "WITH",
-        "VALUES",
-        "INSERT",
-        "INTO",
-        "OVERWRITE",
-        "CREATE",
-        "TEMPORARY",
-        "VIEW",
-        "IF",
-        "EXISTS",
-        "FOR",
-        "SYSTEM_TIME",
-        "OF",
-        "CASE",
-        "WHEN",
-        "THEN",
-        "ELSE",
-        "END",
-        "DISTINCT",
-        "WINDOW",
-        "PARTITION",
-        "OVER",
-        "ROWS",
-        "RANGE",
-        "BETWEEN",
-        "SET",
-        "EXECUTE",
-        "STATEMENT",
-        "BEGIN",
-        "LIKE",
-        "MATCH_RECOGNIZE",
-        "DELETE",
-        "UPDATE",
-        "EXCEPT",
-        "INTERSECT",
-        "MINUS",
-        "NATURAL",
-        "USING",
-        "OR",
-        "REPLACE",
-    ]
-)
+# A word in it is never a table name (reserved words need backticks in Flink SQL too).
+_KEYWORDS = KEYWORDS
 # Functions whose arguments use FROM without reading a table: EXTRACT(YEAR FROM ts).
 _FROM_FUNCTIONS = frozenset({"EXTRACT", "TRIM", "SUBSTRING", "SUBSTR", "OVERLAY", "POSITION"})
 
@@ -158,11 +77,6 @@ class _String:
 _Item = _Name | _Punct | _String
 
 
-def _unquote(text: str) -> str:
-    quote = text[0]
-    return text[1:-1].replace(quote * 2, quote)
-
-
 def _items(text: str) -> list[_Item]:
     """Tokens with adjacent name pieces merged: ``cat.db.{{ t }}_x`` is one name."""
     items: list[_Item] = []
@@ -185,7 +99,7 @@ def _items(text: str) -> list[_Item]:
                 raw += piece
                 templated = True
             elif kind == "quoted":
-                piece = _JINJA_EXPR.sub(lambda m: "{{" + m[1].strip() + "}}", _unquote(value))
+                piece = _JINJA_EXPR.sub(lambda m: "{{" + m[1].strip() + "}}", value)
                 parts[-1] += piece
                 raw += piece
                 quoted = True
@@ -202,20 +116,34 @@ def _items(text: str) -> list[_Item]:
             return
         items.append(_Name(parts, raw, keyword, templated))
 
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup or "punct"
-        value = match.group()
-        if kind in ("word", "quoted", "jinja") or (kind == "punct" and value == "." and run):
-            run.append(("dot" if value == "." and kind == "punct" else kind, value))
+    for tok in tokenize(text):
+        kind = _KIND.get(tok.kind, "punct")
+        if kind in ("word", "quoted", "jinja") or (tok.is_punct(".") and run):
+            run.append(("dot" if tok.is_punct(".") else kind, tok.value))
             continue
-        flush()
+        flush()  # trivia and numbers end a name: `FROM a b` is a table and its alias
         if kind == "string":
-            items.append(_String(_unquote(value)))
+            items.append(_String(tok.value))
         elif kind == "punct":
-            items.append(_Punct(value))
-        # skip, number: separators only
+            items.append(_Punct(tok.text))
     flush()
     return items
+
+
+_KIND = {
+    TokenKind.KEYWORD: "word",
+    TokenKind.IDENTIFIER: "word",
+    TokenKind.QUOTED_IDENTIFIER: "quoted",
+    TokenKind.UNTERMINATED_IDENTIFIER: "quoted",
+    TokenKind.JINJA_EXPRESSION: "jinja",
+    TokenKind.STRING: "string",
+    TokenKind.UNTERMINATED_STRING: "string",
+    TokenKind.WHITESPACE: "skip",
+    TokenKind.COMMENT: "skip",
+    TokenKind.UNTERMINATED_COMMENT: "skip",
+    TokenKind.JINJA_BLOCK: "skip",
+    TokenKind.NUMBER: "skip",
+}
 
 
 def _statements(items: list[_Item]) -> list[list[_Item]]:

@@ -107,6 +107,21 @@ def test_non_mechanical_legacy_windows_are_refused_with_advice(sql: str, needle:
     assert info.value.exit_code == 2
 
 
+def test_session_with_several_keys_partitions_by_a_parenthesised_list() -> None:
+    out = rewrite_legacy_group_windows(
+        "SELECT a, b, COUNT(*) FROM t GROUP BY a, b, SESSION(ts, INTERVAL '5' MINUTE)"
+    )
+    assert "TABLE(SESSION(TABLE t PARTITION BY (a, b), DESCRIPTOR(ts), INTERVAL '5' MINUTE))" in out
+
+
+def test_window_refusals_name_the_line() -> None:
+    sql = "SELECT k,\n  HOP_END(ts, INTERVAL '1' HOUR, INTERVAL '2' HOUR)\nFROM t\nGROUP BY TUMBLE(ts, x)"
+    with pytest.raises(ConfluentDialectError, match="does not match") as info:
+        to_confluent(sql)
+    assert info.value.sql_line == 2
+    assert "TABLE(TUMBLE(TABLE user_events" in (info.value.hint or "")
+
+
 def test_proctime_is_refused_on_its_line_with_advice() -> None:
     sql = "CREATE TABLE x AS\nSELECT user_id,\n  PROCTIME() as processing_time\nFROM s;"
     with pytest.raises(ConfluentDialectError) as info:

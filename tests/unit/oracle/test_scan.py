@@ -99,3 +99,23 @@ TEST = make_test(
 def test_translator_fails_only_with_shape_errors(sql: str) -> None:
     with contextlib.suppress(SqlShapeError):
         Translator(TEST).translate(sql)
+
+
+def test_mask_reads_quotes_as_the_lexer_does() -> None:
+    sql = "SELECT 'a''b', \"c;d\" FROM t /* open"
+    assert mask(sql) == "SELECT '____', \"___\" FROM t        "
+
+
+def test_legacy_windows_go_through_the_shared_rewrite_and_stay_one_phase() -> None:
+    tr = Translator(TEST).translate(
+        "SELECT ev.k, TUMBLE_START(ts, INTERVAL '1' HOUR) AS ws, COUNT(*) AS n FROM ev "
+        "GROUP BY ev.k, TUMBLE(ts, INTERVAL '1' HOUR)"
+    )
+    ((name, spec),) = tr.windows
+    assert (spec.source, spec.time_col, spec.size_ms, spec.two_phase) == ("ev", "ts", 3_600_000, False)
+    assert f'FROM "{name}" AS "ev" GROUP BY ev.k, window_start, window_end' in tr.sql
+    assert "window_start AS ws" in tr.sql
+    with pytest.raises(SqlShapeError, match="join or subquery"):
+        Translator(TEST).translate(
+            "SELECT COUNT(*) FROM (SELECT * FROM ev) GROUP BY TUMBLE(ts, INTERVAL '1' HOUR)"
+        )
