@@ -364,7 +364,7 @@ def aggregate_swap(tokens: list[Token], text: str) -> Iterator[Mutant]:
                 [(star.offset, star.end, new)],
                 t.offset,
             )
-        elif _is(toks[i + 2], "DISTINCT"):
+        elif close > i + 3 and _is(toks[i + 2], "DISTINCT"):
             d = toks[i + 2]
             arg = _squash(text[toks[i + 3].offset : toks[close - 1].end])
             m = _mutant(
@@ -374,17 +374,19 @@ def aggregate_swap(tokens: list[Token], text: str) -> Iterator[Mutant]:
                 [(d.offset, toks[i + 3].offset, "")],
                 t.offset,
             )
-        else:
-            first = toks[i + 2]
-            arg = _squash(text[first.offset : toks[close - 1].end])
+        elif close > i + 2:
+            arg0 = toks[i + 2]
+            arg = _squash(text[arg0.offset : toks[close - 1].end])
             distinct = _same_case("DISTINCT", t.text)
             m = _mutant(
                 "aggregate_swap",
                 f"{t.text}({arg}) -> {t.text}({distinct} {arg})",
                 text,
-                [(first.offset, first.offset, f"{distinct} ")],
+                [(arg0.offset, arg0.offset, f"{distinct} ")],
                 t.offset,
             )
+        else:
+            continue
         if m is not None:
             yield m
 
