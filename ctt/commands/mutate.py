@@ -93,7 +93,10 @@ def _score(s: SpecScore) -> str:
 def _render(out: Output, report: MutationReport) -> None:
     table = Table(title="Mutation score (killed / (killed + survived))")
     for col in ("spec", "mutants", "killed", "survived", "errored", "timeout", "score"):
-        table.add_column(col, justify="left" if col == "spec" else "right")
+        if col == "spec":
+            table.add_column(col, overflow="fold", min_width=20)
+        else:
+            table.add_column(col, justify="right")
     rows = [*report.specs, report.total] if len(report.specs) > 1 else report.specs
     for s in rows:
         style = "bold" if s is report.total else None
@@ -131,7 +134,7 @@ def _list(out: Output, plans: list[SpecPlan]) -> None:
     for p in plans:
         out.info(f"{escape(p.name)}: {len(p.mutants)} mutant(s)")
         for m in p.mutants:
-            out.info(f"  [{escape(m.operator)}] {escape(m.description)}")
+            out.info(f"  {escape(f'[{m.operator}]')} {escape(m.description)}")
         for note in p.notes:
             out.warn(escape(note))
 

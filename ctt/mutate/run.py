@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ctt.errors import ConfigError, CttError, ExitCode
 from ctt.mutate.models import Mutant, MutantResult, MutantStatus, MutationReport, SpecScore
-from ctt.mutate.sources import display_path, enumerate_mutants, load_sources
+from ctt.mutate.sources import check_spec, display_path, enumerate_mutants, load_sources
 from ctt.mutate.workspace import Layout, Workspace
 
 __all__ = [
@@ -82,8 +82,7 @@ def plan(paths: list[Path], options: MutateOptions) -> list[SpecPlan]:
     """The mutants of every spec; ConfigError (exit 2) for a missing or invalid spec."""
     out = []
     for path in paths:
-        if not path.is_file():
-            raise ConfigError("no such spec file", file=str(path))
+        check_spec(path)
         sources = load_sources(path, options.select)
         if not sources.tests:
             raise ConfigError(
