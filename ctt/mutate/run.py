@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -178,7 +179,7 @@ def _run_supports_ci() -> bool:
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
-    return "--ci" in res.stdout.replace("--ci-", "")
+    return re.search(r"--ci(?![\w-])", res.stdout) is not None
 
 
 def _command(job: _Job, ws: Workspace, options: MutateOptions) -> list[str]:
