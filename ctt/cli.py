@@ -567,6 +567,66 @@ def generate_cmd(
 # <<< generate <<<
 
 
+# >>> mutate (mutation testing of specs: ctt.commands.mutate) >>>
+@app.command("mutate")
+def mutate_cmd(
+    specs: Annotated[list[Path], typer.Argument(help="Spec files or directories to mutate.")],
+    select: Annotated[
+        str | None, typer.Option("-k", help="Only tests whose name contains this text.")
+    ] = None,
+    operator: Annotated[
+        list[str] | None,
+        typer.Option("--operator", help="Only this operator (repeatable); see --list."),
+    ] = None,
+    max_mutants: Annotated[
+        int | None, typer.Option(min=1, help="At most this many mutants per spec.")
+    ] = None,
+    parallel: Annotated[
+        int, typer.Option("--parallel", "-p", min=1, help="`ctt run` subprocesses at once.")
+    ] = 2,
+    timeout: Annotated[
+        str | None, typer.Option(help="Per-mutant timeout, e.g. 5m (default: from the baseline).")
+    ] = None,
+    min_score: Annotated[
+        float | None,
+        typer.Option(min=0, max=100, help="Exit 1 when any spec scores below this percentage."),
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    list_only: Annotated[
+        bool, typer.Option("--list", help="List the mutants without running them.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Mutation testing: edit the spec's SQL the way a bug would, and check its tests notice.
+
+    Each mutant is the spec (or its SQL template) with one edit, run through `ctt run` in a
+    temporary copy. Killed: a test failed; survived: all passed. Exit codes: 0 done, 1 a spec
+    scored below --min-score, 2 bad input or a spec that fails unmutated, 3 infrastructure,
+    130 interrupted.
+    """
+    from ctt.commands.mutate import mutate
+    from ctt.config.durations import parse_duration
+    from ctt.errors import UsageError
+    from ctt.mutate.run import MutateOptions
+
+    try:
+        limit = parse_duration(timeout) if timeout else None
+    except ValueError as exc:
+        raise UsageError(f"--timeout: {exc}") from None
+    options = MutateOptions(
+        select=select,
+        operators=operator or None,
+        max_mutants=max_mutants,
+        parallel=parallel,
+        timeout_s=limit,
+        min_score=min_score,
+    )
+    mutate(Output(json_mode=json_out), specs, options, output=output, list_only=list_only)
+
+
+# <<< mutate <<<
+
+
 def main() -> None:
     """Entry point: run the app and map errors to documented exit codes."""
     out = Output()
