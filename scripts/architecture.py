@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "flinktest": 4,
     "ci": 4,
     "datagen": 4,
+    "mutate": 4,
     "stack": 4,
     "engines": 3,
     "oracle": 3,
