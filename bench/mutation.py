@@ -30,8 +30,8 @@ from typing import Any
 import ctt.oracle as oracle
 from bench._common import machine, replace_section
 from ctt.config.spec import LoadedTest, Watermark, discover, load_spec
-from ctt.flinktest.results import Status
 from ctt.flinktest.runner import FlinkTestRunner
+from ctt.report.model import Status
 from ctt.validate.base import InputRecord
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, Protocol, 
 import yaml
 from pathspec.patterns.gitignore.spec import GitIgnoreSpecPattern
 
+from ctt.ci.analysis import ChangeAnalysis
 from ctt.ci.graph import Edge, NodeKind, node_id
-from ctt.ci.models import ChangeAnalysis, Reason
+from ctt.ci.plan import Reason
 from ctt.config.selection import SelectionConfig
 from ctt.config.suites import SuiteCatalogue, SuiteKind
 from ctt.errors import ConfigError

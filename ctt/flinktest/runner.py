@@ -23,11 +23,12 @@ from ctt.errors import ConfigError, CttError, InfraError
 from ctt.flinktest import inputs as inputs_mod
 from ctt.flinktest.outputs import UndecodableOutput, decode
 from ctt.flinktest.plan import LocalPlanner, OutputPlan, sql_source, targets
-from ctt.flinktest.results import ErrorKind, RunReport, Status, TestResult
+from ctt.flinktest.results import RunReport, TestResult
 from ctt.kafka.admin import TopicAdmin
 from ctt.kafka.consume import TopicReader
 from ctt.kafka.naming import new_run_id, test_scope
 from ctt.kafka.produce import produce
+from ctt.report.model import ErrorKind, Status
 from ctt.sql import statements
 from ctt.stack.state import StackState
 from ctt.validate import registry

@@ -1,0 +1,307 @@
+"""``ctt run``: Flink test specs on a real engine, or the suites of a plan (``--plan``/``--suite``).
+
+Specs run in-process through the one Flink test runner; suites run as processes
+through the CI executor, and a Flink suite is again ``ctt run <path>``. Either
+way the run's results decide the exit code (:func:`ctt.report.model.exit_code`).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.table import Table
+
+from ctt.ci.execute import ExecOptions, ExecutionReport, execute
+from ctt.ci.plan import load_plan
+from ctt.config import suggest
+from ctt.config.durations import parse_duration
+from ctt.config.spec import LoadedTest, discover, load_spec
+from ctt.config.suites import DEFAULT_SUITES_FILE, load_suites
+from ctt.console import Output
+from ctt.errors import ConfigError, ExitCode, UsageError
+from ctt.flinktest.reporting import TerminalReporter, write_reports
+from ctt.flinktest.results import RunReport, TestResult
+from ctt.flinktest.runner import FlinkTestRunner
+from ctt.kafka.naming import new_run_id
+from ctt.report.model import ErrorKind, RunNotPassed, Status, exit_code
+from ctt.stack.supervisor import LocalStack
+
+__all__ = ["load_all", "run", "run_plan", "run_specs", "run_suite"]
+
+DEFAULT_SPECS = Path("specs")
+DEFAULT_JUNIT = Path("test-results/junit-flink.xml")
+DEFAULT_RESULTS = Path("test-results/flink-results.json")
+
+
+def load_all(paths: list[Path]) -> tuple[list[LoadedTest], list[TestResult]]:
+    """Tests from every spec file; a broken file becomes an error result, never hides the others."""
+    tests: list[LoadedTest] = []
+    broken: list[TestResult] = []
+    for path in discover(paths):
+        try:
+            tests += load_spec(path)
+        except ConfigError as exc:
+            broken.append(
+                TestResult(
+                    name=path.stem,
+                    file=str(path),
+                    line=exc.line,
+                    status=Status.ERROR,
+                    error_kind=ErrorKind.CONFIG,
+                    message=str(exc),
+                )
+            )
+    return tests, broken
+
+
+def run_specs(
+    out: Output,
+    paths: list[Path],
+    *,
+    junit: Path,
+    results: Path,
+    parallel: int | None,
+    select: str | None,
+    keep_topics: bool,
+    engine: str,
+) -> None:
+    if engine != "local":
+        raise UsageError(
+            f"the runner drives the local engine; --engine {engine} is not wired into `ctt run` yet",
+            hint="see docs/confluent-cloud.md for the Confluent Cloud client and its contract tests",
+        )
+    tests, broken = load_all(paths)
+    if select:
+        tests = [t for t in tests if select in t.test.name]
+    if not tests and not broken:
+        raise UsageError(
+            f"no tests found in {', '.join(map(str, paths))}"
+            + (f" matching -k {select!r}" if select else "")
+        )
+    reporter = TerminalReporter(out)
+    for b in broken:
+        reporter.finished(b)
+    report = RunReport(run_id=new_run_id(), engine=engine, started_at=datetime.now(UTC))
+    t0 = time.monotonic()
+    if tests:
+        stack, started = LocalStack(say=out.info).up()
+        if started:
+            out.info(
+                f"local stack started (Kafka {stack.bootstrap_servers}, Flink {stack.flink_rest_url})"
+            )
+        out.info(f"running {len(tests)} test(s) on the local stack, run {report.run_id}")
+        runner = FlinkTestRunner(
+            stack,
+            run_id=report.run_id,
+            parallel=parallel,
+            listener=reporter.phase,
+            keep=keep_topics,
+        )
+        with reporter:
+            done = runner.run(tests, on_result=reporter.finished)
+        report.tests = done.tests
+    report.tests = broken + report.tests
+    report.finish(time.monotonic() - t0)
+    write_reports(report, junit=junit, results=results)
+    if out.json_mode:
+        out.emit_json(report)
+    reporter.summary(report)
+    out.info(f"JUnit: {junit}  results: {results}")
+    code = exit_code(report.tests)
+    if code is ExitCode.OK:
+        return
+    if code is ExitCode.TESTS_FAILED:
+        raise RunNotPassed(
+            f"{report.summary.not_passed} of {report.summary.total} tests did not pass",
+            report.tests,
+        )
+    raise RunNotPassed(f"{report.summary.errors} test(s) could not run (see above)", report.tests)
+
+
+def run(
+    out: Output,
+    paths: list[Path] | None,
+    *,
+    plan: Path | None,
+    suite: str | None,
+    catalogue: Path,
+    parallel_limit: int | None,
+    retries: int | None,
+    timeout: str | None,
+    fail_fast: bool,
+    results_dir: Path,
+    junit: Path | None,
+    results: Path | None,
+    parallel: int | None,
+    select: str | None,
+    keep_topics: bool,
+    engine: str,
+) -> None:
+    """``ctt run``: suites of a plan (``--plan``), one suite (``--suite``) or specs (the default)."""
+    if plan is None and suite is None:
+        run_specs(
+            out,
+            paths or [DEFAULT_SPECS],
+            junit=junit or DEFAULT_JUNIT,
+            results=results or DEFAULT_RESULTS,
+            parallel=parallel,
+            select=select,
+            keep_topics=keep_topics,
+            engine=engine,
+        )
+        return
+    if plan is not None and suite is not None:
+        raise UsageError("give --plan or --suite, not both")
+    if paths:
+        raise UsageError("spec paths cannot be combined with --plan/--suite")
+    try:
+        limit = parse_duration(timeout) if timeout else None
+    except ValueError as exc:
+        raise UsageError(f"--timeout: {exc}") from None
+    if plan is not None:
+        run_plan(
+            out,
+            plan,
+            catalogue=catalogue,
+            parallel_limit=parallel_limit,
+            retries=retries,
+            timeout=limit,
+            fail_fast=fail_fast,
+            results_dir=results_dir,
+        )
+    else:
+        assert suite is not None
+        run_suite(
+            out,
+            suite,
+            catalogue=catalogue,
+            retries=retries or 0,
+            timeout=limit,
+            results_dir=results_dir,
+        )
+
+
+# --- suites (the CI executor) ----------------------------------------------------------------
+
+
+def _summary_table(summary: ExecutionReport) -> Table:
+    table = Table(title=f"{len(summary.suites)} suites in {summary.wall_seconds:.1f}s")
+    for col in ("suite", "status", "tests", "failed", "errors", "flaky", "attempts", "time"):
+        table.add_column(col, justify="right" if col not in ("suite", "status") else "left")
+    for s in summary.suites:
+        style = {"passed": "green", "skipped": "yellow"}.get(s.status.value, "bold red")
+        table.add_row(
+            s.name,
+            f"[{style}]{s.status.value}[/{style}]" + (f" ({s.reason})" if s.reason else ""),
+            str(s.tests),
+            str(s.failed),
+            str(s.errors),
+            str(s.flaky),
+            str(len(s.attempts)),
+            f"{s.duration:.1f}s",
+        )
+    return table
+
+
+def _run(
+    out: Output,
+    names: list[str],
+    *,
+    catalogue: Path,
+    opts: ExecOptions,
+    deps: dict[str, list[str]] | None = None,
+    expected: dict[str, float] | None = None,
+    plan_timeout: float | None = None,
+) -> ExecutionReport:
+    from ctt.ci.progress import make_progress
+
+    cat = load_suites(catalogue)
+    with make_progress(out, len(names)) as progress:
+        summary = execute(
+            names,
+            cat,
+            opts,
+            deps=deps,
+            expected=expected,
+            plan_timeout=plan_timeout,
+            progress=progress,
+        )
+    if out.json_mode:
+        out.emit_json(summary)
+    else:
+        out.table(_summary_table(summary))
+        out.info(f"results: {opts.results_dir}/  logs: {opts.logs_dir}/")
+    if not summary.ok:
+        bad = [s.name for s in summary.suites if s.status is not Status.PASSED]
+        raise RunNotPassed(
+            f"{len(bad)} of {len(summary.suites)} suites did not pass: {', '.join(bad)}",
+            summary.suites,
+        )
+    return summary
+
+
+def run_plan(
+    out: Output,
+    plan_path: Path,
+    *,
+    catalogue: Path = DEFAULT_SUITES_FILE,
+    parallel_limit: int | None = None,
+    retries: int | None = None,
+    timeout: float | None = None,
+    fail_fast: bool = False,
+    results_dir: Path = Path("test-results"),
+    logs_dir: Path = Path("logs"),
+) -> ExecutionReport:
+    """Run every suite of a plan: dependency order, ``parallel_limit`` wide, pools respected."""
+    plan = load_plan(plan_path)
+    opts = ExecOptions(
+        parallel_limit=parallel_limit or plan.parallel_limit,
+        timeout=timeout,
+        retries=plan.retry_failed_tests if retries is None else retries,
+        fail_fast=fail_fast,
+        results_dir=results_dir,
+        logs_dir=logs_dir,
+    )
+    out.info(
+        f"plan {plan_path}: {len(plan.suites)} suites, mode {plan.mode}, "
+        f"parallel_limit {opts.parallel_limit}, retries {opts.retries}"
+    )
+    return _run(
+        out,
+        list(plan.suites),
+        catalogue=catalogue,
+        opts=opts,
+        deps=plan.sequential_dependencies,
+        expected=plan.estimated_duration.per_suite,
+        plan_timeout=plan.timeout_per_test,
+    )
+
+
+def run_suite(
+    out: Output,
+    name: str,
+    *,
+    catalogue: Path = DEFAULT_SUITES_FILE,
+    retries: int = 0,
+    timeout: float | None = None,
+    results_dir: Path = Path("test-results"),
+    logs_dir: Path = Path("logs"),
+) -> ExecutionReport:
+    """Run one suite of the catalogue: what a CI job of the child pipeline does."""
+    cat = load_suites(catalogue)
+    if name not in cat.suites:
+        near = suggest(name, cat.suites)
+        raise UsageError(
+            f"no suite {name!r} in {catalogue}",
+            hint=f"did you mean {near!r}?" if near else f"suites: {', '.join(cat.suites)}",
+        )
+    opts = ExecOptions(
+        parallel_limit=1,
+        timeout=timeout,
+        retries=retries,
+        results_dir=results_dir,
+        logs_dir=logs_dir,
+    )
+    return _run(out, [name], catalogue=catalogue, opts=opts)
