@@ -14,8 +14,8 @@ from ctt.errors import ExitCode, UsageError
 from ctt.report.model import ErrorKind, RunNotPassed, Status, exit_code
 
 JUNIT = (
-    "printf '<testsuites><testsuite name=\"s\"><testcase classname=\"k\" name=\"t1\">%s"
-    "</testcase><testcase classname=\"k\" name=\"t2\"/></testsuite></testsuites>' '{body}'"
+    'printf \'<testsuites><testsuite name="s"><testcase classname="k" name="t1">%s'
+    '</testcase><testcase classname="k" name="t2"/></testsuite></testsuites>\' \'{body}\''
     ' > "$CTT_JUNIT_PATH"'
 )
 
