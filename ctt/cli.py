@@ -125,6 +125,27 @@ def doctor(json_out: JsonOpt = False) -> None:
 
 # --- run, cleanup ------------------------------------------------------------------------------
 
+SuitesAtOnceOpt = Annotated[
+    int | None,
+    typer.Option(
+        envvar="PARALLEL_EXECUTION_LIMIT", min=1, help="Suites at once (--plan; default: plan)."
+    ),
+]
+JunitOpt = Annotated[
+    Path | None,
+    typer.Option(help="Write JUnit XML here (specs; default test-results/junit-flink.xml)."),
+]
+ResultsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Write the results JSON here (specs; default test-results/flink-results.json)."
+    ),
+]
+TestsAtOnceOpt = Annotated[
+    int | None,
+    typer.Option("--parallel", "-p", min=1, help="Tests at once (specs; default: stack slots)."),
+]
+
 
 @app.command("run")
 def run(
@@ -138,12 +159,7 @@ def run(
     catalogue: Annotated[Path, typer.Option(help="Suite catalogue (--plan/--suite).")] = Path(
         "continuous-testing/config/suites.yaml"
     ),
-    parallel_limit: Annotated[
-        int | None,
-        typer.Option(
-            envvar="PARALLEL_EXECUTION_LIMIT", min=1, help="Suites at once (--plan; default: plan)."
-        ),
-    ] = None,
+    parallel_limit: SuitesAtOnceOpt = None,
     retries: Annotated[
         int | None, typer.Option(min=0, help="Re-runs of a failed suite (--plan/--suite).")
     ] = None,
@@ -156,22 +172,9 @@ def run(
     results_dir: Annotated[
         Path, typer.Option(help="JUnit and results JSON (--plan/--suite).")
     ] = Path("test-results"),
-    junit: Annotated[
-        Path | None,
-        typer.Option(help="Write JUnit XML here (specs; default test-results/junit-flink.xml)."),
-    ] = None,
-    results: Annotated[
-        Path | None,
-        typer.Option(
-            help="Write the results JSON here (specs; default test-results/flink-results.json)."
-        ),
-    ] = None,
-    parallel: Annotated[
-        int | None,
-        typer.Option(
-            "--parallel", "-p", min=1, help="Tests at once (specs; default: stack slots)."
-        ),
-    ] = None,
+    junit: JunitOpt = None,
+    results: ResultsOpt = None,
+    parallel: TestsAtOnceOpt = None,
     select: Annotated[
         str | None, typer.Option("-k", help="Only tests whose name contains this text (specs).")
     ] = None,

@@ -102,6 +102,8 @@ def collect(
 
     Files are parsed in this process: handing 100,000 parsed cases back from worker
     processes costs more in pickling than the parsing it saves (measured: 13 s vs 3 s).
+    Over 80 lines on purpose: results files, JUnit files and the planned suites are
+    matched against each other in one place, so no suite is lost between pieces.
     """
     junit_files, result_files, problems = find_inputs(inputs)
     meta = meta or RunMeta.from_env()
@@ -251,7 +253,10 @@ def compute_metrics(
     baseline_runs: int = 10,
     history_label: str | None = None,
 ) -> TestMetrics:
-    """Totals, failures, flakiness, accuracy, regressions and trends (history when given)."""
+    """Totals, failures, flakiness, accuracy, regressions and trends (history when given).
+
+    Over 80 lines: one pass over the cases feeds every section, so a large run is read once.
+    """
     totals = Totals(
         serial_seconds=sum(s.duration for s in run.suites), wall_seconds=run.wall_seconds
     )

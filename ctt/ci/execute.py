@@ -274,6 +274,12 @@ def _run_attempt(
     cancel: threading.Event,
     on_spawn: Callable[[subprocess.Popen[bytes]], None],
 ) -> _AttemptOutcome:
+    """One process run of a suite, from spawn to its cases and verdict.
+
+    One function, over 80 lines, on purpose: every way a process can end (cannot
+    start, timeout, cancel, exit with or without JUnit) and the error case each
+    leaves behind are read together, so none can silently count as a pass.
+    """
     work = opts.results_dir / ".attempts" / _safe(suite.name)
     work.mkdir(parents=True, exist_ok=True)
     junit = (work / f"junit-{number}.xml").resolve()
@@ -587,7 +593,9 @@ def execute(
     """Run ``names`` and return one result per name, always (never a silent gap).
 
     Raises ``KeyboardInterrupt`` again after cleaning up when interrupted, with
-    results of everything that finished already written.
+    results of everything that finished already written. Over 80 lines on purpose:
+    the worker threads, the queue, the cancel event and the Ctrl-C path share
+    state that pieces would have to hand each other.
     """
     progress = progress or _NoProgress()
     expected = dict(expected or {})

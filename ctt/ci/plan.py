@@ -266,6 +266,41 @@ def _order_graph(names: list[str], requires: dict[str, list[str]]) -> Graph:
     return graph
 
 
+def _detail(
+    name: str,
+    selection: Selection,
+    catalogue: SuiteCatalogue,
+    config: SelectionConfig,
+    medians: dict[str, float],
+    requires: list[str],
+) -> SuiteDetail:
+    """One selected suite: its expected duration (history, else default, else its timeout)."""
+    strategy = config.test_selection.execution_strategy
+    suite = catalogue.suites[name]
+    timeout = suite.timeout or strategy.timeout_per_test
+    source: Literal["history", "default", "timeout"]
+    if name in medians:
+        est, source = medians[name], "history"
+    elif strategy.default_duration <= timeout:
+        est, source = strategy.default_duration, "default"
+    else:
+        est, source = timeout, "timeout"
+    return SuiteDetail(
+        name=name,
+        kind=suite.kind.value,
+        path=suite.path,
+        command=suite.command,
+        estimated_duration=est,
+        duration_source=source,
+        timeout=timeout,
+        retries=strategy.retry_failed_tests,
+        requires=requires,
+        resources=dict(suite.resources),
+        tags=list(suite.tags),
+        reasons=selection.selected[name],
+    )
+
+
 def build_plan(
     selection: Selection,
     catalogue: SuiteCatalogue,
@@ -287,34 +322,11 @@ def build_plan(
     }
     requires = {n: r for n, r in requires.items() if r}
 
-    details: list[SuiteDetail] = []
-    durations: dict[str, float] = {}
-    for name in names:
-        suite = catalogue.suites[name]
-        timeout = suite.timeout or strategy.timeout_per_test
-        if name in medians:
-            est, source = medians[name], "history"
-        elif strategy.default_duration <= timeout:
-            est, source = strategy.default_duration, "default"
-        else:
-            est, source = timeout, "timeout"
-        durations[name] = est
-        details.append(
-            SuiteDetail(
-                name=name,
-                kind=suite.kind.value,
-                path=suite.path,
-                command=suite.command,
-                estimated_duration=est,
-                duration_source=source,
-                timeout=timeout,
-                retries=strategy.retry_failed_tests,
-                requires=requires.get(name, []),
-                resources=dict(suite.resources),
-                tags=list(suite.tags),
-                reasons=selection.selected[name],
-            )
-        )
+    details = [
+        _detail(name, selection, catalogue, config, medians, requires.get(name, []))
+        for name in names
+    ]
+    durations = {d.name: d.estimated_duration for d in details}
 
     order = _order_graph(names, requires)
     tail = order.tail_weights(lambda n: durations[n])

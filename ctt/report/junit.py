@@ -458,6 +458,7 @@ class _Reader:
         return self.loose, self.loose_seen
 
     def _case(self, elem: ET.Element) -> None:
+        """One ``<testcase>`` and its children; over 80 lines so each oddity is reported in place."""
         suite, seen = self._current_suite()
         name = elem.get("name")
         classname = elem.get("classname", "")
