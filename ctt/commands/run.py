@@ -62,6 +62,7 @@ def run_specs(
     keep_topics: bool,
     engine: str,
 ) -> None:
+    """Run specs on the local stack (started when needed); write JUnit and results either way."""
     if engine != "local":
         raise UsageError(
             f"the runner drives the local engine; --engine {engine} is not wired into `ctt run` yet",
