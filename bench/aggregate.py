@@ -23,7 +23,8 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine, write_section
 
-from ctt.report.junit import Attempt, CaseStatus, TestCaseResult, TestSuiteResult, write_junit
+from ctt.report.junit import Attempt, TestCaseResult, TestSuiteResult, write_junit
+from ctt.report.model import Status as CaseStatus
 
 
 def generate(root: Path, files: int, cases: int) -> None:

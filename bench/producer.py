@@ -28,7 +28,7 @@ import time
 import uuid
 from pathlib import Path
 
-from ctt.datagen.commands import DEFAULT_TABLE
+from ctt.commands.generate import DEFAULT_TABLE
 from ctt.datagen.config import GeneratorConfig
 from ctt.datagen.generate import generate
 from ctt.datagen.ground_truth import GroundTruthHeader, GroundTruthWriter

@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._common import machine  # noqa: E402
-from ctt.ci.models import ChangeAnalysis, ChangedFile, DiffSource, FileStatus, SelectionMode  # noqa: E402
-from ctt.ci.plan import build_plan  # noqa: E402
+from ctt.ci.analysis import ChangeAnalysis, ChangedFile, DiffSource, FileStatus  # noqa: E402
+from ctt.ci.plan import SelectionMode, build_plan  # noqa: E402
 from ctt.ci.select import Selector, load_selector, repo_files  # noqa: E402
 
 SECTION = "## Change analysis and test selection"

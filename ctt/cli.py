@@ -1,8 +1,8 @@
 """The ``ctt`` command line: argument parsing, output mode and exit codes. Nothing else.
 
-Each command builds the domain object that does the work and reports its
-result through :class:`ctt.console.Output`. Exceptions become exit codes in
-:func:`main`, the only place that knows about them.
+Each command hands its arguments and an :class:`ctt.console.Output` to its
+module in :mod:`ctt.commands`, which does the work. What a command ends with
+becomes an exit code in :func:`main`, through :func:`ctt.report.model.exit_code`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typer._click.exceptions import ClickException  # typer vendors click; pinne
 from ctt import __version__
 from ctt.console import Output
 from ctt.errors import CttError, ExitCode
+from ctt.report.model import exit_code
 
 app = typer.Typer(
     name="ctt",
@@ -64,13 +65,13 @@ def stack_up(
 
     A no-op when the stack already runs and is healthy.
     """
-    from ctt.stack import commands
+    from ctt.commands import stack
     from ctt.stack.supervisor import StackSettings
 
     settings = StackSettings(
         slots=slots, kafka_port=kafka_port, flink_port=flink_port, gateway_port=gateway_port
     )
-    commands.up(Output(json_mode=json_out), settings=settings)
+    stack.up(Output(json_mode=json_out), settings=settings)
 
 
 @stack_app.command("down")
@@ -78,17 +79,17 @@ def stack_down(
     keep: Annotated[bool, typer.Option("--keep", help="Keep Kafka and Flink data.")] = False,
 ) -> None:
     """Stop the stack (SIGTERM, then SIGKILL after a deadline) and remove its data."""
-    from ctt.stack import commands
+    from ctt.commands import stack
 
-    commands.down(Output(), keep=keep)
+    stack.down(Output(), keep=keep)
 
 
 @stack_app.command("status")
 def stack_status(json_out: JsonOpt = False) -> None:
     """Show each component's pid, port, version and health."""
-    from ctt.stack import commands
+    from ctt.commands import stack
 
-    commands.status(Output(json_mode=json_out))
+    stack.status(Output(json_mode=json_out))
 
 
 @stack_app.command("logs")
@@ -97,9 +98,9 @@ def stack_logs(
     lines: Annotated[int, typer.Option("-n", "--lines", help="How many last lines.")] = 50,
 ) -> None:
     """Show the last lines of a component's log."""
-    from ctt.stack import commands
+    from ctt.commands import stack
 
-    commands.logs(Output(), component, lines=lines)
+    stack.logs(Output(), component, lines=lines)
 
 
 @stack_app.command("fetch")
@@ -109,23 +110,43 @@ def stack_fetch(
     ] = False,
 ) -> None:
     """Download and verify the pinned artifacts into the cache, without starting anything."""
-    from ctt.stack import commands
+    from ctt.commands import stack
 
-    commands.fetch(Output(), relock=relock)
+    stack.fetch(Output(), relock=relock)
 
 
 @app.command("doctor")
 def doctor(json_out: JsonOpt = False) -> None:
     """Check Java, Maven, free ports, cache and disk, each with advice."""
-    from ctt.stack import commands
+    from ctt.commands.doctor import doctor as check
 
-    commands.doctor(Output(json_mode=json_out))
-
-
-# --- commands added by later capabilities register below ---------------------------------------
+    check(Output(json_mode=json_out))
 
 
-# >>> run (Flink test runner: main engineer; --plan/--suite branch: ctt.ci.commands) >>>
+# --- run, cleanup ------------------------------------------------------------------------------
+
+SuitesAtOnceOpt = Annotated[
+    int | None,
+    typer.Option(
+        envvar="PARALLEL_EXECUTION_LIMIT", min=1, help="Suites at once (--plan; default: plan)."
+    ),
+]
+JunitOpt = Annotated[
+    Path | None,
+    typer.Option(help="Write JUnit XML here (specs; default test-results/junit-flink.xml)."),
+]
+ResultsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Write the results JSON here (specs; default test-results/flink-results.json)."
+    ),
+]
+TestsAtOnceOpt = Annotated[
+    int | None,
+    typer.Option("--parallel", "-p", min=1, help="Tests at once (specs; default: stack slots)."),
+]
+
+
 @app.command("run")
 def run(
     paths: Annotated[
@@ -138,12 +159,7 @@ def run(
     catalogue: Annotated[Path, typer.Option(help="Suite catalogue (--plan/--suite).")] = Path(
         "continuous-testing/config/suites.yaml"
     ),
-    parallel_limit: Annotated[
-        int | None,
-        typer.Option(
-            envvar="PARALLEL_EXECUTION_LIMIT", min=1, help="Suites at once (--plan; default: plan)."
-        ),
-    ] = None,
+    parallel_limit: SuitesAtOnceOpt = None,
     retries: Annotated[
         int | None, typer.Option(min=0, help="Re-runs of a failed suite (--plan/--suite).")
     ] = None,
@@ -156,22 +172,9 @@ def run(
     results_dir: Annotated[
         Path, typer.Option(help="JUnit and results JSON (--plan/--suite).")
     ] = Path("test-results"),
-    junit: Annotated[
-        Path | None,
-        typer.Option(help="Write JUnit XML here (specs; default test-results/junit-flink.xml)."),
-    ] = None,
-    results: Annotated[
-        Path | None,
-        typer.Option(
-            help="Write the results JSON here (specs; default test-results/flink-results.json)."
-        ),
-    ] = None,
-    parallel: Annotated[
-        int | None,
-        typer.Option(
-            "--parallel", "-p", min=1, help="Tests at once (specs; default: stack slots)."
-        ),
-    ] = None,
+    junit: JunitOpt = None,
+    results: ResultsOpt = None,
+    parallel: TestsAtOnceOpt = None,
     select: Annotated[
         str | None, typer.Option("-k", help="Only tests whose name contains this text (specs).")
     ] = None,
@@ -195,49 +198,21 @@ def run(
     not running. Exit codes: 0 all passed, 1 a test failed, 2 a spec or its SQL is wrong,
     3 infrastructure failed, 130 interrupted.
     """
-    if plan is not None or suite is not None:
-        from ctt.ci import commands as ci_commands
-        from ctt.config.durations import parse_duration
-        from ctt.errors import UsageError
+    from ctt.commands import run as run_cmd
 
-        if plan is not None and suite is not None:
-            raise UsageError("give --plan or --suite, not both")
-        if paths:
-            raise UsageError("spec paths cannot be combined with --plan/--suite")
-        try:
-            limit = parse_duration(timeout) if timeout else None
-        except ValueError as exc:
-            raise UsageError(f"--timeout: {exc}") from None
-        out = Output(json_mode=json_out)
-        if plan is not None:
-            ci_commands.run_plan(
-                out,
-                plan,
-                catalogue=catalogue,
-                parallel_limit=parallel_limit,
-                retries=retries,
-                timeout=limit,
-                fail_fast=fail_fast,
-                results_dir=results_dir,
-            )
-        else:
-            assert suite is not None
-            ci_commands.run_suite(
-                out,
-                suite,
-                catalogue=catalogue,
-                retries=retries or 0,
-                timeout=limit,
-                results_dir=results_dir,
-            )
-        return
-    from ctt.flinktest import commands as flink_commands
-
-    flink_commands.run_specs(
+    run_cmd.run(
         Output(json_mode=json_out),
-        paths or [Path("specs")],
-        junit=junit or Path("test-results/junit-flink.xml"),
-        results=results or Path("test-results/flink-results.json"),
+        paths,
+        plan=plan,
+        suite=suite,
+        catalogue=catalogue,
+        parallel_limit=parallel_limit,
+        retries=retries,
+        timeout=timeout,
+        fail_fast=fail_fast,
+        results_dir=results_dir,
+        junit=junit,
+        results=results,
         parallel=parallel,
         select=select,
         keep_topics=keep_topics,
@@ -257,22 +232,12 @@ def cleanup(
     json_out: JsonOpt = False,
 ) -> None:
     """Remove topics and jobs that interrupted runs left on the local stack."""
-    from ctt.config.durations import parse_duration
-    from ctt.errors import UsageError
-    from ctt.flinktest import commands as flink_commands
+    from ctt.commands.cleanup import cleanup as clean
 
-    try:
-        age = parse_duration(older_than)
-    except ValueError as exc:
-        raise UsageError(f"--older-than: {exc}") from None
-    flink_commands.cleanup(
-        Output(json_mode=json_out), older_than_s=age, prefix=prefix, dry_run=dry_run
-    )
+    clean(Output(json_mode=json_out), older_than=older_than, prefix=prefix, dry_run=dry_run)
 
 
-# <<< run <<<
-
-# >>> analyze/select (ctt.ci: change analysis and selection) >>>
+# --- analyze, select ---------------------------------------------------------------------------
 _SELECTION_FILE = Path("continuous-testing/config/test-selection.yaml")
 _SUITES_FILE = Path("continuous-testing/config/suites.yaml")
 RepoOpt = Annotated[
@@ -284,10 +249,6 @@ CacheOpt = Annotated[
     Path | None,
     typer.Option(help="Lineage cache directory (relative to --repo); keep it between CI runs."),
 ]
-
-
-def _under(root: Path, path: Path) -> Path:
-    return path if path.is_absolute() else root / path
 
 
 @app.command("analyze")
@@ -312,30 +273,19 @@ def analyze_cmd(
 ) -> None:
     """Write change-analysis.json: changed files (from --base/--head, GitLab's variables or the
     working tree) and the components each maps to."""
-    from rich.markup import escape
+    from ctt.commands.analyze import analyze
 
-    from ctt.ci.analyze import run_analyze
-
-    out = Output(json_mode=json_out)
-    analysis, warnings = run_analyze(
-        repo,
+    analyze(
+        Output(json_mode=json_out),
+        repo=repo,
         base=base,
         head=head,
         use_merge_base=merge_base,
-        selection_file=_under(repo, config),
-        suites_file=_under(repo, suites),
-        cache_dir=_under(repo, cache_dir) if cache_dir else None,
+        output=output,
+        config=config,
+        suites=suites,
+        cache_dir=cache_dir,
     )
-    for text in warnings:
-        out.warn(escape(text))
-    output.write_text(analysis.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    if json_out:
-        out.emit_json(analysis)
-    rng = f"{(analysis.base or 'empty tree')[:12]}..{(analysis.head or 'working tree')[:12]}"
-    out.info(f"{len(analysis.files)} changed file(s) ({analysis.source.value} {rng}) -> {output}")
-    for f in analysis.files[:50]:
-        old = f" (from {f.old_path})" if f.old_path else ""
-        out.info(escape(f"  {f.status.value:<9} {f.path}{old}  {', '.join(f.components)}"))
 
 
 @app.command("select")
@@ -372,57 +322,28 @@ def select_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Choose the suites a change needs and write test-execution-plan.json."""
-    from rich.markup import escape
+    from ctt.commands import select as select_cmd_
 
-    from ctt.ci.models import SelectionMode
-    from ctt.ci.plan import child_pipeline as render_child
-    from ctt.ci.plan import run_select
-    from ctt.ci.select import explain_lines
-    from ctt.config import load_yaml
-    from ctt.errors import UsageError
-
-    out = Output(json_mode=json_out)
-    try:
-        sel_mode = SelectionMode(mode.strip().lower())
-    except ValueError:
-        raise UsageError(f"unknown mode {mode!r}", hint="use smart, full or manual") from None
-    names = [t.strip() for t in (tests or "").split(",") if t.strip()]
-    selection, plan = run_select(
-        repo,
-        sel_mode,
-        selection_file=_under(repo, config),
-        suites_file=_under(repo, suites),
-        analysis_file=analysis,
-        tests=names,
-        history_path=history,
+    select_cmd_.select(
+        Output(json_mode=json_out),
+        repo=repo,
+        mode=mode,
+        tests=tests,
+        analysis=analysis,
+        history=history,
         branch=branch,
         parallel_limit=parallel_limit,
-        cache_dir=_under(repo, cache_dir) if cache_dir else None,
-    )
-    for text in plan.warnings:
-        out.warn(escape(text))
-    output.write_text(plan.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    if child_pipeline is not None:
-        template = load_yaml(child_template)[0] if child_template else None
-        if template is not None and not isinstance(template, dict):
-            raise UsageError(f"{child_template} must be a YAML mapping")
-        child_pipeline.write_text(render_child(plan, template), encoding="utf-8")
-    if json_out:
-        out.emit_json(plan)
-    if explain:
-        for line in explain_lines(selection):
-            out.info(escape(line))
-    est = plan.estimated_duration
-    out.info(
-        f"{plan.mode}: {plan.stats.selected}/{plan.stats.total_suites} suites selected, "
-        f"{plan.stats.skipped} skipped; ~{est.wall_clock_seconds / 60:.1f} min with "
-        f"{plan.parallel_limit} in parallel ({est.total_seconds / 60:.1f} min serial) -> {output}"
+        output=output,
+        child=child_pipeline,
+        child_template=child_template,
+        explain=explain,
+        config=config,
+        suites=suites,
+        cache_dir=cache_dir,
     )
 
 
-# <<< analyze/select <<<
-
-# >>> aggregate/gate (ctt.ci: aggregation, history, gates) >>>
+# --- aggregate, gate ---------------------------------------------------------------------------
 HistoryOpt = Annotated[
     str | None,
     typer.Option(
@@ -468,11 +389,9 @@ def aggregate_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Merge JUnit and results into consolidated-test-report.html, test-metrics.json and history."""
-    from ctt.ci import commands as ci_commands
+    from ctt.commands.aggregate import aggregate
 
-    if plan is None and Path("test-execution-plan.json").exists():
-        plan = Path("test-execution-plan.json")
-    ci_commands.aggregate(
+    aggregate(
         Output(json_mode=json_out),
         inputs or [Path("test-results")],
         plan=plan,
@@ -503,23 +422,17 @@ def gate_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Evaluate the quality gates; exit 1 when a blocking gate fails."""
-    from ctt.ci import commands as ci_commands
-    from ctt.config.gates import GateMode
-    from ctt.errors import UsageError
+    from ctt.commands import gate
 
-    try:
-        gate_mode = GateMode(mode) if mode else None
-    except ValueError:
-        raise UsageError(f"unknown mode {mode!r}", hint="use blocking, advisory or auto") from None
-    ci_commands.gate(
-        Output(json_mode=json_out), metrics_path=metrics, gates_path=config, mode=gate_mode
+    gate.gate(
+        Output(json_mode=json_out),
+        metrics_path=metrics,
+        gates_path=config,
+        mode=gate.parse_mode(mode),
     )
 
 
-# <<< aggregate/gate <<<
-
-
-# >>> generate (ctt.datagen) >>>
+# --- generate ----------------------------------------------------------------------------------
 @app.command("generate")
 def generate_cmd(
     spec: Annotated[Path | None, typer.Option(help="Spec file whose table to fill.")] = None,
@@ -546,7 +459,7 @@ def generate_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """Produce a generated, reproducible stream into Kafka and write its ground truth."""
-    from ctt.datagen.commands import parse_cli_values, run_generate
+    from ctt.commands.generate import parse_cli_values, run_generate
 
     out = Output(json_mode=json_out)
     run_generate(
@@ -564,10 +477,6 @@ def generate_cmd(
     )
 
 
-# <<< generate <<<
-
-
-# >>> mutate (mutation testing of specs: ctt.commands.mutate) >>>
 @app.command("mutate")
 def mutate_cmd(
     specs: Annotated[list[Path], typer.Argument(help="Spec files or directories to mutate.")],
@@ -604,41 +513,27 @@ def mutate_cmd(
     scored below --min-score, 2 bad input or a spec that fails unmutated, 3 infrastructure,
     130 interrupted.
     """
-    from ctt.commands.mutate import mutate
-    from ctt.config.durations import parse_duration
-    from ctt.errors import UsageError
-    from ctt.mutate.run import MutateOptions
+    from ctt.commands import mutate as mutate_cmd_
 
-    try:
-        limit = parse_duration(timeout) if timeout else None
-    except ValueError as exc:
-        raise UsageError(f"--timeout: {exc}") from None
-    options = MutateOptions(
+    mutate_cmd_.mutate_cli(
+        Output(json_mode=json_out),
+        specs,
         select=select,
-        operators=operator or None,
+        operators=operator,
         max_mutants=max_mutants,
         parallel=parallel,
-        timeout_s=limit,
+        timeout=timeout,
         min_score=min_score,
+        output=output,
+        list_only=list_only,
     )
-    mutate(Output(json_mode=json_out), specs, options, output=output, list_only=list_only)
-
-
-# <<< mutate <<<
 
 
 def main() -> None:
-    """Entry point: run the app and map errors to documented exit codes."""
-    out = Output()
+    """Entry point: run the app and turn how a command ended into its documented exit code."""
     try:
         # Without standalone mode, click *returns* the code of typer.Exit and of Ctrl-C (130).
         code = app(standalone_mode=False)
-    except CttError as exc:
-        out.error(str(exc))
-        sys.exit(int(exc.exit_code))
-    except KeyboardInterrupt:
-        out.error("interrupted")
-        sys.exit(int(ExitCode.INTERRUPTED))
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
@@ -646,8 +541,11 @@ def main() -> None:
     except ClickException as exc:  # usage errors: unknown option, bad value
         exc.show()
         sys.exit(int(ExitCode.USAGE))
+    except (CttError, KeyboardInterrupt) as exc:
+        Output().failure(exc)
+        sys.exit(int(exit_code(exc)))
     if code == int(ExitCode.INTERRUPTED):
-        out.error("interrupted")
+        Output().failure(KeyboardInterrupt())
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -11,6 +11,8 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
+from ctt.errors import ConfigError
+
 
 def in_ci() -> bool:
     """True on CI runners, where output must be plain lines without live redraws."""
@@ -41,8 +43,18 @@ class Output:
     def warn(self, text: str) -> None:
         self.err.print(f"[yellow]warning:[/yellow] {text}")
 
-    def error(self, text: str) -> None:
+    def error(self, text: str, *, snippet: str | None = None) -> None:
+        """One ``error:`` line; below it, verbatim, the offending lines of the user's file."""
         self.err.print(f"[bold red]error:[/bold red] {text}", markup=True, soft_wrap=True)
+        if snippet:
+            self.err.print(snippet, markup=False, highlight=False, soft_wrap=True)
+
+    def failure(self, exc: BaseException) -> None:
+        """Report the error a command ended with: its one line, and a ConfigError's snippet."""
+        if isinstance(exc, KeyboardInterrupt):
+            self.error("interrupted")
+        else:
+            self.error(str(exc), snippet=exc.snippet if isinstance(exc, ConfigError) else None)
 
     def table(self, table: Table) -> None:
         if not self.quiet:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ctt.ci.models import ChangeAnalysis, ChangedFile, DiffSource, FileStatus
+from ctt.ci.analysis import ChangeAnalysis, ChangedFile, DiffSource, FileStatus
 from ctt.errors import InfraError, UsageError
 
 __all__ = ["GitRepo", "Range", "analyze", "resolve_range"]

@@ -28,7 +28,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
@@ -38,20 +37,19 @@ from ctt.ci.queue import SuiteQueue
 from ctt.config.suites import Suite, SuiteCatalogue, SuiteKind
 from ctt.report.junit import (
     Attempt,
-    CaseStatus,
     TestCaseResult,
     TestSuiteResult,
     read_junit,
     write_junit,
 )
+from ctt.report.model import ErrorKind, RunSummary, Status
 
 __all__ = [
     "SUITE_CASE",
     "ExecOptions",
-    "RunSummary",
+    "ExecutionReport",
     "SuiteAttempt",
     "SuiteRunResult",
-    "SuiteStatus",
     "execute",
     "junit_path",
     "merge_attempts",
@@ -65,13 +63,6 @@ KILL_GRACE_SECONDS = 10.0
 """Time a suite gets after SIGTERM to clean up (stop Flink statements, delete topics)."""
 
 
-class SuiteStatus(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    ERROR = "error"
-    SKIPPED = "skipped"
-
-
 class SuiteAttempt(BaseModel):
     """One process run of a suite."""
 
@@ -81,7 +72,7 @@ class SuiteAttempt(BaseModel):
     exit_code: int | None = None
     timed_out: bool = False
     cancelled: bool = False
-    status: SuiteStatus
+    status: Status
     log: str | None = None
     problems: list[str] = Field(default_factory=list)
 
@@ -91,7 +82,7 @@ class SuiteRunResult(BaseModel):
 
     name: str
     kind: str
-    status: SuiteStatus
+    status: Status
     reason: str | None = None
     started: datetime | None = None
     duration: float = 0.0
@@ -108,8 +99,24 @@ class SuiteRunResult(BaseModel):
     skipped: int = 0
     flaky: int = 0
 
+    @property
+    def error_kind(self) -> ErrorKind | None:
+        """Suites do not tell a broken stack from a broken test: an error is a failure (exit 1)."""
+        return None
 
-class RunSummary(BaseModel):
+    @property
+    def summary(self) -> RunSummary:
+        return RunSummary(
+            total=self.tests,
+            passed=self.passed,
+            failed=self.failed,
+            errors=self.errors,
+            skipped=self.skipped,
+            flaky=self.flaky,
+        )
+
+
+class ExecutionReport(BaseModel):
     """One ``ctt run --plan``/``--suite`` invocation; written as ``run-summary.json``."""
 
     started: datetime
@@ -122,12 +129,18 @@ class RunSummary(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
-        return not self.interrupted and all(s.status is SuiteStatus.PASSED for s in self.suites)
+        return not self.interrupted and all(s.status is Status.PASSED for s in self.suites)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def serial_seconds(self) -> float:
         return sum(s.duration for s in self.suites)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def summary(self) -> RunSummary:
+        """Test counts over every suite: the same summary a Flink run and JUnit give."""
+        return sum((s.summary for s in self.suites), RunSummary())
 
 
 class ExecOptions(BaseModel):
@@ -211,7 +224,7 @@ def _kill_group(proc: subprocess.Popen[bytes], grace: float) -> None:
 
 def _error_case(suite: str, message: str, details: str | None = None) -> TestCaseResult:
     return TestCaseResult(
-        name=SUITE_CASE, classname=suite, status=CaseStatus.ERROR, message=message, details=details
+        name=SUITE_CASE, classname=suite, status=Status.ERROR, message=message, details=details
     )
 
 
@@ -261,6 +274,12 @@ def _run_attempt(
     cancel: threading.Event,
     on_spawn: Callable[[subprocess.Popen[bytes]], None],
 ) -> _AttemptOutcome:
+    """One process run of a suite, from spawn to its cases and verdict.
+
+    One function, over 80 lines, on purpose: every way a process can end (cannot
+    start, timeout, cancel, exit with or without JUnit) and the error case each
+    leaves behind are read together, so none can silently count as a pass.
+    """
     work = opts.results_dir / ".attempts" / _safe(suite.name)
     work.mkdir(parents=True, exist_ok=True)
     junit = (work / f"junit-{number}.xml").resolve()
@@ -305,7 +324,7 @@ def _run_attempt(
                 number=number,
                 started=started,
                 duration=duration,
-                status=SuiteStatus.ERROR,
+                status=Status.ERROR,
                 log=str(log),
                 problems=[f"cannot start: {exc}"],
             )
@@ -373,7 +392,7 @@ def _run_attempt(
                 suite.name, f"JUnit result holds no test cases (exit code {exit_code})", tail
             )
         )
-    elif exit_code != 0 and all(c.status in (CaseStatus.PASSED, CaseStatus.SKIPPED) for c in cases):
+    elif exit_code != 0 and all(c.status in (Status.PASSED, Status.SKIPPED) for c in cases):
         cases.append(
             _error_case(
                 suite.name, f"process exited with code {exit_code} although no test failed", tail
@@ -394,12 +413,12 @@ def _run_attempt(
     return _AttemptOutcome(attempt=attempt, cases=cases, metrics=metrics)
 
 
-def _status_of(cases: list[TestCaseResult]) -> SuiteStatus:
-    if any(c.status is CaseStatus.ERROR for c in cases):
-        return SuiteStatus.ERROR
-    if any(c.status is CaseStatus.FAILED for c in cases):
-        return SuiteStatus.FAILED
-    return SuiteStatus.PASSED
+def _status_of(cases: list[TestCaseResult]) -> Status:
+    if any(c.status is Status.ERROR for c in cases):
+        return Status.ERROR
+    if any(c.status is Status.FAILED for c in cases):
+        return Status.FAILED
+    return Status.PASSED
 
 
 def _as_attempt(case: TestCaseResult) -> Attempt:
@@ -429,14 +448,14 @@ def merge_attempts(attempts: list[list[TestCaseResult]]) -> list[TestCaseResult]
             if key in passed:
                 continue
             runs.setdefault(key, []).append(case)
-            if case.status is CaseStatus.PASSED:
+            if case.status is Status.PASSED:
                 passed.add(key)
         if i > 0:
             for key, seq in runs.items():
                 if key not in present and key not in passed and seq[-1].name == SUITE_CASE:
                     seq.append(
                         seq[-1].model_copy(
-                            update={"status": CaseStatus.PASSED, "message": None, "details": None}
+                            update={"status": Status.PASSED, "message": None, "details": None}
                         )
                     )
                     passed.add(key)
@@ -468,7 +487,7 @@ def _finish(
     cases: list[TestCaseResult],
     opts: ExecOptions,
     *,
-    status: SuiteStatus | None = None,
+    status: Status | None = None,
     reason: str | None = None,
     attempts: list[SuiteAttempt] | None = None,
     metrics: dict[str, float] | None = None,
@@ -489,6 +508,7 @@ def _finish(
         | {f"ctt.metric.{k}": repr(v) for k, v in (metrics or {}).items()},
     )
     write_junit([suite_result], junit)
+    counts = suite_result.summary
     result = SuiteRunResult(
         name=name,
         kind=kind,
@@ -502,12 +522,12 @@ def _finish(
         junit=str(junit),
         metrics=metrics or {},
         problems=[p for a in attempts for p in a.problems],
-        tests=suite_result.tests,
-        passed=suite_result.passed,
-        failed=suite_result.failures,
-        errors=suite_result.errors,
-        skipped=suite_result.skipped,
-        flaky=suite_result.flaky,
+        tests=counts.total,
+        passed=counts.passed,
+        failed=counts.failed,
+        errors=counts.errors,
+        skipped=counts.skipped,
+        flaky=counts.flaky,
     )
     path = results_path(opts.results_dir, name)
     path.write_text(result.model_dump_json(indent=2), encoding="utf-8")
@@ -528,7 +548,7 @@ def _run_suite(
         progress.started(suite.name, number)
         outcome = _run_attempt(suite, number, opts, timeout, cancel, on_spawn)
         outcomes.append(outcome)
-        if outcome.attempt.status is SuiteStatus.PASSED or outcome.attempt.cancelled:
+        if outcome.attempt.status is Status.PASSED or outcome.attempt.cancelled:
             break
         if cancel.is_set():
             break
@@ -552,9 +572,9 @@ def _run_suite(
 
 def _skipped(name: str, kind: str, reason: str, opts: ExecOptions) -> SuiteRunResult:
     case = TestCaseResult(
-        name=SUITE_CASE, classname=name, status=CaseStatus.SKIPPED, message=f"not run: {reason}"
+        name=SUITE_CASE, classname=name, status=Status.SKIPPED, message=f"not run: {reason}"
     )
-    return _finish(name, kind, [case], opts, status=SuiteStatus.SKIPPED, reason=reason)
+    return _finish(name, kind, [case], opts, status=Status.SKIPPED, reason=reason)
 
 
 # --- many suites ---------------------------------------------------------------------------
@@ -569,11 +589,13 @@ def execute(
     expected: Mapping[str, float] | None = None,
     plan_timeout: float | None = None,
     progress: Progress | None = None,
-) -> RunSummary:
+) -> ExecutionReport:
     """Run ``names`` and return one result per name, always (never a silent gap).
 
     Raises ``KeyboardInterrupt`` again after cleaning up when interrupted, with
-    results of everything that finished already written.
+    results of everything that finished already written. Over 80 lines on purpose:
+    the worker threads, the queue, the cancel event and the Ctrl-C path share
+    state that pieces would have to hand each other.
     """
     progress = progress or _NoProgress()
     expected = dict(expected or {})
@@ -633,7 +655,7 @@ def execute(
             )
         results[name] = res
         progress.finished(res)
-        ok = res.status is SuiteStatus.PASSED
+        ok = res.status is Status.PASSED
         for skipped in q.mark_done(name, ok):
             results[skipped] = _skipped(
                 skipped,
@@ -686,7 +708,7 @@ def execute(
             results[name] = _finish(
                 name, suite_kind, [_error_case(name, "no result was recorded")], opts
             )
-    summary = RunSummary(
+    summary = ExecutionReport(
         started=started,
         wall_seconds=time.monotonic() - t0,
         parallel_limit=opts.parallel_limit,

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ctt.errors import InfraError
-from ctt.report.junit import CaseStatus
+from ctt.report.model import Status as CaseStatus
 from ctt.report.results import ConsolidatedRun
 
 __all__ = [

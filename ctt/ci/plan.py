@@ -1,4 +1,11 @@
-"""The execution plan: groups that run in parallel, what must wait, how long it will take.
+"""The test execution plan: the contract between ``ctt select`` and ``ctt run --plan``.
+
+``ctt select`` writes it as ``test-execution-plan.json``; the executor
+(ctt/ci/execute.py) and GitLab (as a child pipeline, :func:`child_pipeline`)
+read it. The keys the executor reads are those of :class:`ExecutionPlan` and
+follow the seed's ``_optimize_execution_plan`` (``parallel_groups``,
+``sequential_dependencies``, ``estimated_duration``); :class:`TestExecutionPlan`
+adds what selection knows, to explain the plan to people and to the merge request.
 
 Durations come from the history store (median of past runs) or a default.
 ``parallel_groups`` are the dependency levels cut into chunks of at most
@@ -13,46 +20,216 @@ import gc
 import heapq
 import json
 import math
+from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ctt.ci.analysis import ChangeAnalysis, load_analysis
 from ctt.ci.graph import Graph
-from ctt.ci.models import (
-    ChangeAnalysis,
-    PlanDuration,
-    PlanStats,
-    SelectionMode,
-    SuiteDetail,
-    TestExecutionPlan,
-)
-from ctt.ci.select import Selection
-from ctt.ci.selector_methods import History
 from ctt.config.selection import SelectionConfig
 from ctt.config.suites import SuiteCatalogue
 from ctt.errors import ConfigError, UsageError
 
-__all__ = ["build_plan", "child_pipeline", "load_analysis", "run_select", "simulate_wall_clock"]
+if TYPE_CHECKING:  # selection imports this module's Reason; the plan only reads its result
+    from ctt.ci.select import Selection
+    from ctt.ci.selector_methods import History
+
+__all__ = [
+    "DEFAULT_PLAN_FILE",
+    "EstimatedDuration",
+    "ExecutionPlan",
+    "PlanDuration",
+    "PlanStats",
+    "Reason",
+    "SelectionMode",
+    "SkippedSuite",
+    "SuiteDetail",
+    "TestExecutionPlan",
+    "build_plan",
+    "child_pipeline",
+    "load_plan",
+    "run_select",
+    "simulate_wall_clock",
+]
+
+DEFAULT_PLAN_FILE = Path("test-execution-plan.json")
 
 
-def load_analysis(path: Path) -> ChangeAnalysis:
-    """Read change-analysis.json; problems become ConfigError with the file name."""
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+# --- the document ----------------------------------------------------------------------------
+
+
+class SelectionMode(StrEnum):
+    SMART = "smart"
+    FULL = "full"
+    MANUAL = "manual"
+
+
+class Reason(_Model):
+    """Why a suite was selected: the rule, and the change it started from."""
+
+    method: str = Field(description="selector method: path, lineage, always_run, ...")
+    rule: str = Field(description="the rule in words, with file:line where there is one")
+    change: str | None = Field(None, description="the changed file, when a change caused it")
+    chain: list[str] = Field(
+        default_factory=list, description="graph nodes from the change to the suite"
+    )
+    steps: list[str] = Field(default_factory=list, description="the rule of each chain edge")
+
+
+class SkippedSuite(_Model):
+    name: str
+    why: str
+    triggers: list[str] = Field(
+        default_factory=list, description="what would have selected it (rules, paths)"
+    )
+
+
+class SuiteDetail(_Model):
+    """Everything the plan knows about one selected suite (``suite_details``)."""
+
+    name: str
+    kind: str
+    path: str | None = None
+    command: str | None = None
+    estimated_duration: float = Field(description="seconds")
+    duration_source: Literal["history", "default", "timeout"]
+    timeout: float = Field(description="seconds")
+    retries: int = 0
+    requires: list[str] = Field(default_factory=list, description="selected suites to run first")
+    resources: dict[str, float] = Field(default_factory=dict)
+    tags: list[str] = Field(default_factory=list)
+    reasons: list[Reason] = Field(default_factory=list)
+
+
+class EstimatedDuration(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    total_seconds: float = Field(0.0, ge=0, description="sum over suites (serial time)")
+    per_suite: dict[str, float] = Field(
+        default_factory=dict, description="expected seconds per suite, from history or defaults"
+    )
+
+
+class ExecutionPlan(BaseModel):
+    """Which suites to run, in which order, how wide.
+
+    ``sequential_dependencies`` maps a suite to the suites that must finish
+    first; a prerequisite that is not in ``suites`` was not selected and is
+    treated as already satisfied.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    mode: str = Field("full", description="smart, full or manual")
+    suites: list[str]
+    parallel_groups: list[list[str]] = Field(
+        default_factory=list, description="suites that may run together, group after group"
+    )
+    sequential_dependencies: dict[str, list[str]] = Field(default_factory=dict)
+    estimated_duration: EstimatedDuration = Field(default_factory=EstimatedDuration)
+    critical_path: list[str] = Field(default_factory=list)
+    parallel_limit: int = Field(4, ge=1)
+    timeout_per_test: float | None = Field(
+        None, gt=0, description="seconds per suite (execution_strategy.timeout_per_test)"
+    )
+    retry_failed_tests: int = Field(0, ge=0, description="execution_strategy.retry_failed_tests")
+
+    @model_validator(mode="after")
+    def _names_known(self) -> ExecutionPlan:
+        known = set(self.suites)
+        if len(known) != len(self.suites):
+            raise ValueError("'suites' lists a suite twice")
+        for group in self.parallel_groups:
+            for name in group:
+                if name not in known:
+                    raise ValueError(f"parallel_groups names {name!r}, which is not in 'suites'")
+        for name in self.sequential_dependencies:
+            if name not in known:
+                raise ValueError(
+                    f"sequential_dependencies names {name!r}, which is not in 'suites'"
+                )
+        return self
+
+    def expected_seconds(self, suite: str, default: float = 60.0) -> float:
+        return self.estimated_duration.per_suite.get(suite, default)
+
+
+class PlanDuration(EstimatedDuration):
+    wall_clock_seconds: float = Field(
+        0.0, ge=0, description="list-scheduled with parallel_limit workers and the dependencies"
+    )
+    critical_path_seconds: float = Field(0.0, ge=0, description="the longest dependency chain")
+
+
+class PlanStats(_Model):
+    total_suites: int
+    selected: int
+    skipped: int
+    skipped_share: float = Field(description="skipped / total, 0..1")
+
+
+class TestExecutionPlan(ExecutionPlan):
+    """``test-execution-plan.json``: the executor's contract plus what selection knows.
+
+    The keys ``ctt run --plan`` reads are those of :class:`ExecutionPlan`
+    (above); the rest explain the plan to people and to the merge
+    request report.
+    """
+
+    __test__ = False  # not a pytest class
+
+    version: Literal[1] = 1
+    generated_at: datetime = Field(default_factory=_now)
+    base: str | None = None
+    head: str | None = None
+    estimated_duration: PlanDuration = Field(default_factory=PlanDuration)
+    suite_details: list[SuiteDetail] = Field(default_factory=list)
+    skipped: list[SkippedSuite] = Field(default_factory=list)
+    unmapped_files: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    stats: PlanStats
+
+    def detail(self, name: str) -> SuiteDetail:
+        for s in self.suite_details:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+
+def load_plan(path: Path | str = DEFAULT_PLAN_FILE) -> ExecutionPlan:
+    """Read and validate a plan file; problems become ConfigError with the file name."""
+    name = str(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(
-            "change analysis not found", file=str(path), hint="run 'ctt analyze' first"
-        ) from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read change analysis: {exc}", file=str(path)) from None
-    if isinstance(data, dict):
-        data.pop("modified_files", None)  # computed fields, recomputed on load
-        data.pop("components", None)
+        raise ConfigError("plan file not found", file=name, hint="run `ctt select` first") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read plan: {exc.strerror}", file=name) from None
     try:
-        return ChangeAnalysis.model_validate(data)
-    except ValueError as exc:
-        raise ConfigError(f"not a change analysis: {exc}", file=str(path)) from None
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"not valid JSON: {exc.msg}", file=name, line=exc.lineno) from None
+    try:
+        return ExecutionPlan.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "plan"
+        raise ConfigError(f"{loc}: {first['msg']}", file=name) from None
+
+
+# --- building it -----------------------------------------------------------------------------
 
 
 def simulate_wall_clock(
@@ -89,6 +266,41 @@ def _order_graph(names: list[str], requires: dict[str, list[str]]) -> Graph:
     return graph
 
 
+def _detail(
+    name: str,
+    selection: Selection,
+    catalogue: SuiteCatalogue,
+    config: SelectionConfig,
+    medians: dict[str, float],
+    requires: list[str],
+) -> SuiteDetail:
+    """One selected suite: its expected duration (history, else default, else its timeout)."""
+    strategy = config.test_selection.execution_strategy
+    suite = catalogue.suites[name]
+    timeout = suite.timeout or strategy.timeout_per_test
+    source: Literal["history", "default", "timeout"]
+    if name in medians:
+        est, source = medians[name], "history"
+    elif strategy.default_duration <= timeout:
+        est, source = strategy.default_duration, "default"
+    else:
+        est, source = timeout, "timeout"
+    return SuiteDetail(
+        name=name,
+        kind=suite.kind.value,
+        path=suite.path,
+        command=suite.command,
+        estimated_duration=est,
+        duration_source=source,
+        timeout=timeout,
+        retries=strategy.retry_failed_tests,
+        requires=requires,
+        resources=dict(suite.resources),
+        tags=list(suite.tags),
+        reasons=selection.selected[name],
+    )
+
+
 def build_plan(
     selection: Selection,
     catalogue: SuiteCatalogue,
@@ -110,34 +322,11 @@ def build_plan(
     }
     requires = {n: r for n, r in requires.items() if r}
 
-    details: list[SuiteDetail] = []
-    durations: dict[str, float] = {}
-    for name in names:
-        suite = catalogue.suites[name]
-        timeout = suite.timeout or strategy.timeout_per_test
-        if name in medians:
-            est, source = medians[name], "history"
-        elif strategy.default_duration <= timeout:
-            est, source = strategy.default_duration, "default"
-        else:
-            est, source = timeout, "timeout"
-        durations[name] = est
-        details.append(
-            SuiteDetail(
-                name=name,
-                kind=suite.kind.value,
-                path=suite.path,
-                command=suite.command,
-                estimated_duration=est,
-                duration_source=source,
-                timeout=timeout,
-                retries=strategy.retry_failed_tests,
-                requires=requires.get(name, []),
-                resources=dict(suite.resources),
-                tags=list(suite.tags),
-                reasons=selection.selected[name],
-            )
-        )
+    details = [
+        _detail(name, selection, catalogue, config, medians, requires.get(name, []))
+        for name in names
+    ]
+    durations = {d.name: d.estimated_duration for d in details}
 
     order = _order_graph(names, requires)
     tail = order.tail_weights(lambda n: durations[n])
@@ -175,6 +364,9 @@ def build_plan(
             skipped_share=(total - len(names)) / total if total else 0.0,
         ),
     )
+
+
+# --- as a GitLab child pipeline ----------------------------------------------------------------
 
 
 def _minutes(seconds: float) -> str:

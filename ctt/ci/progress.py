@@ -10,16 +10,17 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from ctt.ci.execute import SuiteRunResult, SuiteStatus
+from ctt.ci.execute import SuiteRunResult
 from ctt.console import Output
+from ctt.report.model import Status
 
 __all__ = ["PlainProgress", "RichProgress", "make_progress"]
 
 _STYLE = {
-    SuiteStatus.PASSED: "green",
-    SuiteStatus.FAILED: "red",
-    SuiteStatus.ERROR: "bold red",
-    SuiteStatus.SKIPPED: "yellow",
+    Status.PASSED: "green",
+    Status.FAILED: "red",
+    Status.ERROR: "bold red",
+    Status.SKIPPED: "yellow",
 }
 
 

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ctt.ci.analysis import ChangeAnalysis
 from ctt.ci.graph import Graph, NodeKind, node_id, split_node
-from ctt.ci.models import ChangeAnalysis, Reason, SelectionMode, SkippedSuite
+from ctt.ci.plan import Reason, SelectionMode, SkippedSuite
 from ctt.ci.selection_history import History
 from ctt.ci.selection_inputs import LineageCache, RepoFiles, repo_files
 from ctt.ci.selector_methods import METHODS, MethodName, SelectionContext, SelectorMethod

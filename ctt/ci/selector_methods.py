@@ -25,8 +25,9 @@ from enum import StrEnum
 from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
+from ctt.ci.analysis import ChangeAnalysis
 from ctt.ci.graph import Edge, NodeKind, node_id
-from ctt.ci.models import ChangeAnalysis, Reason
+from ctt.ci.plan import Reason
 from ctt.ci.selection_history import History, JsonHistory, StoreHistory, open_history
 from ctt.ci.selection_inputs import (
     Flow,

@@ -22,14 +22,16 @@ from rich.progress import (
 from rich.table import Table
 
 from ctt.config import suggest
+from ctt.config.durations import parse_duration
 from ctt.config.spec import discover
 from ctt.console import Output
 from ctt.errors import ConfigError, Interrupted, TestsFailed, UsageError
+from ctt.mutate import run as mutation_run
 from ctt.mutate.models import MutantStatus, MutationReport, SpecScore
 from ctt.mutate.operators import OPERATORS
-from ctt.mutate.run import MutateOptions, SpecPlan, plan, run
+from ctt.mutate.run import MutateOptions, SpecPlan, plan
 
-__all__ = ["mutate"]
+__all__ = ["mutate", "mutate_cli"]
 
 
 class _PlainProgress:
@@ -170,7 +172,7 @@ def mutate(
             out.warn(escape(note))
     progress = _RichProgress(out) if out.live else _PlainProgress(out)
     out.info(f"{count} mutant(s) in {len(plans)} spec(s), {options.parallel} `ctt run` at once")
-    report = run(plans, options, progress)
+    report = mutation_run.run(plans, options, progress)
     _render(out, report)
     if out.json_mode:
         out.emit_json(report)
@@ -185,3 +187,32 @@ def mutate(
             f"mutation score below {options.min_score:g}% in: {', '.join(report.below_min_score)}"
         )
     return report
+
+
+def mutate_cli(
+    out: Output,
+    paths: list[Path],
+    *,
+    select: str | None,
+    operators: list[str] | None,
+    max_mutants: int | None,
+    parallel: int,
+    timeout: str | None,
+    min_score: float | None,
+    output: Path | None,
+    list_only: bool,
+) -> None:
+    """`ctt mutate` as the CLI calls it: options as typed on the command line."""
+    try:
+        limit = parse_duration(timeout) if timeout else None
+    except ValueError as exc:
+        raise UsageError(f"--timeout: {exc}") from None
+    options = MutateOptions(
+        select=select,
+        operators=operators or None,
+        max_mutants=max_mutants,
+        parallel=parallel,
+        timeout_s=limit,
+        min_score=min_score,
+    )
+    mutate(out, paths, options, output=output, list_only=list_only)

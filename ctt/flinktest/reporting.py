@@ -14,20 +14,15 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from ctt.console import Output
-from ctt.flinktest.results import RunReport, Status, TestResult
-from ctt.report.junit import CaseStatus, TestCaseResult, TestSuiteResult, write_junit
+from ctt.flinktest.results import RunReport, TestResult
+from ctt.report.junit import TestCaseResult, TestSuiteResult, write_junit
+from ctt.report.model import Status
 
 _STYLE = {
     Status.PASSED: "green",
     Status.FAILED: "red",
     Status.ERROR: "bold red",
     Status.SKIPPED: "yellow",
-}
-_CASE = {
-    Status.PASSED: CaseStatus.PASSED,
-    Status.FAILED: CaseStatus.FAILED,
-    Status.ERROR: CaseStatus.ERROR,
-    Status.SKIPPED: CaseStatus.SKIPPED,
 }
 
 
@@ -115,7 +110,7 @@ def to_junit(report: RunReport) -> list[TestSuiteResult]:
                 classname=stem,
                 file=t.file,
                 time=round(t.duration_s, 3),
-                status=_CASE[t.status],
+                status=t.status,
                 message=t.message,
                 details=details or t.message,
                 system_out="\n".join(out_lines),

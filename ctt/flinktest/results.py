@@ -1,29 +1,21 @@
-"""What a Flink test run produces: serialisable, so parallel workers and CI jobs can send it home."""
+"""What a Flink test run produces: serialisable, so parallel workers and CI jobs can send it home.
+
+Only what is particular to Flink tests lives here (validation outcomes, job ids,
+record counts); the status, error kinds, counts and exit code are the shared
+ones of :mod:`ctt.report.model`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 from ctt.errors import ExitCode
+from ctt.report.model import ErrorKind, RunSummary, Status, exit_code
 from ctt.validate.base import Outcome
 
-
-class Status(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"  # ran, and a validation failed
-    ERROR = "error"  # could not run: bad spec/SQL (config) or broken infrastructure
-    SKIPPED = "skipped"
-
-
-class ErrorKind(StrEnum):
-    CONFIG = "config"
-    INFRA = "infra"
-    TIMEOUT = "timeout"
-    INTERRUPTED = "interrupted"
-    JOB_FAILED = "job_failed"  # status FAILED: the job crashed on the test's SQL or data
+__all__ = ["RunReport", "TestResult"]
 
 
 class TestResult(BaseModel):
@@ -50,14 +42,6 @@ class TestResult(BaseModel):
         return f"{self.file}::{self.name}"
 
 
-class RunSummary(BaseModel):
-    total: int = 0
-    passed: int = 0
-    failed: int = 0
-    errors: int = 0
-    skipped: int = 0
-
-
 class RunReport(BaseModel):
     run_id: str
     engine: str
@@ -68,24 +52,8 @@ class RunReport(BaseModel):
 
     def finish(self, duration_s: float) -> None:
         self.duration_s = duration_s
-        s = RunSummary(total=len(self.tests))
-        for t in self.tests:
-            setattr(
-                s,
-                t.status.value if t.status != Status.ERROR else "errors",
-                getattr(s, t.status.value if t.status != Status.ERROR else "errors") + 1,
-            )
-        self.summary = s
+        self.summary = RunSummary.of(t.status for t in self.tests)
 
     def exit_code(self) -> ExitCode:
-        """3 if infrastructure broke, else 2 for bad specs/SQL, else 1 for failures, else 0."""
-        kinds = {t.error_kind for t in self.tests if t.status == Status.ERROR}
-        if ErrorKind.INTERRUPTED in kinds:
-            return ExitCode.INTERRUPTED
-        if ErrorKind.INFRA in kinds:
-            return ExitCode.INFRA
-        if ErrorKind.CONFIG in kinds:
-            return ExitCode.USAGE
-        if any(t.status in (Status.FAILED, Status.ERROR) for t in self.tests):
-            return ExitCode.TESTS_FAILED
-        return ExitCode.OK
+        """The run's exit code, as :func:`ctt.report.model.exit_code` decides it."""
+        return exit_code(self.tests)

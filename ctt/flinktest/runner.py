@@ -42,10 +42,11 @@ from ctt.expect import Policy
 from ctt.expect import plan as plan_expectations
 from ctt.flinktest import inputs as inputs_mod
 from ctt.flinktest.outputs import UndecodableOutput, decode
-from ctt.flinktest.results import ErrorKind, RunReport, Status, TestResult
+from ctt.flinktest.results import RunReport, TestResult
 from ctt.flinktest.sql_setup import OutputPlan, SqlSetup, SqlSource, sql_source, targets
 from ctt.kafka.client import ConfluentKafka, KafkaClient, OutputReader
 from ctt.kafka.naming import new_run_id, test_scope
+from ctt.report.model import ErrorKind, Status
 from ctt.sql import statements
 from ctt.stack.state import StackState
 from ctt.validate import registry

@@ -22,7 +22,6 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import IO
 from xml.sax.saxutils import quoteattr
@@ -31,9 +30,10 @@ import defusedxml.ElementTree as DET
 from defusedxml import DefusedXmlException
 from pydantic import BaseModel, Field, computed_field
 
+from ctt.report.model import RunSummary, Status
+
 __all__ = [
     "Attempt",
-    "CaseStatus",
     "JUnitProblem",
     "JUnitRead",
     "TestCaseResult",
@@ -47,17 +47,10 @@ MAX_TEXT = 64 * 1024
 """Longest message/details/output kept per case; longer text is cut and the cut reported."""
 
 
-class CaseStatus(StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"  # an assertion did not hold (expected vs actual)
-    ERROR = "error"  # the test could not run to a verdict (timeout, crash, missing result)
-    SKIPPED = "skipped"
-
-
 class Attempt(BaseModel):
     """One run of one test; a retried test has several."""
 
-    status: CaseStatus
+    status: Status
     time: float = 0.0
     message: str | None = None
     details: str | None = None
@@ -73,7 +66,7 @@ class TestCaseResult(BaseModel):
     classname: str = ""
     file: str | None = None
     time: float = Field(0.0, description="seconds, of the final attempt")
-    status: CaseStatus = CaseStatus.PASSED
+    status: Status = Status.PASSED
     message: str | None = Field(None, description="one-line reason for failure/error/skip")
     details: str | None = Field(None, description="long text, e.g. an expected-vs-actual diff")
     system_out: str | None = None
@@ -91,7 +84,7 @@ class TestCaseResult(BaseModel):
         if not attempts:
             raise ValueError("from_attempts needs at least one attempt")
         last = attempts[-1]
-        earlier_bad = any(a.status in (CaseStatus.FAILED, CaseStatus.ERROR) for a in attempts[:-1])
+        earlier_bad = any(a.status in (Status.FAILED, Status.ERROR) for a in attempts[:-1])
         return cls.model_validate(
             {
                 "name": name,
@@ -101,7 +94,7 @@ class TestCaseResult(BaseModel):
                 "details": last.details,
                 "system_out": last.system_out,
                 "attempts": attempts if len(attempts) > 1 else [],
-                "flaky": last.status is CaseStatus.PASSED and earlier_bad,
+                "flaky": last.status is Status.PASSED and earlier_bad,
                 **fields,
             }
         )
@@ -124,8 +117,13 @@ class TestSuiteResult(BaseModel):
     hostname: str | None = None
     properties: dict[str, str] = Field(default_factory=dict)
 
-    def _count(self, status: CaseStatus) -> int:
+    def _count(self, status: Status) -> int:
         return sum(1 for c in self.cases if c.status is status)
+
+    @property
+    def summary(self) -> RunSummary:
+        """The counts as the shared run summary (what the executor reports per suite)."""
+        return RunSummary.of((c.status for c in self.cases), flaky=self.flaky)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -135,22 +133,22 @@ class TestSuiteResult(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def passed(self) -> int:
-        return self._count(CaseStatus.PASSED)
+        return self._count(Status.PASSED)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def failures(self) -> int:
-        return self._count(CaseStatus.FAILED)
+        return self._count(Status.FAILED)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def errors(self) -> int:
-        return self._count(CaseStatus.ERROR)
+        return self._count(Status.ERROR)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
     def skipped(self) -> int:
-        return self._count(CaseStatus.SKIPPED)
+        return self._count(Status.SKIPPED)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -232,19 +230,19 @@ def _case_element(case: TestCaseResult) -> ET.Element:
         pe = ET.SubElement(elem, "properties")
         for key, value in props.items():
             ET.SubElement(pe, "property", name=_clean(key), value=_clean(value))
-    if case.status is CaseStatus.FAILED:
+    if case.status is Status.FAILED:
         _outcome_element(elem, "failure", case.message or "failed", case.details, "failure")
-    elif case.status is CaseStatus.ERROR:
+    elif case.status is Status.ERROR:
         _outcome_element(elem, "error", case.message or "error", case.details, "error")
-    elif case.status is CaseStatus.SKIPPED:
+    elif case.status is Status.SKIPPED:
         sk = ET.SubElement(elem, "skipped")
         if case.message:
             sk.set("message", _clean(case.message))
-    prefix = "flaky" if case.status is CaseStatus.PASSED else "rerun"
+    prefix = "flaky" if case.status is Status.PASSED else "rerun"
     for attempt in case.attempts[:-1]:
-        if attempt.status not in (CaseStatus.FAILED, CaseStatus.ERROR):
+        if attempt.status not in (Status.FAILED, Status.ERROR):
             continue
-        suffix = "Failure" if attempt.status is CaseStatus.FAILED else "Error"
+        suffix = "Failure" if attempt.status is Status.FAILED else "Error"
         ae = _outcome_element(
             elem, prefix + suffix, attempt.message or attempt.status.value, None, suffix.lower()
         )
@@ -272,7 +270,7 @@ def _attr(value: str) -> str:
 def _case_xml(case: TestCaseResult) -> str:
     """One ``<testcase>``; plain passing cases (nearly all of them) skip ElementTree."""
     if (
-        case.status is CaseStatus.PASSED
+        case.status is Status.PASSED
         and not case.properties
         and not case.attempts
         and not case.flaky
@@ -460,6 +458,7 @@ class _Reader:
         return self.loose, self.loose_seen
 
     def _case(self, elem: ET.Element) -> None:
+        """One ``<testcase>`` and its children; over 80 lines so each oddity is reported in place."""
         suite, seen = self._current_suite()
         name = elem.get("name")
         classname = elem.get("classname", "")
@@ -475,7 +474,7 @@ class _Reader:
             )
             name = new_name
         label = f"test {classname + '::' if classname else ''}{name}"
-        status = CaseStatus.PASSED
+        status = Status.PASSED
         message: str | None = None
         details: str | None = None
         out_text: str | None = None
@@ -489,12 +488,12 @@ class _Reader:
                     pname = pe.get("name")
                     if pe.tag == "property" and pname:
                         props[pname] = pe.get("value", pe.text or "")
-            elif tag in ("failure", "error") and status is CaseStatus.PASSED:
-                status = CaseStatus.FAILED if tag == "failure" else CaseStatus.ERROR
+            elif tag in ("failure", "error") and status is Status.PASSED:
+                status = Status.FAILED if tag == "failure" else Status.ERROR
                 message = child.get("message") or child.get("type") or tag
                 details = child.text.strip("\n") if child.text and child.text.strip() else None
-            elif tag == "skipped" and status is CaseStatus.PASSED:
-                status = CaseStatus.SKIPPED
+            elif tag == "skipped" and status is Status.PASSED:
+                status = Status.SKIPPED
                 message = child.get("message") or (child.text or "").strip() or None
             elif tag == "system-out":
                 out_text = child.text
@@ -506,7 +505,7 @@ class _Reader:
                     trace = child.text.strip("\n")
                 attempts.append(
                     Attempt(
-                        status=CaseStatus.FAILED if tag.endswith("Failure") else CaseStatus.ERROR,
+                        status=Status.FAILED if tag.endswith("Failure") else Status.ERROR,
                         time=self._float(child, "time", label),
                         message=child.get("message"),
                         details=self._text(trace, "attempt details", label),
@@ -525,9 +524,9 @@ class _Reader:
         if attempts:
             final = Attempt(status=status, time=time, message=message, details=details)
             full = [*attempts, final]
-            flaky = status is CaseStatus.PASSED
+            flaky = status is Status.PASSED
         elif marked_flaky:
-            flaky = status is CaseStatus.PASSED
+            flaky = status is Status.PASSED
         case = TestCaseResult(
             name=name,
             classname=classname,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ctt.config.spec import LoadedTest, discover, load_spec
-from ctt.flinktest.results import Status
 from ctt.flinktest.runner import FlinkTestRunner
+from ctt.report.model import Status
 from tests.integration.conftest import StackHandle
 
 ROOT = Path(__file__).resolve().parents[2] / "specs"

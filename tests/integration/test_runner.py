@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from ctt.commands.run import load_all
 from ctt.config.spec import load_spec
-from ctt.flinktest.commands import load_all
-from ctt.flinktest.results import ErrorKind, Status
 from ctt.flinktest.runner import FlinkTestRunner
+from ctt.report.model import ErrorKind, Status
 from tests.integration.conftest import StackHandle
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"

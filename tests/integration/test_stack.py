@@ -6,11 +6,12 @@ import json
 import time
 import uuid
 
+from ctt.commands import stack as commands
 from ctt.engines.flink_rest import FlinkRest
 from ctt.engines.local import LocalEngine
 from ctt.kafka.admin import TopicAdmin
 from ctt.kafka.consume import TopicReader
-from ctt.stack import commands, health
+from ctt.stack import health
 from tests.integration.conftest import StackHandle
 
 

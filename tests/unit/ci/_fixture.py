@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ctt.ci.models import ChangeAnalysis, ChangedFile, DiffSource, FileStatus
+from ctt.ci.analysis import ChangeAnalysis, ChangedFile, DiffSource, FileStatus
 from ctt.ci.select import Selector, load_selector
 from ctt.ci.selector_methods import History
 from tests.unit.ci._repo import Repo

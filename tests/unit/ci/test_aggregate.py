@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from ctt.ci import commands
 from ctt.ci.aggregate import collect, compute_metrics
-from ctt.ci.history import HistoryStore
-from ctt.console import Output
-from ctt.report.junit import CaseStatus, TestCaseResult, TestSuiteResult, read_junit, write_junit
+from ctt.report.junit import TestCaseResult, TestSuiteResult, write_junit
+from ctt.report.model import Status
 from ctt.report.results import RunMeta
 
 
@@ -36,7 +33,7 @@ def _results(tmp_path: Path) -> Path:
                     TestCaseResult(
                         name="windows",
                         classname="specs",
-                        status=CaseStatus.FAILED,
+                        status=Status.FAILED,
                         message="2 windows differ",
                         details="- count=3\n+ count=4",
                     ),
@@ -85,43 +82,3 @@ def test_metrics_totals_accuracy_and_failures(tmp_path: Path) -> None:
     windows = next(f for f in m.failures if f.test == "specs::windows")
     assert windows.details == "- count=3\n+ count=4"
     assert m.new_failures.baseline_run is None and "specs::windows" in m.new_failures.tests
-
-
-def test_aggregate_command_writes_all_outputs_and_history(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    for var in ("CI_PIPELINE_ID", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "CI_DEFAULT_BRANCH"):
-        monkeypatch.delenv(var, raising=False)
-    d = _results(tmp_path)
-    history = str(tmp_path / "h.sqlite")
-    m = commands.aggregate(Output(quiet=True), [d], history=history, branch="main")
-    assert Path("consolidated-test-report.html").stat().st_size > 1000
-    saved = json.loads(Path("test-metrics.json").read_text())
-    assert saved["schema_version"] == 1 and saved["totals"]["tests"] == m.totals.tests
-    merged = read_junit("consolidated-junit.xml")
-    assert merged.complete and sum(s.tests for s in merged.suites) == m.totals.tests
-    # second run on a feature branch: only failures new against main count
-    (d / "junit-unit.xml").unlink()
-    write_junit(
-        [TestSuiteResult(name="unit", cases=[TestCaseResult(name="t0", status=CaseStatus.FAILED)])],
-        d / "junit-unit.xml",
-    )
-    m2 = commands.aggregate(
-        Output(quiet=True), [d], history=history, branch="feature", target_branch="main"
-    )
-    assert m2.new_failures.baseline_run is not None
-    assert m2.new_failures.tests == ["t0"]
-    assert len(m2.trend) == 2
-    with HistoryStore.open(history) as store:
-        assert len(store.trend(10)) == 2
-
-
-def test_aggregate_of_nothing_is_not_a_crash(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    m = commands.aggregate(
-        Output(quiet=True), [tmp_path / "absent"], history=str(tmp_path / "h.db")
-    )
-    assert m.totals.tests == 0 and any("no such file" in p for p in m.problems)

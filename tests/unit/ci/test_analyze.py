@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from ctt.ci.analysis import ChangeAnalysis, DiffSource, FileStatus
 from ctt.ci.analyze import GitRepo, analyze, resolve_range, run_analyze
-from ctt.ci.models import ChangeAnalysis, DiffSource, FileStatus
 from ctt.errors import UsageError
 from tests.unit.ci._repo import Repo
 

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from ctt.ci.execute import ExecOptions, SuiteStatus, _command, execute
+from ctt.ci.execute import ExecOptions, _command, execute
 from ctt.config.suites import Suite, SuiteCatalogue, SuiteKind
-from ctt.report.junit import CaseStatus, read_junit
+from ctt.report.junit import read_junit
+from ctt.report.model import Status
 
 EMIT = textwrap.dedent(
     """
@@ -96,11 +97,11 @@ def test_outcomes_of_each_kind_of_suite(tmp_path: Path, emit: str) -> None:
     )
     summary = execute(["ok", "bad", "nojunit", "crash", "ghost"], cat, _opts(tmp_path))
     by = {s.name: s for s in summary.suites}
-    assert by["ok"].status is SuiteStatus.PASSED and by["ok"].tests == 2
-    assert by["bad"].status is SuiteStatus.FAILED and by["bad"].failed == 1
-    assert by["nojunit"].status is SuiteStatus.ERROR
-    assert by["crash"].status is SuiteStatus.ERROR  # exit 3 with all tests passing
-    assert by["ghost"].status is SuiteStatus.ERROR and by["ghost"].reason == "not in catalogue"
+    assert by["ok"].status is Status.PASSED and by["ok"].tests == 2
+    assert by["bad"].status is Status.FAILED and by["bad"].failed == 1
+    assert by["nojunit"].status is Status.ERROR
+    assert by["crash"].status is Status.ERROR  # exit 3 with all tests passing
+    assert by["ghost"].status is Status.ERROR and by["ghost"].reason == "not in catalogue"
     assert not summary.ok
     results = tmp_path / "test-results"
     for name in ("ok", "bad", "nojunit", "crash", "ghost"):
@@ -122,10 +123,10 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     summary = execute(["slow"], cat, _opts(tmp_path))
     assert time.monotonic() - t0 < 30
     [res] = summary.suites
-    assert res.status is SuiteStatus.ERROR and res.attempts[0].timed_out
+    assert res.status is Status.ERROR and res.attempts[0].timed_out
     assert _gone(int(pidfile.read_text()))
     case = read_junit(tmp_path / "test-results" / "junit-slow.xml").suites[0].cases[0]
-    assert case.status is CaseStatus.ERROR and "timed out after 1s" in (case.message or "")
+    assert case.status is Status.ERROR and "timed out after 1s" in (case.message or "")
 
 
 def test_retry_records_every_attempt_and_marks_flaky(tmp_path: Path, emit: str) -> None:
@@ -137,21 +138,21 @@ def test_retry_records_every_attempt_and_marks_flaky(tmp_path: Path, emit: str) 
     )
     summary = execute(["flaky", "bad"], cat, _opts(tmp_path, retries=2))
     by = {s.name: s for s in summary.suites}
-    assert by["flaky"].status is SuiteStatus.PASSED and by["flaky"].flaky == 1
+    assert by["flaky"].status is Status.PASSED and by["flaky"].flaky == 1
     assert len(by["flaky"].attempts) == 2
-    assert by["bad"].status is SuiteStatus.FAILED and len(by["bad"].attempts) == 3
+    assert by["bad"].status is Status.FAILED and len(by["bad"].attempts) == 3
     cases = {
         c.name: c for c in read_junit(tmp_path / "test-results" / "junit-flaky.xml").suites[0].cases
     }
     assert cases["t1"].flaky and [a.status for a in cases["t1"].attempts] == [
-        CaseStatus.FAILED,
-        CaseStatus.PASSED,
+        Status.FAILED,
+        Status.PASSED,
     ]
     assert not cases["t2"].flaky and cases["t2"].attempts == []
     bad = {
         c.name: c for c in read_junit(tmp_path / "test-results" / "junit-bad.xml").suites[0].cases
     }
-    assert len(bad["t1"].attempts) == 3 and bad["t1"].status is CaseStatus.FAILED
+    assert len(bad["t1"].attempts) == 3 and bad["t1"].status is Status.FAILED
 
 
 def test_a_failed_prerequisite_skips_its_dependents(tmp_path: Path, emit: str) -> None:
@@ -164,8 +165,8 @@ def test_a_failed_prerequisite_skips_its_dependents(tmp_path: Path, emit: str) -
     )
     summary = execute(["base", "child", "other"], cat, _opts(tmp_path), deps={"child": ["base"]})
     by = {s.name: s for s in summary.suites}
-    assert by["child"].status is SuiteStatus.SKIPPED and "base" in (by["child"].reason or "")
-    assert by["other"].status is SuiteStatus.PASSED
+    assert by["child"].status is Status.SKIPPED and "base" in (by["child"].reason or "")
+    assert by["other"].status is Status.PASSED
     assert not (tmp_path / "logs" / "child.attempt-1.log").exists()
 
 
@@ -230,9 +231,9 @@ def test_fail_fast_cancels_running_and_pending(tmp_path: Path, emit: str) -> Non
         expected={"long": 100, "bad": 50, "later": 1},
     )
     by = {s.name: s for s in summary.suites}
-    assert by["bad"].status is SuiteStatus.FAILED
-    assert by["long"].status is SuiteStatus.ERROR and by["long"].reason == "cancelled"
-    assert by["later"].status is SuiteStatus.SKIPPED
+    assert by["bad"].status is Status.FAILED
+    assert by["long"].status is Status.ERROR and by["long"].reason == "cancelled"
+    assert by["later"].status is Status.SKIPPED
     assert _gone(int(pidfile.read_text()))
 
 
@@ -242,7 +243,7 @@ def test_command_with_its_own_junit_path(tmp_path: Path) -> None:
         {"own": {"kind": "command", "command": f"echo '{junit}' > out.xml", "junit": "out.xml"}}
     )
     [res] = execute(["own"], cat, _opts(tmp_path)).suites
-    assert res.status is SuiteStatus.PASSED and res.tests == 1
+    assert res.status is Status.PASSED and res.tests == 1
 
 
 def test_metrics_from_the_results_json(tmp_path: Path) -> None:
@@ -278,7 +279,7 @@ def test_terraform_suite_runs_terraform_test(tmp_path: Path) -> None:
     cat = _cat({"tf": {"kind": "terraform", "path": "mod"}})
     [res] = execute(["tf"], cat, _opts(tmp_path)).suites
     assert res.tests == 2 and res.failed == 1, res.problems
-    assert res.status is SuiteStatus.FAILED
+    assert res.status is Status.FAILED
 
 
 def test_ctrl_c_cancels_suites_and_exits_130(tmp_path: Path) -> None:

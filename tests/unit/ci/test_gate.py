@@ -7,18 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from ctt.ci import commands
 from ctt.ci.gate import Verdict, effective_mode, evaluate
 from ctt.config.gates import GateMode, GatesConfig, load_gates
-from ctt.console import Output
-from ctt.errors import ConfigError, TestsFailed
+from ctt.errors import ConfigError
 from ctt.report.metrics import (
     AccuracyValue,
     NewFailures,
     PerformanceEntry,
     TestMetrics,
     Totals,
-    write_metrics,
 )
 from ctt.report.results import RunMeta, SuiteSummary
 
@@ -101,20 +98,6 @@ def test_modes(monkeypatch: pytest.MonkeyPatch) -> None:
         GateMode.BLOCKING,
     )
     assert only_advisory.failed and not only_advisory.blocked
-
-
-def test_gate_command_exit_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    metrics = write_metrics(_metrics(), tmp_path / "m.json")
-    cfg = tmp_path / "g.yaml"
-    cfg.write_text("quality_gates:\n  mode: blocking\n  min_pass_rate: 99%\n")
-    with pytest.raises(TestsFailed, match="min_pass_rate"):
-        commands.gate(Output(json_mode=True), metrics_path=metrics, gates_path=cfg)
-    out = capsys.readouterr().out
-    assert '"blocked": true' in out
-    report = commands.gate(
-        Output(quiet=True), metrics_path=metrics, gates_path=cfg, mode=GateMode.ADVISORY
-    )
-    assert report.failed == ["min_pass_rate"]
 
 
 def test_shipped_example_loads_and_typos_point_at_the_line(tmp_path: Path) -> None:

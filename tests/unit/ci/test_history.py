@@ -15,7 +15,8 @@ import pytest
 
 from ctt.ci.history import HistoryStore, database_url
 from ctt.errors import InfraError
-from ctt.report.junit import Attempt, CaseStatus, TestCaseResult, TestSuiteResult
+from ctt.report.junit import Attempt, TestCaseResult, TestSuiteResult
+from ctt.report.model import Status as CaseStatus
 from ctt.report.results import ConsolidatedRun, RunMeta, SuiteSummary
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from ctt.ci.analyze import GitRepo, analyze, resolve_range
-from ctt.ci.models import SelectionMode
+from ctt.ci.plan import SelectionMode
 from ctt.ci.select import explain_lines
 from ctt.ci.selection_history import JsonHistory
 from ctt.errors import ConfigError, UsageError

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ctt.datagen.commands import DEFAULT_TABLE
+from ctt.commands.generate import DEFAULT_TABLE
 from ctt.datagen.config import FieldSpec, GeneratorConfig, Malformed, TableShape
 from ctt.datagen.generate import _Generator, generate
 from ctt.datagen.ground_truth import GroundTruthHeader, GroundTruthWriter

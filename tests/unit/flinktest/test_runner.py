@@ -9,9 +9,10 @@ import pytest
 from ctt.config.spec import LoadedTest, load_spec
 from ctt.engines.base import FailureCause
 from ctt.engines.fake import FakeEngine, FakeScript
-from ctt.flinktest.results import ErrorKind, RunReport, Status
+from ctt.flinktest.results import RunReport
 from ctt.flinktest.runner import FlinkTestRunner, Listener
 from ctt.kafka.memory import MemoryKafka
+from ctt.report.model import ErrorKind, Status
 
 ROWS = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
 

@@ -12,13 +12,13 @@ from hypothesis import strategies as st
 
 from ctt.report.junit import (
     Attempt,
-    CaseStatus,
     TestCaseResult,
     TestSuiteResult,
     parse_junit,
     read_junit,
     write_junit,
 )
+from ctt.report.model import Status
 
 
 def _suite() -> TestSuiteResult:
@@ -30,26 +30,26 @@ def _suite() -> TestSuiteResult:
             TestCaseResult(
                 name="diff",
                 classname="orders.spec",
-                status=CaseStatus.FAILED,
+                status=Status.FAILED,
                 message="3 rows differ",
                 details="- {'id': 1}\n+ {'id': 2}",
                 properties={"streaming_data_accuracy": "0.9995"},
             ),
-            TestCaseResult(name="boom", status=CaseStatus.ERROR, message="job FAILED"),
-            TestCaseResult(name="later", status=CaseStatus.SKIPPED, message="needs confluent"),
+            TestCaseResult(name="boom", status=Status.ERROR, message="job FAILED"),
+            TestCaseResult(name="later", status=Status.SKIPPED, message="needs confluent"),
             TestCaseResult.from_attempts(
                 "flaky",
                 [
-                    Attempt(status=CaseStatus.FAILED, time=2.0, message="timeout", details="tb"),
-                    Attempt(status=CaseStatus.PASSED, time=1.0),
+                    Attempt(status=Status.FAILED, time=2.0, message="timeout", details="tb"),
+                    Attempt(status=Status.PASSED, time=1.0),
                 ],
                 classname="orders.spec",
             ),
             TestCaseResult.from_attempts(
                 "broken",
                 [
-                    Attempt(status=CaseStatus.FAILED, time=2.0, message="first"),
-                    Attempt(status=CaseStatus.FAILED, time=2.0, message="second"),
+                    Attempt(status=Status.FAILED, time=2.0, message="first"),
+                    Attempt(status=Status.FAILED, time=2.0, message="second"),
                 ],
             ),
         ],
@@ -97,8 +97,8 @@ def test_round_trip_keeps_status_attempts_and_properties(tmp_path: Path) -> None
     by_name = {c.name: c for c in suite.cases}
     assert by_name["diff"].details == "- {'id': 1}\n+ {'id': 2}"
     assert by_name["diff"].properties == {"streaming_data_accuracy": "0.9995"}
-    assert by_name["flaky"].flaky and by_name["flaky"].status is CaseStatus.PASSED
-    assert [a.status for a in by_name["flaky"].attempts] == [CaseStatus.FAILED, CaseStatus.PASSED]
+    assert by_name["flaky"].flaky and by_name["flaky"].status is Status.PASSED
+    assert [a.status for a in by_name["flaky"].attempts] == [Status.FAILED, Status.PASSED]
     assert by_name["flaky"].attempts[0].details == "tb"
     assert not by_name["broken"].flaky and len(by_name["broken"].attempts) == 2
     assert suite.properties == {"ctt.kind": "flink"}
@@ -193,13 +193,13 @@ _names = st.text(
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
-        st.tuples(_names, st.sampled_from(list(CaseStatus)), st.text(max_size=50)),
+        st.tuples(_names, st.sampled_from(list(Status)), st.text(max_size=50)),
         min_size=1,
         max_size=15,
         unique_by=lambda t: t[0],
     )
 )
-def test_any_written_file_reads_back_complete(cases: list[tuple[str, CaseStatus, str]]) -> None:
+def test_any_written_file_reads_back_complete(cases: list[tuple[str, Status, str]]) -> None:
     suite = TestSuiteResult(
         name="s",
         cases=[TestCaseResult(name=n, status=s, message=m or None) for n, s, m in cases],

@@ -1,4 +1,8 @@
-"""What the `ctt stack ...` and `ctt doctor` commands do, printed through Output."""
+"""``ctt stack up|down|status|logs|fetch``: the local Kafka + Flink stack, printed through Output.
+
+The stack package supervises the processes; this module only tells it what to
+do and shows what it reports.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ from rich.table import Table
 from ctt.console import Output
 from ctt.errors import InfraError, UsageError
 from ctt.stack import artifacts, health, process, state
-from ctt.stack import doctor as doctor_mod
 from ctt.stack.models import ComponentStatus, StackStatus
 from ctt.stack.supervisor import LocalStack, StackSettings
+
+__all__ = ["current_status", "down", "fetch", "logs", "status", "up"]
 
 
 def fetch(out: Output, *, relock: bool = False) -> None:
@@ -98,21 +103,3 @@ def logs(out: Output, component: str, *, lines: int) -> None:
         )
     for line in process.tail(comp.log, lines):
         out.out.print(line, markup=False, highlight=False)
-
-
-def doctor(out: Output) -> None:
-    checks = doctor_mod.run_checks()
-    if out.json_mode:
-        out.emit_json([c.model_dump() for c in checks])
-    else:
-        table = Table(title="ctt doctor")
-        for col in ("check", "", "detail", "advice"):
-            table.add_column(col)
-        for c in checks:
-            table.add_row(
-                c.name, "[green]ok[/green]" if c.ok else "[red]FAIL[/red]", c.detail, c.advice or ""
-            )
-        out.table(table)
-    failed = [c.name for c in checks if not c.ok]
-    if failed:
-        raise InfraError(f"doctor found problems: {', '.join(failed)}")

@@ -8,8 +8,9 @@ one JSON document with ``--json``).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from rich.progress import (
@@ -25,7 +26,11 @@ from ctt.console import Output
 from ctt.datagen.config import Format, GeneratorConfig, TableShape
 from ctt.datagen.ground_truth import GroundTruthHeader, GroundTruthWriter
 from ctt.datagen.pipeline import generate_pipelined
+from ctt.datagen.record import GeneratedRecord
 from ctt.errors import UsageError
+
+if TYPE_CHECKING:  # the Kafka client loads only when something is produced
+    from ctt.kafka.produce import ProduceReport, RateSchedule
 
 DEFAULT_TABLE = TableShape(
     name="user_events",
@@ -127,7 +132,7 @@ def run_generate(
 ) -> GenerateStats:
     """Generate one table's stream into its topic; raise on any undelivered record."""
     from ctt.kafka.admin import TopicAdmin
-    from ctt.kafka.produce import ProduceReport, RateSchedule, produce, topic_partitions
+    from ctt.kafka.produce import RateSchedule, topic_partitions
 
     if spec is not None:
         if table is None:
@@ -184,6 +189,51 @@ def run_generate(
         else None
     )
     writer = GroundTruthWriter(gt_path, header)
+    report = _produce(out, records, topic, bootstrap, writer, schedule, total)
+    stats = GenerateStats(
+        topic=topic,
+        table=shape.name,
+        sent=report.sent,
+        delivered=report.delivered,
+        errors=report.failed + report.undelivered,
+        bytes=report.bytes,
+        seconds=round(report.seconds, 3),
+        records_per_s=round(report.records_per_s, 1),
+        late=report.late,
+        malformed=report.malformed,
+        closing=report.closing,
+        ground_truth=str(gt_path),
+        bootstrap_servers=bootstrap,
+    )
+    if out.json_mode:
+        out.emit_json(stats)
+    else:
+        grid = Table(show_header=False, box=None)
+        for name, value in (
+            ("sent", f"{stats.sent:,}"),
+            ("records/s", f"{stats.records_per_s:,.0f}"),
+            ("bytes", f"{stats.bytes:,}"),
+            ("errors", str(stats.errors)),
+            ("late / malformed / closing", f"{stats.late} / {stats.malformed} / {stats.closing}"),
+            ("ground truth", stats.ground_truth or "-"),
+        ):
+            grid.add_row(name, value)
+        out.table(grid)
+    return stats
+
+
+def _produce(
+    out: Output,
+    records: Iterable[GeneratedRecord],
+    topic: str,
+    bootstrap: str,
+    writer: GroundTruthWriter,
+    schedule: RateSchedule | None,
+    total: int,
+) -> ProduceReport:
+    """Produce with a live bar in a terminal, a line every 5 s in CI logs."""
+    from ctt.kafka.produce import produce
+
     report: ProduceReport
     if out.live:
         with Progress(
@@ -219,36 +269,7 @@ def run_generate(
         report = produce(
             records, topic, bootstrap, ground_truth=writer, rate=schedule, progress=plain
         )
-    stats = GenerateStats(
-        topic=topic,
-        table=shape.name,
-        sent=report.sent,
-        delivered=report.delivered,
-        errors=report.failed + report.undelivered,
-        bytes=report.bytes,
-        seconds=round(report.seconds, 3),
-        records_per_s=round(report.records_per_s, 1),
-        late=report.late,
-        malformed=report.malformed,
-        closing=report.closing,
-        ground_truth=str(gt_path),
-        bootstrap_servers=bootstrap,
-    )
-    if out.json_mode:
-        out.emit_json(stats)
-    else:
-        grid = Table(show_header=False, box=None)
-        for name, value in (
-            ("sent", f"{stats.sent:,}"),
-            ("records/s", f"{stats.records_per_s:,.0f}"),
-            ("bytes", f"{stats.bytes:,}"),
-            ("errors", str(stats.errors)),
-            ("late / malformed / closing", f"{stats.late} / {stats.malformed} / {stats.closing}"),
-            ("ground truth", stats.ground_truth or "-"),
-        ):
-            grid.add_row(name, value)
-        out.table(grid)
-    return stats
+    return report
 
 
 def parse_cli_values(*, duration: str | None, data_format: str | None) -> dict[str, Any]:

@@ -1,4 +1,9 @@
-"""What `ctt run <specs>` and `ctt cleanup` do."""
+"""``ctt run``: Flink test specs on a real engine, or the suites of a plan (``--plan``/``--suite``).
+
+Specs run in-process through the one Flink test runner; suites run as processes
+through the CI executor, and a Flink suite is again ``ctt run <path>``. Either
+way the run's results decide the exit code (:func:`ctt.report.model.exit_code`).
+"""
 
 from __future__ import annotations
 
@@ -6,19 +11,25 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel
-
+from ctt.commands._suites import run_plan, run_suite
+from ctt.config.durations import parse_duration
 from ctt.config.spec import LoadedTest, discover, load_spec
 from ctt.console import Output
-from ctt.errors import ConfigError, ExitCode, TestsFailed, UsageError
+from ctt.errors import ConfigError, ExitCode, UsageError
 from ctt.expect import Policy
 from ctt.flinktest.reporting import TerminalReporter, write_reports
-from ctt.flinktest.results import ErrorKind, RunReport, Status, TestResult
+from ctt.flinktest.results import RunReport, TestResult
 from ctt.flinktest.runner import FlinkTestRunner, local_engines
-from ctt.kafka.admin import TopicAdmin
 from ctt.kafka.client import ConfluentKafka
-from ctt.kafka.naming import created_at, new_run_id, run_id_of
+from ctt.kafka.naming import new_run_id
+from ctt.report.model import ErrorKind, RunNotPassed, Status, exit_code
 from ctt.stack.supervisor import LocalStack
+
+__all__ = ["load_all", "run", "run_plan", "run_specs", "run_suite"]
+
+DEFAULT_SPECS = Path("specs")
+DEFAULT_JUNIT = Path("test-results/junit-flink.xml")
+DEFAULT_RESULTS = Path("test-results/flink-results.json")
 
 
 def load_all(paths: list[Path]) -> tuple[list[LoadedTest], list[TestResult]]:
@@ -55,6 +66,7 @@ def run_specs(
     update_snapshots: bool = False,
     ci: bool = False,
 ) -> None:
+    """Run specs on the local stack (started when needed); write JUnit and results either way."""
     if engine != "local":
         raise UsageError(
             f"the runner drives the local engine; --engine {engine} is not wired into `ctt run` yet",
@@ -101,57 +113,79 @@ def run_specs(
         out.emit_json(report)
     reporter.summary(report)
     out.info(f"JUnit: {junit}  results: {results}")
-    code = report.exit_code()
+    code = exit_code(report.tests)
     if code is ExitCode.OK:
         return
     if code is ExitCode.TESTS_FAILED:
-        raise TestsFailed(
-            f"{report.summary.failed + report.summary.errors} of {report.summary.total} tests did not pass"
+        raise RunNotPassed(
+            f"{report.summary.not_passed} of {report.summary.total} tests did not pass",
+            report.tests,
         )
-    err = TestsFailed(f"{report.summary.errors} test(s) could not run (see above)")
-    err.exit_code = code
-    raise err
+    raise RunNotPassed(f"{report.summary.errors} test(s) could not run (see above)", report.tests)
 
 
-class CleanupReport(BaseModel):
-    topics: list[str]
-    jobs: list[str]
-    dry_run: bool
-
-
-def cleanup(out: Output, *, older_than_s: float, prefix: str, dry_run: bool) -> None:
-    from ctt.engines.flink_rest import FlinkRest
-
-    stack = LocalStack().current()
-    if stack is None:
-        raise UsageError("no local stack is running: nothing to clean", hint="`ctt stack status`")
-    now = datetime.now(UTC)
-
-    def old(run_id: str | None) -> bool:
-        born = created_at(run_id) if run_id else None
-        return born is not None and (now - born).total_seconds() >= older_than_s
-
-    admin = TopicAdmin(stack.bootstrap_servers)
-    topics = sorted(t for t in admin.list() if t.startswith(prefix + ".") and old(run_id_of(t)))
-    rest = FlinkRest(stack.flink_rest_url)
-    jobs = []
-    for job in rest.jobs():
-        name = str(job.get("name", ""))
-        if name.startswith(prefix + "-") and job.get("state") in (
-            "RUNNING",
-            "CREATED",
-            "RESTARTING",
-        ):
-            run_id = "-".join(name.split("-")[1:3])
-            if old(run_id):
-                jobs.append(str(job["jid"]))
-    if not dry_run:
-        for jid in jobs:
-            rest.cancel(jid)
-        admin.delete(topics)
-    rest.close()
-    report = CleanupReport(topics=topics, jobs=jobs, dry_run=dry_run)
-    if out.json_mode:
-        out.emit_json(report)
-    verb = "would remove" if dry_run else "removed"
-    out.info(f"{verb} {len(topics)} topic(s) and {len(jobs)} job(s)")
+def run(
+    out: Output,
+    paths: list[Path] | None,
+    *,
+    plan: Path | None,
+    suite: str | None,
+    catalogue: Path,
+    parallel_limit: int | None,
+    retries: int | None,
+    timeout: str | None,
+    fail_fast: bool,
+    results_dir: Path,
+    junit: Path | None,
+    results: Path | None,
+    parallel: int | None,
+    select: str | None,
+    keep_topics: bool,
+    engine: str,
+    update_snapshots: bool = False,
+    ci: bool = False,
+) -> None:
+    """``ctt run``: suites of a plan (``--plan``), one suite (``--suite``) or specs (the default)."""
+    if plan is None and suite is None:
+        run_specs(
+            out,
+            paths or [DEFAULT_SPECS],
+            junit=junit or DEFAULT_JUNIT,
+            results=results or DEFAULT_RESULTS,
+            parallel=parallel,
+            select=select,
+            keep_topics=keep_topics,
+            engine=engine,
+            update_snapshots=update_snapshots,
+            ci=ci,
+        )
+        return
+    if plan is not None and suite is not None:
+        raise UsageError("give --plan or --suite, not both")
+    if paths:
+        raise UsageError("spec paths cannot be combined with --plan/--suite")
+    try:
+        limit = parse_duration(timeout) if timeout else None
+    except ValueError as exc:
+        raise UsageError(f"--timeout: {exc}") from None
+    if plan is not None:
+        run_plan(
+            out,
+            plan,
+            catalogue=catalogue,
+            parallel_limit=parallel_limit,
+            retries=retries,
+            timeout=limit,
+            fail_fast=fail_fast,
+            results_dir=results_dir,
+        )
+    else:
+        assert suite is not None
+        run_suite(
+            out,
+            suite,
+            catalogue=catalogue,
+            retries=retries or 0,
+            timeout=limit,
+            results_dir=results_dir,
+        )
