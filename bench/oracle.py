@@ -17,12 +17,12 @@ import sys
 import time
 
 from bench._common import machine, replace_section
+from ctt.config.datagen import GeneratorConfig
 from ctt.config.spec import FlinkTest
-from ctt.datagen.config import GeneratorConfig
 from ctt.datagen.generate import generate
 from ctt.flinktest.inputs import shape_of
+from ctt.observed.model import InputRecord
 from ctt.oracle import compute_expected
-from ctt.validate.base import InputRecord
 
 QUERIES = {
     "legacy TUMBLE 1 h (seed windowed_aggregation)": """

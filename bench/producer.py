@@ -29,7 +29,7 @@ import uuid
 from pathlib import Path
 
 from ctt.commands.generate import DEFAULT_TABLE
-from ctt.datagen.config import GeneratorConfig
+from ctt.config.datagen import GeneratorConfig
 from ctt.datagen.generate import generate
 from ctt.datagen.ground_truth import GroundTruthHeader, GroundTruthWriter
 from ctt.datagen.pipeline import generate_pipelined

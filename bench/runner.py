@@ -77,9 +77,9 @@ def main() -> None:
     args = ap.parse_args()
     import yaml
 
-    from ctt.config.spec import load_spec
     from ctt.flinktest.runner import FlinkTestRunner
     from ctt.stack.supervisor import LocalStack
+    from ctt.validate.registry import load_spec
 
     st, _ = LocalStack().up()
     rows = yaml.safe_load(SPEC.read_text())["flink_transformation_tests"][

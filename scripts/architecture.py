@@ -31,10 +31,11 @@ LAYERS: dict[str, int] = {
     "datagen": 4,
     "mutate": 4,
     "stack": 4,
+    "validate": 3,
     "engines": 3,
     "oracle": 3,
     "expect": 3,
-    "validate": 2,
+    "observed": 2,
     "kafka": 2,
     "sql": 2,
     "infra": 2,
@@ -49,7 +50,7 @@ LAYER_NAMES = {
     6: "cli",
     5: "commands",
     4: "domains",
-    3: "engine and expectations",
+    3: "engines, expectations, checks",
     2: "building blocks",
     1: "config",
     0: "base",
@@ -60,7 +61,9 @@ SIDEWAYS: set[tuple[str, str]] = {
     ("flinktest", "stack"),  # the local engine's settings come from the stack state
     ("datagen", "stack"),
     ("expect", "oracle"),  # the oracle is one source of expected rows
-    ("validate", "kafka"),
+    ("validate", "expect"),  # snapshot_match and sql_assertions read what expect records
+    ("validate", "oracle"),  # sql_assertions query the oracle's ground-truth tables
+    ("console", "errors"),  # the console prints errors
 }
 
 

@@ -332,31 +332,3 @@ def analyze(
         shallow=repo.is_shallow(),
         files=files,
     )
-
-
-def run_analyze(
-    repo_path: Path,
-    *,
-    base: str | None = None,
-    head: str | None = None,
-    use_merge_base: bool = True,
-    selection_file: Path | None = None,
-    suites_file: Path | None = None,
-    env: Mapping[str, str] | None = None,
-    cache_dir: Path | None = None,
-) -> tuple[ChangeAnalysis, list[str]]:
-    """``ctt analyze``: the analysis and warnings; components come from the selection graph
-    when both config files exist (otherwise the analysis lists files only)."""
-    repo = GitRepo(repo_path)
-    rng = resolve_range(repo, base, head, env=env, use_merge_base=use_merge_base)
-    warnings: list[str] = []
-    mapper: Callable[[str], Iterable[str]] | None = None
-    if selection_file and suites_file and selection_file.exists() and suites_file.exists():
-        from ctt.ci.select import load_selector
-
-        selector = load_selector(repo.root, selection_file, suites_file, cache_dir=cache_dir)
-        mapper = selector.components
-        warnings.extend(selector.ctx.warnings)
-    else:
-        warnings.append("no selection config found: files are not mapped to components")
-    return analyze(repo, rng, components=mapper), warnings

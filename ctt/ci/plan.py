@@ -16,27 +16,23 @@ and the critical path is the heaviest chain of ``requires``.
 
 from __future__ import annotations
 
-import gc
 import heapq
 import json
 import math
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ctt.ci.analysis import ChangeAnalysis, load_analysis
+from ctt.ci.analysis import ChangeAnalysis
 from ctt.ci.graph import Graph
+from ctt.ci.selection import Reason, Selection, SkippedSuite
+from ctt.ci.selection_history import History
 from ctt.config.selection import SelectionConfig
 from ctt.config.suites import SuiteCatalogue
-from ctt.errors import ConfigError, UsageError
-
-if TYPE_CHECKING:  # selection imports this module's Reason; the plan only reads its result
-    from ctt.ci.select import Selection
-    from ctt.ci.selector_methods import History
+from ctt.errors import ConfigError
 
 __all__ = [
     "DEFAULT_PLAN_FILE",
@@ -44,15 +40,11 @@ __all__ = [
     "ExecutionPlan",
     "PlanDuration",
     "PlanStats",
-    "Reason",
-    "SelectionMode",
-    "SkippedSuite",
     "SuiteDetail",
     "TestExecutionPlan",
     "build_plan",
     "child_pipeline",
     "load_plan",
-    "run_select",
     "simulate_wall_clock",
 ]
 
@@ -68,32 +60,6 @@ def _now() -> datetime:
 
 
 # --- the document ----------------------------------------------------------------------------
-
-
-class SelectionMode(StrEnum):
-    SMART = "smart"
-    FULL = "full"
-    MANUAL = "manual"
-
-
-class Reason(_Model):
-    """Why a suite was selected: the rule, and the change it started from."""
-
-    method: str = Field(description="selector method: path, lineage, always_run, ...")
-    rule: str = Field(description="the rule in words, with file:line where there is one")
-    change: str | None = Field(None, description="the changed file, when a change caused it")
-    chain: list[str] = Field(
-        default_factory=list, description="graph nodes from the change to the suite"
-    )
-    steps: list[str] = Field(default_factory=list, description="the rule of each chain edge")
-
-
-class SkippedSuite(_Model):
-    name: str
-    why: str
-    triggers: list[str] = Field(
-        default_factory=list, description="what would have selected it (rules, paths)"
-    )
 
 
 class SuiteDetail(_Model):
@@ -420,80 +386,3 @@ def child_pipeline(plan: TestExecutionPlan, template: dict[str, Any] | None = No
         "# Do not edit: regenerate from test-execution-plan.json.\n"
     )
     return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
-
-
-def run_select(
-    root: Path,
-    mode: SelectionMode,
-    *,
-    selection_file: Path,
-    suites_file: Path,
-    analysis_file: Path | None = None,
-    tests: list[str] | None = None,
-    history_path: Path | str | None = None,
-    branch: str | None = None,
-    parallel_limit: int | None = None,
-    cache_dir: Path | None = None,
-) -> tuple[Selection, TestExecutionPlan]:
-    """``ctt select``: read the analysis (smart mode), select, and plan."""
-    # The graph of a large repository is ~100,000 long-lived objects (edges, nodes, cached
-    # lineage); the cyclic GC would traverse them again and again while they are built
-    # (~0.2 s of a 10,000-suite selection). None of them form cycles that need collecting.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _run_select(
-            root,
-            mode,
-            selection_file=selection_file,
-            suites_file=suites_file,
-            analysis_file=analysis_file,
-            tests=tests,
-            history_path=history_path,
-            branch=branch,
-            parallel_limit=parallel_limit,
-            cache_dir=cache_dir,
-        )
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-
-
-def _run_select(
-    root: Path,
-    mode: SelectionMode,
-    *,
-    selection_file: Path,
-    suites_file: Path,
-    analysis_file: Path | None,
-    tests: list[str] | None,
-    history_path: Path | str | None,
-    branch: str | None,
-    parallel_limit: int | None,
-    cache_dir: Path | None,
-) -> tuple[Selection, TestExecutionPlan]:
-    from ctt.ci.select import load_selector
-    from ctt.ci.selector_methods import open_history
-    from ctt.config.suites import load_suites
-
-    history: History | None = None
-    if history_path is not None:
-        history = open_history(history_path, load_suites(suites_file).suites, branch)
-    analysis = (
-        load_analysis(analysis_file) if mode is SelectionMode.SMART and analysis_file else None
-    )
-    if mode is not SelectionMode.MANUAL and tests:
-        raise UsageError("--tests is for manual mode", hint="add --mode manual")
-    selector = load_selector(
-        root, selection_file, suites_file, history=history, cache_dir=cache_dir
-    )
-    selection = selector.select(mode, analysis, tests or ())
-    plan = build_plan(
-        selection,
-        selector.ctx.catalogue,
-        selector.ctx.config,
-        history=history,
-        analysis=analysis,
-        parallel_limit=parallel_limit,
-    )
-    return selection, plan

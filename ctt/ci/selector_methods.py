@@ -27,8 +27,8 @@ from typing import Any, ClassVar
 
 from ctt.ci.analysis import ChangeAnalysis
 from ctt.ci.graph import Edge, NodeKind, node_id
-from ctt.ci.plan import Reason
-from ctt.ci.selection_history import History, JsonHistory, StoreHistory, open_history
+from ctt.ci.selection import Reason
+from ctt.ci.selection_history import History
 from ctt.ci.selection_inputs import (
     Flow,
     LineageCache,
@@ -45,13 +45,9 @@ from ctt.config.suites import SuiteCatalogue, SuiteKind
 
 __all__ = [
     "METHODS",
-    "History",  # re-exported: plan.py and its tests import it from here
-    "JsonHistory",
     "MethodName",
     "SelectionContext",
     "SelectorMethod",
-    "StoreHistory",
-    "open_history",
 ]
 
 

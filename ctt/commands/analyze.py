@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from ctt.ci.analysis import ChangeAnalysis
-from ctt.ci.analyze import run_analyze
+from ctt.ci.select import run_analyze
 from ctt.console import Output
 
 __all__ = ["analyze", "under"]

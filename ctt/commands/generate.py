@@ -22,12 +22,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from ctt.config.datagen import Format, GeneratorConfig, TableShape
 from ctt.console import Output
-from ctt.datagen.config import Format, GeneratorConfig, TableShape
 from ctt.datagen.ground_truth import GroundTruthHeader, GroundTruthWriter
 from ctt.datagen.pipeline import generate_pipelined
-from ctt.datagen.record import GeneratedRecord
 from ctt.errors import UsageError
+from ctt.kafka.record import GeneratedRecord
 
 if TYPE_CHECKING:  # the Kafka client loads only when something is produced
     from ctt.kafka.produce import ProduceReport, RateSchedule
@@ -74,7 +74,7 @@ def table_from_spec(
     spec: Path, table: str, test: str | None
 ) -> tuple[TableShape, GeneratorConfig | None, str | None]:
     """The table's shape, its generator config (if the spec has one) and its fixed topic, if any."""
-    from ctt.config.spec import load_spec
+    from ctt.validate.registry import load_spec
 
     candidates = [t for t in load_spec(spec) if test is None or t.test.name == test]
     if test is not None and not candidates:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ctt.commands._suites import run_plan, run_suite
 from ctt.config.durations import parse_duration
-from ctt.config.spec import LoadedTest, discover, load_spec
+from ctt.config.spec import LoadedTest, discover
 from ctt.console import Output
 from ctt.errors import ConfigError, ExitCode, UsageError
 from ctt.expect import Policy
@@ -24,6 +24,7 @@ from ctt.kafka.client import ConfluentKafka
 from ctt.kafka.naming import new_run_id
 from ctt.report.model import ErrorKind, RunNotPassed, Status, exit_code
 from ctt.stack.supervisor import LocalStack
+from ctt.validate.registry import load_spec
 
 __all__ = ["load_all", "run", "run_plan", "run_specs", "run_suite"]
 

@@ -11,8 +11,9 @@ from typing import Any
 
 from rich.markup import escape
 
-from ctt.ci.plan import SelectionMode, TestExecutionPlan, child_pipeline, run_select
-from ctt.ci.select import explain_lines
+from ctt.ci.plan import TestExecutionPlan, child_pipeline
+from ctt.ci.select import explain_lines, run_select
+from ctt.ci.selection import SelectionMode
 from ctt.commands.analyze import under
 from ctt.config import load_yaml
 from ctt.console import Output

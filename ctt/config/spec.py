@@ -7,16 +7,17 @@ is an error with ``file:line`` and the nearest valid name, not a silent no-op.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ctt.config.datagen import GeneratorConfig
 from ctt.config.durations import Duration, parse_duration
 from ctt.config.spec_scan import Template, kafka_key, resolve_template
 from ctt.config.yaml_source import SourceMap, load_yaml, parse_model, suggest
-from ctt.datagen.config import GeneratorConfig
 from ctt.errors import ConfigError
 
 _WATERMARK = re.compile(
@@ -278,8 +279,17 @@ class LoadedTest(BaseModel):
         return resolve_template(self.test.sql_template, self.file.parent.resolve(), Path.is_dir)
 
 
-def load_spec(path: Path) -> list[LoadedTest]:
-    """All tests of one spec file; ConfigError (file:line) on any problem."""
+Validations = Mapping[str, Callable[[Any], object]]
+"""Validation name -> the parser of its argument (``ctt.validate.registry.parsers()``)."""
+
+
+def load_spec(path: Path, *, validations: Validations | None = None) -> list[LoadedTest]:
+    """All tests of one spec file; ConfigError (file:line) on any problem.
+
+    With ``validations``, every ``validation:`` item must name one of them and its argument
+    must parse: :func:`ctt.validate.registry.load_spec` passes the registry. The config layer
+    does not import the validators (they sit above it); it only knows their names and parsers.
+    """
     data, smap = load_yaml(path)
     if not isinstance(data, dict) or "flink_transformation_tests" not in data:
         near = suggest("flink_transformation_tests", data) if isinstance(data, dict) else None
@@ -295,7 +305,7 @@ def load_spec(path: Path) -> list[LoadedTest]:
         loc = ("flink_transformation_tests", name)
         sql_key = (*loc, "flink_sql")
         sql_line = smap.lines.get(sql_key)
-        _check_references(test, smap, loc)
+        _check_references(test, smap, loc, validations)
         out.append(
             LoadedTest(
                 test=test,
@@ -308,10 +318,10 @@ def load_spec(path: Path) -> list[LoadedTest]:
     return out
 
 
-def _check_references(test: FlinkTest, smap: SourceMap, loc: tuple[str, ...]) -> None:
-    """Tables named in test_data must exist; validation names must be registered."""
-    from ctt.validate import registry
-
+def _check_references(
+    test: FlinkTest, smap: SourceMap, loc: tuple[str, ...], validations: Validations | None
+) -> None:
+    """Tables named in test_data must exist; validation names must be known (when given)."""
     if isinstance(test.test_data, dict):
         for table in test.test_data:
             if table not in test.tables:
@@ -323,19 +333,21 @@ def _check_references(test: FlinkTest, smap: SourceMap, loc: tuple[str, ...]) ->
                 )
     elif isinstance(test.test_data, list):
         GeneratorConfig.from_spec(test.test_data, smap, root=(*loc, "test_data"))
+    if validations is None:
+        return
     for i, item in enumerate(test.validation):
         (vname,) = item
-        if vname not in registry.names():
-            near = suggest(vname, registry.names())
+        if vname not in validations:
+            near = suggest(vname, validations)
             raise smap.error(
                 f"unknown validation {vname!r}",
                 (*loc, "validation", i, vname),
                 hint=f"did you mean {near!r}?"
                 if near
-                else f"known: {', '.join(sorted(registry.names()))}",
+                else f"known: {', '.join(sorted(validations))}",
             )
         try:
-            registry.get(vname).parse(item[vname])
+            validations[vname](item[vname])
         except (ValueError, TypeError) as exc:
             raise smap.error(f"validation {vname}: {exc}", (*loc, "validation", i, vname)) from None
 
@@ -364,6 +376,7 @@ __all__ = [
     "RowOrder",
     "TableData",
     "TableDef",
+    "Validations",
     "Watermark",
     "discover",
     "load_spec",

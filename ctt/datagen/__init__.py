@@ -6,7 +6,7 @@ makes the same records in a worker process), the ground-truth writer/reader, and
 :func:`ctt.kafka.produce.produce` to send records to Kafka.
 """
 
-from ctt.datagen.config import (
+from ctt.config.datagen import (
     Column,
     FieldSpec,
     Format,
@@ -22,7 +22,7 @@ from ctt.datagen.ground_truth import (
     GroundTruthWriter,
     read_ground_truth,
 )
-from ctt.datagen.record import GeneratedRecord
+from ctt.kafka.record import GeneratedRecord
 
 __all__ = [
     "Column",

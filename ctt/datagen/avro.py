@@ -15,7 +15,7 @@ from typing import Any
 
 import fastavro
 
-from ctt.datagen.config import TableShape
+from ctt.config.datagen import TableShape
 from ctt.datagen.types import Kind, SqlType, parse_type
 
 Converter = Callable[[Any], Any]

@@ -30,8 +30,7 @@ from typing import Any, TypeVar
 import orjson
 
 from ctt.config import suggest
-from ctt.datagen.avro import AvroEncoder
-from ctt.datagen.config import (
+from ctt.config.datagen import (
     Distribution,
     Format,
     GeneratorConfig,
@@ -40,8 +39,8 @@ from ctt.datagen.config import (
     Partitioning,
     TableShape,
 )
+from ctt.datagen.avro import AvroEncoder
 from ctt.datagen.partition import partition_for
-from ctt.datagen.record import GeneratedRecord
 from ctt.datagen.types import INTEGER_KINDS, Kind, SqlType, TypeSyntaxError, parse_type
 from ctt.datagen.values import (
     FieldFactory,
@@ -53,6 +52,7 @@ from ctt.datagen.values import (
     pooled,
 )
 from ctt.errors import ConfigError
+from ctt.kafka.record import GeneratedRecord
 
 DEFAULT_CLOSING_GAP_MS = 86_400_000
 _BLOCK = 1024  # rows built per column pass (see _Generator._rows)

@@ -30,9 +30,9 @@ from typing import IO, Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from ctt.datagen.config import MalformedKind
-from ctt.datagen.record import GeneratedRecord
+from ctt.config.datagen import MalformedKind
 from ctt.errors import ConfigError
+from ctt.kafka.record import GeneratedRecord
 
 FORMAT_VERSION = 1
 LATENESS_DEFINITION = "per-partition: late iff event_time_ms <= max_event_time_seen - delay_ms - 1"

@@ -31,23 +31,32 @@ from typing import Any
 
 import orjson
 
-from ctt.datagen.config import Format, GeneratorConfig, MalformedKind, TableShape
+from ctt.config.datagen import Format, GeneratorConfig, MalformedKind, TableShape
 from ctt.datagen.generate import _Generator
 from ctt.datagen.ground_truth import line_parts_of
-from ctt.datagen.record import GeneratedRecord
 from ctt.errors import ConfigError, InfraError
+from ctt.kafka.packed import (
+    CLOSING,
+    FIELDS,
+    INDEX,
+    KEY,
+    LATE,
+    MALFORMED,
+    META,
+    PARTITION,
+    TIMESTAMP,
+    VALUE,
+    WATERMARK,
+    Packed,
+)
+from ctt.kafka.record import GeneratedRecord
 
 BATCH = 1000
 """Records per batch: large enough that pickling is cheap per record, small enough to start fast."""
 DEPTH = 8
 """Batches the worker may run ahead (bounded: it cannot fill memory, or run far before produce)."""
 
-# One record as a tuple (cheap to pickle), laid out as produce() sends it:
-# (value, key, partition, timestamp, headers, meta); meta is what its delivery report needs.
-VALUE, KEY, PARTITION, TIMESTAMP, HEADERS, META = 0, 1, 2, 3, 4, 5
-VALUE_LEN, BYTES, GT_PREFIX, GT_SUFFIX, LATE, MALFORMED, CLOSING = 0, 1, 2, 3, 4, 5, 6
-INDEX, WATERMARK, FIELDS = 7, 8, 9
-Packed = tuple[Any, ...]
+# One record as a tuple, laid out as produce() sends it: the layout is ctt.kafka.packed's.
 
 
 def _packer(json_values: bool, headers: list[tuple[str, bytes]] | None) -> Callable[..., Packed]:

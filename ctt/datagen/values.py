@@ -22,7 +22,7 @@ from typing import Any
 
 from faker import Faker
 
-from ctt.datagen.config import Distribution, FieldSpec, FieldType
+from ctt.config.datagen import Distribution, FieldSpec, FieldType
 from ctt.datagen.types import INTEGER_KINDS, Kind, SqlType
 from ctt.errors import ConfigError
 

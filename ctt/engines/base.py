@@ -24,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel, Field
 
 from ctt.errors import ConfigError, CttError, ExitCode, InfraError
+from ctt.observed.model import StatementMetrics
 
 
 class EngineError(InfraError):
@@ -130,19 +131,6 @@ class ResultRow(BaseModel):
 
     op: str = "+I"
     fields: list[Any]
-
-
-class StatementMetrics(BaseModel):
-    """What the runner's performance and late-data validators read."""
-
-    records_in: int | None = Field(None, description="records every source read, summed")
-    records_out: int | None = Field(None, description="records every sink wrote, summed")
-    late_records_dropped: int | None = None
-    backpressure_ratio: float | None = None
-    checkpoints_completed: int | None = None
-    checkpoints_failed: int | None = None
-    watermark_ms: int | None = None
-    raw: dict[str, Any] = Field(default_factory=dict)
 
 
 class JobFailed(CttError):

@@ -49,7 +49,6 @@ from ctt.engines.base import (
     ResultRow,
     StatementError,
     StatementHandle,
-    StatementMetrics,
     StatementStatus,
     Unsupported,
 )
@@ -61,6 +60,7 @@ from ctt.engines.confluent_dialect import (
     to_confluent,
 )
 from ctt.errors import ConfigError
+from ctt.observed.model import StatementMetrics
 
 __all__ = [
     "OPS",

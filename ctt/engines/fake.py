@@ -25,10 +25,10 @@ from ctt.engines.base import (
     ResultRow,
     StatementError,
     StatementHandle,
-    StatementMetrics,
     StatementStatus,
 )
 from ctt.kafka.memory import MemoryKafka
+from ctt.observed.model import StatementMetrics
 
 
 class FakeScript(BaseModel):

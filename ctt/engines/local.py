@@ -19,11 +19,11 @@ from ctt.engines.base import (
     ResultRow,
     StatementError,
     StatementHandle,
-    StatementMetrics,
     StatementStatus,
 )
 from ctt.engines.flink_rest import FlinkRest
 from ctt.engines.gateway import SqlGateway
+from ctt.observed.model import StatementMetrics
 
 _JOB_PHASE = {
     "INITIALIZING": Phase.PENDING,

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from ctt.config.spec import LoadedTest
 from ctt.expect.snapshot import Mode, Policy, command_for, path_for
-from ctt.validate.base import SnapshotRef, SpecRef
+from ctt.observed.model import SnapshotRef, SpecRef
 
 ASSERTIONS = frozenset(
     {

@@ -29,8 +29,8 @@ import yaml
 from pydantic import BaseModel, Field
 
 from ctt.errors import ConfigError, UsageError
-from ctt.validate.base import Column, SnapshotRef, TableOutput, ValidationContext, actual_rows
-from ctt.validate.rows import Comparer, Match, render_diff
+from ctt.observed.model import Column, SnapshotRef, TableOutput, ValidationContext
+from ctt.observed.rows import Comparer, Match, actual_rows, render_diff
 
 Row = dict[str, Any]
 SUFFIX = ".snap"

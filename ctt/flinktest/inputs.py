@@ -1,6 +1,6 @@
 """A test's input as records ready to produce: explicit rows and generated streams alike.
 
-Both become :class:`ctt.datagen.record.GeneratedRecord`, so one producer
+Both become :class:`ctt.kafka.record.GeneratedRecord`, so one producer
 (``ctt.kafka.produce``) sends them and one ground-truth model describes them.
 """
 
@@ -13,13 +13,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ctt.config.datagen import Column as ShapeColumn
+from ctt.config.datagen import TableShape
 from ctt.config.spec import FlinkTest, TableDef
-from ctt.datagen.config import Column as ShapeColumn
-from ctt.datagen.config import TableShape
 from ctt.datagen.generate import generate
 from ctt.datagen.partition import partition_for
-from ctt.datagen.record import GeneratedRecord
-from ctt.validate.rows import base_type
+from ctt.kafka.record import GeneratedRecord
+from ctt.observed.model import base_type
 
 
 def shape_of(name: str, table: TableDef) -> TableShape:

@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from ctt.kafka.consume import ConsumedRecord
+from ctt.observed.model import OutputRow
 from ctt.sql.ddl import SinkMode
-from ctt.validate.base import OutputRow
 
 
 class UndecodableOutput(ValueError):

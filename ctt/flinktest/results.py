@@ -12,8 +12,8 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from ctt.errors import ExitCode
+from ctt.observed.model import Outcome
 from ctt.report.model import ErrorKind, RunSummary, Status, exit_code
-from ctt.validate.base import Outcome
 
 __all__ = ["RunReport", "TestResult"]
 

@@ -22,7 +22,6 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from ctt.config.spec import Completion, LateRows, LoadedTest, OutputMode, RowOrder
-from ctt.datagen.record import GeneratedRecord
 from ctt.engines.base import (
     FAILED_PHASES,
     FailureCause,
@@ -46,11 +45,12 @@ from ctt.flinktest.results import RunReport, TestResult
 from ctt.flinktest.sql_setup import OutputPlan, SqlSetup, SqlSource, sql_source, targets
 from ctt.kafka.client import ConfluentKafka, KafkaClient, OutputReader
 from ctt.kafka.naming import new_run_id, test_scope
+from ctt.kafka.record import GeneratedRecord
+from ctt.observed.model import Column, InputRecord, OutputRow, TableOutput, ValidationContext
 from ctt.report.model import ErrorKind, Status
 from ctt.sql import statements
 from ctt.stack.state import StackState
 from ctt.validate import registry
-from ctt.validate.base import Column, InputRecord, OutputRow, TableOutput, ValidationContext
 
 _SLOT_ATTEMPTS = 5
 _SEGMENT_PRODUCER = {

@@ -13,9 +13,9 @@ from ctt.engines.base import FlinkEngine, ResultRow, StatementError
 from ctt.errors import ConfigError
 from ctt.flinktest.inputs import TableInput
 from ctt.kafka.naming import scoped
+from ctt.observed.model import Column
 from ctt.sql import ddl, render, statements
 from ctt.sql.statements import Kind
-from ctt.validate.base import Column
 
 
 class OutputPlan(BaseModel):

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from ctt.datagen.record import GeneratedRecord
 from ctt.kafka.admin import TopicAdmin
 from ctt.kafka.consume import ConsumedRecord, TopicReader
 from ctt.kafka.produce import produce
+from ctt.kafka.record import GeneratedRecord
 
 OnSent = Callable[[GeneratedRecord, float], None]
 

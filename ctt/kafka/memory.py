@@ -6,10 +6,10 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ctt.datagen.record import GeneratedRecord
 from ctt.kafka.admin import KafkaError
 from ctt.kafka.client import OnSent
 from ctt.kafka.consume import ConsumedRecord
+from ctt.kafka.record import GeneratedRecord
 
 
 class MemoryKafka:

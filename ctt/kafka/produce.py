@@ -9,7 +9,7 @@ confluent-kafka exceptions become ctt errors here, at the edge.
 Kafka record timestamps carry the event time. The ground truth is written from
 delivery reports, so it holds the real partition and offset of every record.
 
-Records from :class:`~ctt.datagen.pipeline.PipelinedRecords` (``ctt generate``)
+Records that are :class:`~ctt.kafka.packed.PackedRecords` (``ctt generate``'s pipeline)
 arrive as tuples from a generator process and are sent as they are, with their
 ground-truth lines rendered there up to the offset: this process only sends,
 counts and writes.
@@ -32,9 +32,10 @@ from confluent_kafka import KafkaError as _LibKafkaError
 from confluent_kafka import KafkaException, Message, Producer
 from pydantic import BaseModel, Field
 
-from ctt.datagen.config import Pattern
-from ctt.datagen.ground_truth import GroundTruthWriter
-from ctt.datagen.pipeline import (
+from ctt.config.datagen import Pattern
+from ctt.errors import InfraError
+from ctt.kafka.admin import client_config
+from ctt.kafka.packed import (
     BYTES,
     CLOSING,
     GT_PREFIX,
@@ -42,11 +43,10 @@ from ctt.datagen.pipeline import (
     LATE,
     MALFORMED,
     VALUE_LEN,
-    PipelinedRecords,
+    DeliveryLog,
+    PackedRecords,
 )
-from ctt.datagen.record import GeneratedRecord
-from ctt.errors import InfraError
-from ctt.kafka.admin import client_config
+from ctt.kafka.record import GeneratedRecord
 
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "enable.idempotence": True,
@@ -140,7 +140,7 @@ class _Tally:
     Plain attributes, not the pydantic report: this runs once per record.
     """
 
-    def __init__(self, report: ProduceReport, ground_truth: GroundTruthWriter | None) -> None:
+    def __init__(self, report: ProduceReport, ground_truth: DeliveryLog | None) -> None:
         self.report = report
         self.write = ground_truth.write if ground_truth is not None else None
         self.write_parts = ground_truth.write_parts if ground_truth is not None else None
@@ -173,7 +173,7 @@ class _Tally:
         self.delivered(rec, err, msg)
 
     def on_report_packed(self, err: _LibKafkaError | None, msg: Message) -> None:
-        """:meth:`on_report` for records sent as :mod:`ctt.datagen.pipeline` tuples."""
+        """:meth:`on_report` for records sent as :mod:`ctt.kafka.packed` tuples."""
         part = msg.partition()
         queue = self.pending.get(part) if part is not None else None
         if not queue:
@@ -232,7 +232,7 @@ _Sendable = tuple[bytes, bytes | None, int, int, _Headers | None, Any]
 def _stream(records: Iterable[GeneratedRecord], packed: bool) -> Iterator[_Sendable]:
     """(value, key, partition, timestamp, headers, pending item) per record, in order."""
     if packed:
-        assert isinstance(records, PipelinedRecords)
+        assert isinstance(records, PackedRecords)
         # the worker's tuples have this layout already: no Python step per record
         return itertools.chain.from_iterable(records.batches())
     return (
@@ -296,7 +296,7 @@ def produce(
     topic: str,
     bootstrap_servers: str,
     *,
-    ground_truth: GroundTruthWriter | None = None,
+    ground_truth: DeliveryLog | None = None,
     rate: RateSchedule | None = None,
     progress: Callable[[Progress], None] | None = None,
     progress_every_s: float = 0.5,
@@ -316,7 +316,7 @@ def produce(
     tally = _Tally(report, ground_truth)
     # records from a generator process: send its tuples as they are (no GeneratedRecord each)
     packed = (
-        isinstance(records, PipelinedRecords)
+        isinstance(records, PackedRecords)
         and on_sent is None
         and (ground_truth is None or ground_truth.json_values == records.json_values)
     )
@@ -404,7 +404,7 @@ def produce(
             raise KeyboardInterrupt
     finally:
         stop.close()
-        if isinstance(records, PipelinedRecords):
+        if isinstance(records, PackedRecords):
             records.close()
         report.sent = sent
         report.seconds = time.monotonic() - started

@@ -19,12 +19,13 @@ from typing import Any
 
 import yaml
 
-from ctt.config.spec import LoadedTest, load_spec
+from ctt.config.spec import LoadedTest
 from ctt.errors import ConfigError
 from ctt.mutate.models import Mutant, Target
 from ctt.mutate.operators import OPERATORS
 from ctt.sql.lexer import line_col, tokenize
 from ctt.sql.render import find_sql_root
+from ctt.validate.registry import load_spec
 
 __all__ = ["Source", "SpecSources", "display_path", "enumerate_mutants", "load_sources"]
 

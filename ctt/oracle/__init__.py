@@ -24,14 +24,13 @@ from pydantic import BaseModel, Field
 from ctt.config.durations import parse_duration
 from ctt.config.spec import FlinkTest
 from ctt.errors import ConfigError
+from ctt.observed.model import Column, InputRecord, base_type
 from ctt.oracle._scan import SqlShapeError
 from ctt.oracle._translate import Translation, Translator
 from ctt.oracle._truth import META, GroundTruth, quote
 from ctt.oracle._windows import materialize
 from ctt.sql import statements
 from ctt.sql.statements import Kind
-from ctt.validate.base import Column, InputRecord
-from ctt.validate.rows import base_type
 
 ALLOW_LATENESS = "table.exec.emit.allow-lateness"
 _HINT = "give `expected.{t}.reference_sql` (DuckDB over the ground truth) or explicit `rows`"

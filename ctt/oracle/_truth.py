@@ -23,7 +23,7 @@ import duckdb
 import orjson
 
 from ctt.config.spec import Completion, FlinkTest
-from ctt.validate.base import InputRecord
+from ctt.observed.model import InputRecord
 
 META = ("_ctt_seq", "_ctt_partition", "_ctt_event_time_ms", "_ctt_late", "_ctt_watermark_ms")
 _SIMPLE = {

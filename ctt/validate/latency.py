@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ctt.config.durations import parse_duration
 from ctt.errors import ConfigError
-from ctt.validate.base import InputRecord, Outcome, ValidationContext
-from ctt.validate.rows import normalize
+from ctt.observed.model import InputRecord, Outcome, ValidationContext
+from ctt.observed.rows import normalize
 
 DEFAULT_MIN_SAMPLES = 50
 DEFAULT_WARMUP = 10

@@ -6,9 +6,12 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ctt.validate.base import Outcome, ValidationContext
+from ctt.config import spec
+from ctt.config.spec import LoadedTest
+from ctt.observed.model import Outcome, ValidationContext
 
 Parse = Callable[[Any], Any]
 Check = Callable[[Any, ValidationContext], Outcome]
@@ -44,6 +47,17 @@ def _load() -> None:
 
     for mod in pkgutil.iter_modules(checks.__path__):
         importlib.import_module(f"{checks.__name__}.{mod.name}")
+
+
+def parsers() -> dict[str, Parse]:
+    """Every validation name and the parser of its argument, for the spec loader."""
+    _load()
+    return {name: v.parse for name, v in sorted(_REGISTRY.items())}
+
+
+def load_spec(path: Path) -> list[LoadedTest]:
+    """A spec file's tests with every ``validation:`` item checked against the registry."""
+    return spec.load_spec(path, validations=parsers())
 
 
 def names() -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from ctt.datagen.config import FieldSpec, GeneratorConfig, Malformed, TableShape
+from ctt.config.datagen import FieldSpec, GeneratorConfig, Malformed, TableShape
 from ctt.datagen.generate import generate
 from ctt.datagen.ground_truth import GroundTruthHeader, GroundTruthWriter, read_ground_truth
 from ctt.kafka.admin import TopicAdmin

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from ctt.config.spec import LoadedTest, discover, load_spec
+from ctt.config.spec import LoadedTest, discover
 from ctt.flinktest.runner import FlinkTestRunner
 from ctt.report.model import Status
+from ctt.validate.registry import load_spec
 from tests.integration.conftest import StackHandle
 
 ROOT = Path(__file__).resolve().parents[2] / "specs"

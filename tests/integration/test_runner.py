@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from ctt.commands.run import load_all
-from ctt.config.spec import load_spec
 from ctt.flinktest.runner import FlinkTestRunner
 from ctt.report.model import ErrorKind, Status
+from ctt.validate.registry import load_spec
 from tests.integration.conftest import StackHandle
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"

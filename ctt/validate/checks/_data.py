@@ -15,9 +15,9 @@ import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ctt.errors import ConfigError
-from ctt.validate.base import Column, InputRecord, ValidationContext, actual_rows
+from ctt.observed.model import Column, InputRecord, ValidationContext
+from ctt.observed.rows import Comparer, actual_rows
 from ctt.validate.checks._table import render
-from ctt.validate.rows import Comparer
 
 Row = dict[str, Any]
 M = TypeVar("M", bound=BaseModel)

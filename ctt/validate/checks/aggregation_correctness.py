@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ctt.validate.base import Outcome, ValidationContext, actual_rows
+from ctt.observed.model import Outcome, ValidationContext
+from ctt.observed.rows import Comparer, actual_rows, values_equal
 from ctt.validate.checks._args import flag, pct
 from ctt.validate.checks._table import cell, describe, render, split_identity
 from ctt.validate.registry import register
-from ctt.validate.rows import Comparer, values_equal
 
 
 def _parse(raw: Any) -> float | None:

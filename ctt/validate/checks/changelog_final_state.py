@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ctt.validate.base import Outcome, ValidationContext, compare
+from ctt.observed.model import Outcome, ValidationContext
+from ctt.observed.rows import compare, render_diff
 from ctt.validate.checks._args import flag
 from ctt.validate.registry import register
-from ctt.validate.rows import render_diff
 
 
 @register("changelog_final_state", parse=flag)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ctt.validate.base import Outcome, ValidationContext, row_accuracy
+from ctt.observed.model import Outcome, ValidationContext
+from ctt.observed.rows import row_accuracy
 from ctt.validate.checks._args import pct, share
 from ctt.validate.registry import register
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ctt.validate.base import Outcome, ValidationContext, compare
+from ctt.observed.model import Outcome, ValidationContext
+from ctt.observed.rows import compare
 from ctt.validate.checks._args import pct, share
 from ctt.validate.checks._table import describe, render
 from ctt.validate.registry import register

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ctt.validate.base import Outcome, ValidationContext, actual_rows
+from ctt.observed.model import Outcome, ValidationContext
+from ctt.observed.rows import Comparer, actual_rows
 from ctt.validate.checks._args import flag
 from ctt.validate.registry import register
-from ctt.validate.rows import Comparer
 
 
 @register("missing_key_handling", parse=flag)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ctt.validate.base import Outcome, ValidationContext
+from ctt.observed.model import Outcome, ValidationContext, base_type
 from ctt.validate.checks._args import flag
 from ctt.validate.registry import register
-from ctt.validate.rows import base_type
 
 
 @register("output_schema_match", parse=flag)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ctt.validate.base import Outcome, ValidationContext
+from ctt.observed.model import Outcome, ValidationContext
 from ctt.validate.latency import LatencySla, latencies, latency_outcome, parse_sla
 from ctt.validate.registry import register
 

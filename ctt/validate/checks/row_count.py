@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ctt.validate.base import Outcome, ValidationContext, actual_rows
+from ctt.observed.model import Outcome, ValidationContext
+from ctt.observed.rows import actual_rows
 from ctt.validate.checks._args import count
 from ctt.validate.registry import register
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ctt.validate.base import Outcome, ValidationContext
+from ctt.observed.model import Outcome, ValidationContext
 from ctt.validate.checks._data import fail, sources, table_rows
 from ctt.validate.registry import register
 

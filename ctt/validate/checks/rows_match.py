@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ctt.validate.base import Outcome, ValidationContext, compare
+from ctt.observed.model import Outcome, ValidationContext
+from ctt.observed.rows import compare, render_diff
 from ctt.validate.registry import register
-from ctt.validate.rows import render_diff
 
 
 def _parse(raw: Any) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ctt.expect import snapshot
-from ctt.validate.base import Outcome, ValidationContext
+from ctt.observed.model import Outcome, ValidationContext
 from ctt.validate.checks._args import flag
 from ctt.validate.registry import register
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from ctt.errors import ConfigError
 from ctt.expect.queries import Query, parse_file, resolve
-from ctt.validate.base import Outcome, ValidationContext
+from ctt.observed.model import Outcome, ValidationContext
 from ctt.validate.checks._data import connect, fail, failing_rows
 from ctt.validate.registry import register
 

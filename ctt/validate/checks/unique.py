@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ctt.validate.base import Outcome, ValidationContext
+from ctt.observed.model import Outcome, ValidationContext
 from ctt.validate.checks._data import (
     Args,
     columns_arg,

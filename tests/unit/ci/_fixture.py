@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ctt.ci.analysis import ChangeAnalysis, ChangedFile, DiffSource, FileStatus
 from ctt.ci.select import Selector, load_selector
-from ctt.ci.selector_methods import History
+from ctt.ci.selection_history import History
 from tests.unit.ci._repo import Repo
 
 SELECTION = """\

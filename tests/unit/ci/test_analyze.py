@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from ctt.ci.analysis import ChangeAnalysis, DiffSource, FileStatus
-from ctt.ci.analyze import GitRepo, analyze, resolve_range, run_analyze
+from ctt.ci.analyze import GitRepo, analyze, resolve_range
+from ctt.ci.select import run_analyze
 from ctt.errors import UsageError
 from tests.unit.ci._repo import Repo
 

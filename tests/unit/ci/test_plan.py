@@ -7,15 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ctt.ci.plan import (
-    SelectionMode,
-    build_plan,
-    child_pipeline,
-    load_plan,
-    run_select,
-    simulate_wall_clock,
-)
-from ctt.ci.selector_methods import JsonHistory, StoreHistory
+from ctt.ci.plan import build_plan, child_pipeline, load_plan, simulate_wall_clock
+from ctt.ci.select import run_select
+from ctt.ci.selection import SelectionMode
+from ctt.ci.selection_history import JsonHistory, StoreHistory
 from ctt.errors import UsageError
 from tests.unit.ci._fixture import changes, make_repo, selector
 

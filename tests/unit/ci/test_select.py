@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from ctt.ci.analyze import GitRepo, analyze, resolve_range
-from ctt.ci.plan import SelectionMode
 from ctt.ci.select import explain_lines
+from ctt.ci.selection import SelectionMode
 from ctt.ci.selection_history import JsonHistory
 from ctt.errors import ConfigError, UsageError
 from tests.unit.ci._fixture import changes, make_repo, selector

@@ -67,8 +67,8 @@ def test_repo_files_walk_skips_hidden_directories(tmp_path: Path) -> None:
 
 
 def test_lineage_cache_is_reused_and_gives_the_same_graph(tmp_path: Path) -> None:
-    from ctt.ci.plan import SelectionMode
     from ctt.ci.select import load_selector
+    from ctt.ci.selection import SelectionMode
     from tests.unit.ci._fixture import changes
 
     make_repo(tmp_path)

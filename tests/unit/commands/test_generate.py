@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from ctt.commands.generate import parse_cli_values, run_generate
+from ctt.config.datagen import Format
 from ctt.console import Output
-from ctt.datagen.config import Format
 from ctt.errors import UsageError
 
 

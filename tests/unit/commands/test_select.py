@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ctt.ci.plan import SelectionMode
+from ctt.ci.selection import SelectionMode
 from ctt.commands import select as select_cmd
 from ctt.console import Output
 from ctt.errors import UsageError

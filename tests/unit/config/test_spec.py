@@ -10,8 +10,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ctt.config.spec import Watermark, load_spec
+from ctt.config.spec import Watermark
 from ctt.errors import ConfigError
+from ctt.validate.registry import load_spec  # the loader the CLI uses: validations checked too
 
 SPECS = Path(__file__).resolve().parents[3] / "specs"
 

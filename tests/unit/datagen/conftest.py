@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from ctt.datagen.config import TableShape
+from ctt.config.datagen import TableShape
 
 
 @pytest.fixture

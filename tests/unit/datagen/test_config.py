@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ctt.config import load_yaml
-from ctt.datagen.config import GeneratorConfig, TableShape
+from ctt.config.datagen import GeneratorConfig, TableShape
 from ctt.errors import ConfigError
 
 SEED_YAML = """\

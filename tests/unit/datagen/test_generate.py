@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ctt.config.datagen import FieldSpec, GeneratorConfig, Malformed, MalformedKind, TableShape
 from ctt.datagen.avro import AvroEncoder
-from ctt.datagen.config import FieldSpec, GeneratorConfig, Malformed, MalformedKind, TableShape
 from ctt.datagen.generate import generate
 from ctt.datagen.partition import partition_for
 from ctt.errors import ConfigError

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from ctt.datagen.config import GeneratorConfig, Malformed, TableShape
+from ctt.config.datagen import GeneratorConfig, Malformed, TableShape
 from ctt.datagen.generate import generate
 from ctt.datagen.ground_truth import GroundTruthHeader, GroundTruthWriter, read_ground_truth
 from ctt.errors import ConfigError

@@ -13,13 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ctt.commands.generate import DEFAULT_TABLE
-from ctt.datagen.config import FieldSpec, GeneratorConfig, Malformed, TableShape
+from ctt.config.datagen import FieldSpec, GeneratorConfig, Malformed, TableShape
 from ctt.datagen.generate import _Generator, generate
 from ctt.datagen.ground_truth import GroundTruthHeader, GroundTruthWriter
-from ctt.datagen.pipeline import GT_PREFIX, GT_SUFFIX, INDEX, META, PipelinedRecords
-from ctt.datagen.record import GeneratedRecord
+from ctt.datagen.pipeline import PipelinedRecords
 from ctt.errors import ConfigError, InfraError
+from ctt.kafka.packed import GT_PREFIX, GT_SUFFIX, INDEX, META
 from ctt.kafka.produce import ProduceReport, _Tally
+from ctt.kafka.record import GeneratedRecord
 
 CASES: dict[str, dict[str, Any]] = {
     "plain": {"count": 2500, "keys": 1000},

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ctt.datagen.config import Pattern
+from ctt.config.datagen import Pattern
 from ctt.kafka.produce import DeliveryFailed, ProduceReport, RateSchedule
 
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ctt.config.spec import LoadedTest, load_spec
+from ctt.config.spec import LoadedTest
+from ctt.validate.registry import load_spec
 from ctt.errors import ConfigError
 from ctt.expect import Kind, Policy, oracle_only_warning, plan
 from ctt.expect.snapshot import Mode

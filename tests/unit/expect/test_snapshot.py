@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from ctt.errors import UsageError
 from ctt.expect import snapshot as snap
-from ctt.validate.base import (
+from ctt.observed.model import (
     Column,
     InputRecord,
     OutputRow,

@@ -1,7 +1,7 @@
 """Which watermark a late record waits for before it is sent."""
 
-from ctt.datagen.record import GeneratedRecord
 from ctt.flinktest.runner import _flink_watermark
+from ctt.kafka.record import GeneratedRecord
 
 
 def rec(partition: int, ts: int, wm: int | None, late: bool = True) -> GeneratedRecord:

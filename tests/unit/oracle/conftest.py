@@ -8,7 +8,7 @@ import yaml
 
 from ctt.config.spec import FlinkTest
 from ctt.flinktest.inputs import explicit
-from ctt.validate.base import InputRecord
+from ctt.observed.model import InputRecord
 
 
 def make_test(text: str) -> FlinkTest:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from ctt.errors import ConfigError
+from ctt.observed.model import Column
 from ctt.oracle import OracleResult, compute_expected
-from ctt.validate.base import Column
 from tests.unit.oracle.conftest import inputs_for, make_test
 
 EVENTS = """

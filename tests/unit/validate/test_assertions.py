@@ -9,8 +9,7 @@ import pytest
 
 from ctt.config.spec import FlinkTest
 from ctt.errors import ConfigError
-from ctt.validate import registry
-from ctt.validate.base import (
+from ctt.observed.model import (
     Column,
     InputRecord,
     Outcome,
@@ -19,6 +18,7 @@ from ctt.validate.base import (
     TableOutput,
     ValidationContext,
 )
+from ctt.validate import registry
 
 COLS = [
     Column(name="user_id", type="BIGINT"),

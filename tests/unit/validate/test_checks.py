@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from ctt.observed.model import Column, InputRecord, OutputRow, TableOutput, ValidationContext
 from ctt.validate import registry
-from ctt.validate.base import Column, InputRecord, OutputRow, TableOutput, ValidationContext
 
 COLS = [Column(name="id", type="BIGINT"), Column(name="cat", type="STRING")]
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ctt.errors import ConfigError
-from ctt.validate.base import Column, InputRecord, OutputRow, TableOutput, ValidationContext
+from ctt.observed.model import Column, InputRecord, OutputRow, TableOutput, ValidationContext
 from ctt.validate.latency import LatencySla, latencies, latency_outcome, parse_sla
 
 

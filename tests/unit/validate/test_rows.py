@@ -7,8 +7,8 @@ from datetime import datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ctt.validate.base import Column, OutputRow
-from ctt.validate.rows import Comparer, final_state, normalize, render_diff
+from ctt.observed.model import Column, OutputRow
+from ctt.observed.rows import Comparer, final_state, normalize, render_diff
 
 COLS = [Column(name="id", type="BIGINT"), Column(name="ts", type="TIMESTAMP(3)"),
         Column(name="amount", type="DECIMAL(10, 2)"), Column(name="p", type="TIMESTAMP_LTZ(3) *PROCTIME*")]

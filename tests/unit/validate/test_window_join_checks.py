@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from ctt.engines.base import StatementMetrics
-from ctt.validate import registry
-from ctt.validate.base import (
+from ctt.observed.model import (
     Column,
     InputRecord,
     Outcome,
     OutputRow,
+    StatementMetrics,
     TableOutput,
     ValidationContext,
 )
+from ctt.validate import registry
 
 COLS = [
     Column(name="user_id", type="BIGINT"),

@@ -1,4 +1,4 @@
-"""One generated Kafka record, as the generator emits it and the producer sends it.
+"""One Kafka record as ctt produces it: generated, or a spec's explicit row, with its ground-truth marks.
 
 A slotted dataclass rather than a pydantic model: millions of these are made
 per run and validation would cost more than generating them. What crosses
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ctt.datagen.config import MalformedKind
+from ctt.config.datagen import MalformedKind
 
 
 @dataclass(slots=True)

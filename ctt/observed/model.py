@@ -8,13 +8,35 @@ consuming arguments as read).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ctt.config.spec import FlinkTest
-from ctt.engines.base import StatementMetrics
+
+
+def base_type(flink_type: str) -> str:
+    """``'DECIMAL(10, 2) NOT NULL'`` -> ``'DECIMAL'``; ``'TIMESTAMP_LTZ(3) *PROCTIME*'`` -> ``'TIMESTAMP_LTZ'``."""
+    return re.split(r"[\s(<]", flink_type.strip().upper(), maxsplit=1)[0]
+
+
+def is_proctime(flink_type: str) -> bool:
+    return "*PROCTIME*" in flink_type.upper()
+
+
+class StatementMetrics(BaseModel):
+    """What the engine reports of a job: the performance and late-data checks read it."""
+
+    records_in: int | None = Field(None, description="records every source read, summed")
+    records_out: int | None = Field(None, description="records every sink wrote, summed")
+    late_records_dropped: int | None = None
+    backpressure_ratio: float | None = None
+    checkpoints_completed: int | None = None
+    checkpoints_failed: int | None = None
+    watermark_ms: int | None = None
+    raw: dict[str, Any] = Field(default_factory=dict)
 
 
 class Column(BaseModel):
@@ -66,8 +88,6 @@ class TableOutput(BaseModel):
         """Declared key, else columns that name things (time, text, *_id) rather than measure them."""
         if self.key:
             return self.key
-        from ctt.validate.rows import base_type
-
         out = []
         for c in self.columns:
             kind = base_type(c.type)
@@ -132,53 +152,3 @@ class Outcome(BaseModel):
     threshold: float | None = None
     details: str | None = None
     properties: dict[str, str] = Field(default_factory=dict)
-
-
-def actual_rows(out: TableOutput) -> list[dict[str, Any]]:
-    """The rows a reader of the output table would see at the end: final state for changelogs."""
-    from ctt.validate.rows import final_state
-
-    if out.changelog or out.updating:
-        return final_state(out.records)
-    return [r.row for r in out.records]
-
-
-def compare(out: TableOutput) -> Any:
-    """Match actual rows against expected ones (None when the table has no expected rows)."""
-    from ctt.validate.rows import Comparer
-
-    if out.expected_rows is None:
-        return None
-    cmp = Comparer(out.columns, tolerance=out.tolerance, ignore=out.ignore_columns)
-    actual = actual_rows(out)
-    if out.ordered:
-        return cmp.match_ordered(out.expected_rows, actual)
-    return cmp.match(out.expected_rows, actual)
-
-
-class Accuracy(BaseModel):
-    """Matched rows over max(expected, produced), summed over every output with expected rows."""
-
-    matched: int = 0
-    total: int = 0
-    diffs: list[str] = Field(default_factory=list)
-
-    @property
-    def share(self) -> float | None:
-        return self.matched / self.total if self.total else None
-
-
-def row_accuracy(ctx: ValidationContext, *, diff_limit: int = 20) -> Accuracy:
-    """The accuracy the row-level checks share, with a readable diff per differing output."""
-    from ctt.validate.rows import render_diff
-
-    acc = Accuracy()
-    for name, out in ctx.outputs.items():
-        m = compare(out)
-        if m is None:
-            continue
-        acc.matched += m.matched
-        acc.total += max(m.expected, m.actual)
-        if not m.perfect:
-            acc.diffs.append(f"{name}: {render_diff(m, limit=diff_limit)}")
-    return acc

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
@@ -18,7 +17,14 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ctt.validate.base import Column, OutputRow
+from ctt.observed.model import (
+    Column,
+    OutputRow,
+    TableOutput,
+    ValidationContext,
+    base_type,
+    is_proctime,
+)
 
 Row = dict[str, Any]
 _TS_FORMATS = (
@@ -27,15 +33,6 @@ _TS_FORMATS = (
     "%Y-%m-%dT%H:%M:%S.%f",
     "%Y-%m-%dT%H:%M:%S",
 )
-
-
-def base_type(flink_type: str) -> str:
-    """``'DECIMAL(10, 2) NOT NULL'`` -> ``'DECIMAL'``; ``'TIMESTAMP_LTZ(3) *PROCTIME*'`` -> ``'TIMESTAMP_LTZ'``."""
-    return re.split(r"[\s(<]", flink_type.strip().upper(), maxsplit=1)[0]
-
-
-def is_proctime(flink_type: str) -> bool:
-    return "*PROCTIME*" in flink_type.upper()
 
 
 def _parse_ts(value: str) -> datetime | str:
@@ -284,3 +281,47 @@ def render_diff(match: Match, *, limit: int = 20) -> str:
     if rest > 0:
         lines.append(f"  ... and {rest} more differences")
     return "\n".join(lines)
+
+
+def actual_rows(out: TableOutput) -> list[dict[str, Any]]:
+    """The rows a reader of the output table would see at the end: final state for changelogs."""
+    if out.changelog or out.updating:
+        return final_state(out.records)
+    return [r.row for r in out.records]
+
+
+def compare(out: TableOutput) -> Any:
+    """Match actual rows against expected ones (None when the table has no expected rows)."""
+    if out.expected_rows is None:
+        return None
+    cmp = Comparer(out.columns, tolerance=out.tolerance, ignore=out.ignore_columns)
+    actual = actual_rows(out)
+    if out.ordered:
+        return cmp.match_ordered(out.expected_rows, actual)
+    return cmp.match(out.expected_rows, actual)
+
+
+class Accuracy(BaseModel):
+    """Matched rows over max(expected, produced), summed over every output with expected rows."""
+
+    matched: int = 0
+    total: int = 0
+    diffs: list[str] = Field(default_factory=list)
+
+    @property
+    def share(self) -> float | None:
+        return self.matched / self.total if self.total else None
+
+
+def row_accuracy(ctx: ValidationContext, *, diff_limit: int = 20) -> Accuracy:
+    """The accuracy the row-level checks share, with a readable diff per differing output."""
+    acc = Accuracy()
+    for name, out in ctx.outputs.items():
+        m = compare(out)
+        if m is None:
+            continue
+        acc.matched += m.matched
+        acc.total += max(m.expected, m.actual)
+        if not m.perfect:
+            acc.diffs.append(f"{name}: {render_diff(m, limit=diff_limit)}")
+    return acc
