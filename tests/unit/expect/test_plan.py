@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from ctt.config.spec import LoadedTest
-from ctt.validate.registry import load_spec
 from ctt.errors import ConfigError
 from ctt.expect import Kind, Policy, oracle_only_warning, plan
 from ctt.expect.snapshot import Mode
+from ctt.validate.registry import load_spec
 
 SPEC = """\
 flink_transformation_tests:
