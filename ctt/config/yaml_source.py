@@ -403,7 +403,11 @@ def describe(err: Any, loc: Loc, model: type[BaseModel]) -> tuple[str, str | Non
     if kind == "extra_forbidden" and loc and isinstance(loc[-1], str):
         valid = _fields_at(model, tuple(err["loc"])[:-1]) or []
         near = suggest(loc[-1], valid)
-        hint = f"did you mean {near!r}?" if near else f"valid keys: {', '.join(valid)}"
+        hint = (
+            f"did you mean {near!r}?"
+            if near
+            else (f"valid keys: {', '.join(valid)}" if valid else None)
+        )
         where = f" in {subject(loc[:-1])}" if len(loc) > 1 else ""
         return f"unknown key `{loc[-1]}`{where}", hint
     if kind == "missing" and loc:

@@ -30,26 +30,67 @@ def mutate(*args: str) -> tuple[int, dict[str, Any]]:
     return res.returncode, json.loads(res.stdout)
 
 
-def test_oracle_spec_lets_an_aggregate_swap_survive(stack: StackHandle) -> None:
-    """The oracle recomputes expectations from the mutated SQL: SUM -> MAX passes today."""
-    code, report = mutate(
-        "specs/windows/tumble_aggregates.yaml",
-        "-k",
-        "tumble_tvf",
-        "--operator",
-        "aggregate_swap",
-        "--max-mutants",
-        "3",
-        "--min-score",
-        "50",
-    )
-    (spec,) = report["specs"]
-    assert (spec["mutants"], spec["killed"], spec["survived"], spec["errored"]) == (3, 0, 3, 0)
-    assert spec["score"] == 0.0
-    survivors = [r["mutant"]["description"] for r in spec["results"] if r["status"] == "survived"]
-    assert "SUM -> MAX at specs/windows/tumble_aggregates.yaml:41:9" in survivors
-    assert report["below_min_score"] == ["specs/windows/tumble_aggregates.yaml"]
+ORACLE_ONLY = """\
+flink_transformation_tests:
+  revenue_per_hour:
+    flink_sql: |
+      CREATE TABLE revenue AS
+      SELECT product, window_start, window_end, SUM(amount) AS revenue, COUNT(*) AS orders
+      FROM TABLE(TUMBLE(TABLE orders, DESCRIPTOR(order_time), INTERVAL '1' HOUR))
+      GROUP BY product, window_start, window_end;
+    tables:
+      orders:
+        schema: {order_id: BIGINT, product: STRING, amount: INT, order_time: TIMESTAMP(3)}
+        watermark: order_time - INTERVAL '5' SECOND
+    test_data:
+      orders:
+        generate:
+          count: 200
+          time_range: "3 hours"
+          fields:
+            product: {enum: [apple, pear, plum]}
+            amount: {min: 1, max: 50}
+    expected:
+      revenue: {key: [product, window_start]}
+    validation:
+      - window_count_accuracy: true
+      - aggregation_correctness: true
+"""
+
+
+def test_oracle_only_spec_lets_a_mutant_survive_and_a_snapshot_kills_it(
+    stack: StackHandle, tmp_path: Path
+) -> None:
+    """The oracle recomputes its expectation from the mutated SQL, so SUM -> MAX passes; once
+    the output is recorded as a snapshot, the same mutant fails."""
+    spec = tmp_path / "specs" / "revenue.yaml"
+    spec.parent.mkdir()
+    spec.write_text(ORACLE_ONLY, encoding="utf-8")
+    args = (str(spec), "--operator", "aggregate_swap", "--max-mutants", "1")
+    code, report = mutate(*args, "--min-score", "50")
+    (score,) = report["specs"]
+    (result,) = score["results"]
+    assert result["mutant"]["label"] == "SUM -> MAX"
+    assert result["status"] == "survived"
+    assert (score["killed"], score["survived"], score["score"]) == (0, 1, 0.0)
+    assert report["below_min_score"] == [str(spec)]
     assert code == 1  # --min-score 50 not reached
+
+    recorded = subprocess.run(
+        [sys.executable, "-m", "ctt", "run", str(spec), "--update-snapshots"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert recorded.returncode == 0, recorded.stdout[-2000:] + recorded.stderr[-2000:]
+    assert list((spec.parent / "__snapshots__").rglob("*.snap"))
+    code, report = mutate(*args)
+    ((result,),) = [s["results"] for s in report["specs"]]
+    assert result["status"] == "killed"
+    assert "snapshot_match" in result["detail"]
+    assert code == 0
 
 
 def test_explicit_rows_kill_a_case_boundary_mutant(stack: StackHandle) -> None:
