@@ -106,14 +106,7 @@ class SuiteRunResult(BaseModel):
 
     @property
     def summary(self) -> RunSummary:
-        return RunSummary(
-            total=self.tests,
-            passed=self.passed,
-            failed=self.failed,
-            errors=self.errors,
-            skipped=self.skipped,
-            flaky=self.flaky,
-        )
+        return RunSummary.from_counts(self)
 
 
 class ExecutionReport(BaseModel):
@@ -508,7 +501,6 @@ def _finish(
         | {f"ctt.metric.{k}": repr(v) for k, v in (metrics or {}).items()},
     )
     write_junit([suite_result], junit)
-    counts = suite_result.summary
     result = SuiteRunResult(
         name=name,
         kind=kind,
@@ -522,12 +514,7 @@ def _finish(
         junit=str(junit),
         metrics=metrics or {},
         problems=[p for a in attempts for p in a.problems],
-        tests=counts.total,
-        passed=counts.passed,
-        failed=counts.failed,
-        errors=counts.errors,
-        skipped=counts.skipped,
-        flaky=counts.flaky,
+        **suite_result.summary.counts(),
     )
     path = results_path(opts.results_dir, name)
     path.write_text(result.model_dump_json(indent=2), encoding="utf-8")

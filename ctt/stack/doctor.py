@@ -41,7 +41,9 @@ def _maven() -> Check:
         return Check(name="maven", ok=True, detail="not needed: artifacts are cached")
     mvn = shutil.which("mvn")
     if mvn is None:
-        advice = "install Maven (apt-get install maven): it resolves the pinned Kafka and Flink jars"
+        advice = (
+            "install Maven (apt-get install maven): it resolves the pinned Kafka and Flink jars"
+        )
         return Check.of("maven", False, "not found", advice)
     out = subprocess.run([mvn, "-v"], capture_output=True, text=True, check=False)
     first = (out.stdout.splitlines() or ["?"])[0]
