@@ -128,6 +128,11 @@ def _is(tok: Token, *words: str) -> bool:
     return tok.upper in words
 
 
+def _keywords(toks: list[Token], *words: str) -> Iterator[tuple[int, Token]]:
+    """Index and token of each of ``words`` in ``toks``."""
+    return ((i, t) for i, t in enumerate(toks) if t.upper in words)
+
+
 def _args(toks: list[Token], open_idx: int, close_idx: int) -> list[tuple[int, int]]:
     """Top-level arguments of a call as (first, last) indices into ``toks``."""
     out, first, depth = [], open_idx + 1, 0
@@ -145,9 +150,9 @@ def _args(toks: list[Token], open_idx: int, close_idx: int) -> list[tuple[int, i
     return out
 
 
-def _extent(toks: list[Token], first: int, stops: frozenset[str]) -> int:
-    """Last index of a clause starting at ``first``: up to a stop word, ``;`` or the closing ``)``."""
-    depth, last = 0, first - 1
+def _nested(toks: list[Token], first: int) -> Iterator[tuple[int, Token, int]]:
+    """``(index, token, paren depth)`` from ``first`` on, up to the ``)`` of an enclosing paren."""
+    depth = 0
     for i in range(first, len(toks)):
         t = toks[i]
         if t.is_punct("("):
@@ -155,8 +160,15 @@ def _extent(toks: list[Token], first: int, stops: frozenset[str]) -> int:
         elif t.is_punct(")"):
             depth -= 1
             if depth < 0:
-                break
-        elif depth == 0 and (t.is_punct(";") or t.upper in stops):
+                return
+        yield i, t, depth
+
+
+def _extent(toks: list[Token], first: int, stops: frozenset[str]) -> int:
+    """Last index of a clause starting at ``first``: up to a stop word, ``;`` or the closing ``)``."""
+    last = first - 1
+    for i, t, depth in _nested(toks, first):
+        if depth == 0 and (t.is_punct(";") or t.upper in stops):
             break
         last = i
     return last
@@ -459,9 +471,7 @@ def comparison(tokens: list[Token], text: str) -> Iterator[Change]:
 def join_type(tokens: list[Token], text: str) -> Iterator[Change]:
     """JOIN (or INNER JOIN) -> LEFT JOIN and LEFT [OUTER] JOIN -> JOIN."""
     toks = code(tokens)
-    for i, t in enumerate(toks):
-        if not _is(t, "JOIN"):
-            continue
+    for i, t in _keywords(toks, "JOIN"):
         prev = toks[i - 1] if i > 0 else None
         prev2 = toks[i - 2] if i > 1 else None
         if prev is not None and _is(prev, "OUTER") and prev2 is not None and _is(prev2, "LEFT"):
@@ -485,8 +495,8 @@ _ON_STOPS = _words("WHERE GROUP HAVING ORDER LIMIT JOIN LEFT RIGHT INNER FULL CR
 def join_interval(tokens: list[Token], text: str) -> Iterator[Change]:
     """Each interval bound in a join's ON condition doubled (interval joins)."""
     toks = code(tokens)
-    for i, t in enumerate(toks):
-        if not _is(t, "ON") or _clause_of(toks, i) != "JOIN":
+    for i, _ in _keywords(toks, "ON"):
+        if _clause_of(toks, i) != "JOIN":
             continue
         last = _extent(toks, i + 1, _ON_STOPS)
         for j in range(i + 1, last + 1):
@@ -507,34 +517,30 @@ _FILTER_STOPS = _words("GROUP HAVING ORDER LIMIT WINDOW UNION EXCEPT INTERSECT M
 
 def _conjuncts(toks: list[Token], first: int, last: int) -> list[tuple[int, int]] | None:
     """Top-level AND operands of a condition; None when a top-level OR makes them unsafe to cut."""
-    out, start, depth, between = [], first, 0, 0
-    for i in range(first, last + 1):
-        t = toks[i]
-        if t.is_punct("("):
-            depth += 1
-        elif t.is_punct(")"):
-            depth -= 1
-        elif depth == 0 and _is(t, "OR"):
-            return None
-        elif depth == 0 and _is(t, "BETWEEN"):
+    between = 0
+    has_or = False
+
+    def is_and(t: Token) -> bool:
+        nonlocal between, has_or
+        if _is(t, "OR"):
+            has_or = True
+        elif _is(t, "BETWEEN"):
             between += 1
-        elif depth == 0 and _is(t, "AND"):
-            if between:
-                between -= 1  # BETWEEN a AND b
-            else:
-                out.append((start, i - 1))
-                start = i + 1
-    out.append((start, last))
-    return [(a, b) for a, b in out if a <= b]
+        elif _is(t, "AND"):
+            if not between:
+                return True
+            between -= 1  # BETWEEN a AND b
+        return False
+
+    parts = _split(toks, first, last, is_and)
+    return None if has_or else parts
 
 
 @_register("filter_removal")
 def filter_removal(tokens: list[Token], text: str) -> Iterator[Change]:
     """One conjunct of a WHERE/HAVING AND chain dropped, or the whole WHERE/HAVING clause."""
     toks = code(tokens)
-    for i, t in enumerate(toks):
-        if not _is(t, "WHERE", "HAVING"):
-            continue
+    for i, t in _keywords(toks, "WHERE", "HAVING"):
         last = _extent(toks, i + 1, _FILTER_STOPS)
         if last <= i:
             continue
@@ -637,16 +643,9 @@ _LITERAL_WORDS = frozenset({"TRUE", "FALSE", "NULL"})
 def _case_results(toks: list[Token], case_idx: int) -> list[Token]:
     """Single-literal results (THEN and ELSE values) of the CASE at ``case_idx``, in order."""
     out: list[Token] = []
-    nested, depth = 0, 0
-    for j in range(case_idx + 1, len(toks)):
-        t = toks[j]
-        if t.is_punct("("):
-            depth += 1
-        elif t.is_punct(")"):
-            depth -= 1
-            if depth < 0:
-                break
-        elif _is(t, "CASE"):
+    nested = 0
+    for j, t, depth in _nested(toks, case_idx + 1):
+        if _is(t, "CASE"):
             nested += 1
         elif _is(t, "END"):
             if nested == 0:
@@ -666,9 +665,7 @@ def _case_results(toks: list[Token], case_idx: int) -> list[Token]:
 def case_literal(tokens: list[Token], text: str) -> Iterator[Change]:
     """Two neighbouring literal results of a CASE (THEN/ELSE values) swapped."""
     toks = code(tokens)
-    for i, t in enumerate(toks):
-        if not _is(t, "CASE"):
-            continue
+    for i, _ in _keywords(toks, "CASE"):
         results = _case_results(toks, i)
         for x, y in itertools.pairwise(results):
             if x.text == y.text:
