@@ -443,13 +443,7 @@ def _status_of(cases: list[TestCaseResult]) -> Status:
 
 
 def _as_attempt(case: TestCaseResult) -> Attempt:
-    return Attempt(
-        status=case.status,
-        time=case.time,
-        message=case.message,
-        details=case.details,
-        system_out=case.system_out,
-    )
+    return Attempt.model_validate(case, from_attributes=True)
 
 
 def merge_attempts(attempts: list[list[TestCaseResult]]) -> list[TestCaseResult]:
