@@ -43,6 +43,13 @@ DEFAULT_HISTORY = Path(".ctt/history.sqlite")
 _MESSAGE_MAX = 500
 
 _meta = sa.MetaData()
+
+
+def _counts(*names: str) -> list[sa.Column[int]]:
+    """Test count columns (0 when not given)."""
+    return [sa.Column(n, sa.Integer, nullable=False, default=0) for n in names]
+
+
 runs_t = sa.Table(
     "ctt_runs",
     _meta,
@@ -57,12 +64,7 @@ runs_t = sa.Table(
     sa.Column("mode", sa.String(32)),
     sa.Column("wall_seconds", sa.Float),
     sa.Column("serial_seconds", sa.Float, nullable=False, default=0.0),
-    sa.Column("tests", sa.Integer, nullable=False, default=0),
-    sa.Column("passed", sa.Integer, nullable=False, default=0),
-    sa.Column("failed", sa.Integer, nullable=False, default=0),
-    sa.Column("errors", sa.Integer, nullable=False, default=0),
-    sa.Column("skipped", sa.Integer, nullable=False, default=0),
-    sa.Column("flaky", sa.Integer, nullable=False, default=0),
+    *_counts("tests", "passed", "failed", "errors", "skipped", "flaky"),
 )
 _NEWEST_FIRST = (runs_t.c.created_at.desc(), runs_t.c.id.desc())
 """The order of "the last N runs": by time, and by insertion among runs of the same time."""
@@ -88,10 +90,7 @@ suites_t = _of_run(
     sa.Column("duration", sa.Float, nullable=False, default=0.0),
     sa.Column("expected_seconds", sa.Float),
     sa.Column("attempts", sa.Integer, nullable=False, default=1),
-    sa.Column("tests", sa.Integer, nullable=False, default=0),
-    sa.Column("failed", sa.Integer, nullable=False, default=0),
-    sa.Column("errors", sa.Integer, nullable=False, default=0),
-    sa.Column("flaky", sa.Integer, nullable=False, default=0),
+    *_counts("tests", "failed", "errors", "flaky"),
 )
 cases_t = _of_run(
     "ctt_cases",
