@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from ctt.ci.execute import SUITE_CASE, SuiteRunResult, junit_path
-from ctt.ci.history import HistoryStore
+from ctt.ci.history import HistoryStore, TestStats
 from ctt.config.durations import parse_percent
 from ctt.report.junit import (
     TestCaseResult,
@@ -34,7 +34,7 @@ from ctt.report.metrics import (
     Totals,
     TrendPoint,
 )
-from ctt.report.model import Status
+from ctt.report.model import RunSummary, Status
 from ctt.report.results import ConsolidatedRun, RunMeta, SuiteSummary
 
 __all__ = ["ACCURACY_KEY", "MERGED_JUNIT", "collect", "compute_metrics", "find_inputs"]
@@ -82,13 +82,11 @@ def _status(cases: list[TestCaseResult]) -> str:
     return "passed"
 
 
-def _error_suite(name: str, message: str) -> TestSuiteResult:
+def _error_suite(name: str, message: str, *, case: str = SUITE_CASE) -> TestSuiteResult:
     """A suite with one error case: what a planned suite without a usable result counts as."""
     return TestSuiteResult(
         name=name,
-        cases=[
-            TestCaseResult(name=SUITE_CASE, classname=name, status=Status.ERROR, message=message)
-        ],
+        cases=[TestCaseResult(name=case, classname=name, status=Status.ERROR, message=message)],
     )
 
 
@@ -102,115 +100,139 @@ def collect(
 
     Files are parsed in this process: handing 100,000 parsed cases back from worker
     processes costs more in pickling than the parsing it saves (measured: 13 s vs 3 s).
-    Over 80 lines on purpose: results files, JUnit files and the planned suites are
-    matched against each other in one place, so no suite is lost between pieces.
+    Results files, JUnit files and the planned suites are matched by suite name, so no
+    suite is lost between them.
     """
     junit_files, result_files, problems = find_inputs(inputs)
     meta = meta or RunMeta.from_env()
-
-    run_results: dict[str, SuiteRunResult] = {}
-    junit_owner: dict[str, str] = {}
-    for rf in result_files:
-        try:
-            res = SuiteRunResult.model_validate_json(rf.read_bytes())
-        except (OSError, ValidationError, ValueError) as exc:
-            problems.append(f"{rf}: results JSON unreadable ({type(exc).__name__}); ignored")
-            continue
-        run_results[res.name] = res
-        junit_owner[Path(res.junit or junit_path(Path(), res.name)).name] = res.name
-
-    reads = [read_junit(f) for f in junit_files]
-    per_suite: dict[str, list[TestSuiteResult]] = {}
-    files_of: dict[str, list[str]] = {}
-    for path, read in zip(junit_files, reads, strict=True):
-        owner = junit_owner.get(path.name) or _suite_name_from_file(path)
-        problems.extend(str(p) for p in read.problems)
-        suites = list(read.suites)
-        if not read.complete:
-            reason = next(p.message for p in read.problems if p.fatal)
-            suites.append(
-                TestSuiteResult(
-                    name=owner,
-                    cases=[
-                        TestCaseResult(
-                            name=f"{SUITE_CASE} {path.name}",
-                            classname=owner,
-                            status=Status.ERROR,
-                            message=f"JUnit file incomplete: {reason}",
-                        )
-                    ],
-                )
-            )
-        per_suite.setdefault(owner, []).extend(suites)
-        files_of.setdefault(owner, []).append(str(path))
-
+    run_results = _read_results(result_files, problems)
+    per_suite, files_of = _read_junits(junit_files, run_results, problems)
     names = list(dict.fromkeys([*(planned or []), *run_results, *per_suite]))
     summaries: list[SuiteSummary] = []
     results: list[TestSuiteResult] = []
     suite_of: list[str] = []
     for name in names:
-        junit_suites = per_suite.get(name, [])
         found = run_results.get(name)
-        if not junit_suites and found is None:
-            problems.append(f"suite {name!r} was planned but left no result; counted as an error")
-            junit_suites = [_error_suite(name, "planned but no result (no JUnit, no results JSON)")]
-        elif not junit_suites and found is not None:
-            problems.append(f"suite {name!r}: results JSON but no JUnit file; counted as an error")
-            junit_suites = [_error_suite(name, "JUnit file missing")]
-        cases = [c for s in junit_suites for c in s.cases]
-        counts = {
-            "tests": len(cases),
-            "passed": sum(c.status is Status.PASSED for c in cases),
-            "failed": sum(c.status is Status.FAILED for c in cases),
-            "errors": sum(c.status is Status.ERROR for c in cases),
-            "skipped": sum(c.status is Status.SKIPPED for c in cases),
-            "flaky": sum(c.flaky for c in cases),
-        }
-        metrics = dict(found.metrics) if found else {}
-        for s in junit_suites:
-            for key, value in s.properties.items():
-                if key.startswith("ctt.metric."):
-                    try:
-                        metrics.setdefault(key[len("ctt.metric.") :], float(value))
-                    except ValueError:
-                        problems.append(f"suite {name!r}: metric {key}={value!r} is not a number")
-        status = _status(cases)
-        if found is not None and found.status == "skipped":
-            status = "skipped"
+        junit_suites = per_suite.get(name) or _stand_in(name, found, problems)
+        summary = _summary(name, junit_suites, found, problems)
+        summary.junit_files = files_of.get(name, [])
         if name not in per_suite and found is None:
-            status = "missing"
-        summaries.append(
-            SuiteSummary(
-                name=name,
-                kind=found.kind if found else "junit",
-                status=status,
-                reason=found.reason if found else None,
-                duration=found.duration if found else sum(s.time or 0.0 for s in junit_suites),
-                expected_seconds=found.expected_seconds if found else None,
-                attempts=len(found.attempts) if found and found.attempts else 1,
-                metrics=metrics,
-                junit_files=files_of.get(name, []),
-                **counts,
-            )
-        )
-        for s in junit_suites:
-            results.append(s)
-            suite_of.append(name)
-
-    wall: float | None = None
-    spans = [(r.started, r.duration) for r in run_results.values() if r.started is not None]
-    if spans:
-        start = min(s for s, _ in spans)
-        end = max(s.timestamp() + d for s, d in spans)
-        wall = max(end - start.timestamp(), 0.0)
+            summary.status = "missing"
+        summaries.append(summary)
+        results.extend(junit_suites)
+        suite_of.extend(name for _ in junit_suites)
     return ConsolidatedRun(
         meta=meta,
         suites=summaries,
         results=results,
         suite_of=suite_of,
         problems=problems,
-        wall_seconds=wall,
+        wall_seconds=_wall(run_results.values()),
     )
+
+
+def _read_results(files: list[Path], problems: list[str]) -> dict[str, SuiteRunResult]:
+    """The results JSON of each suite, by suite name; an unreadable file is a problem."""
+    found: dict[str, SuiteRunResult] = {}
+    for rf in files:
+        try:
+            res = SuiteRunResult.model_validate_json(rf.read_bytes())
+        except (OSError, ValidationError, ValueError) as exc:
+            problems.append(f"{rf}: results JSON unreadable ({type(exc).__name__}); ignored")
+            continue
+        found[res.name] = res
+    return found
+
+
+def _read_junits(
+    files: list[Path], run_results: dict[str, SuiteRunResult], problems: list[str]
+) -> tuple[dict[str, list[TestSuiteResult]], dict[str, list[str]]]:
+    """JUnit suites and file names per ctt suite: the suite whose results JSON names the file,
+    else the file's name; an incomplete file adds an error case."""
+    junit_owner = {
+        Path(res.junit or junit_path(Path(), res.name)).name: res.name
+        for res in run_results.values()
+    }
+    per_suite: dict[str, list[TestSuiteResult]] = {}
+    files_of: dict[str, list[str]] = {}
+    for path in files:
+        read = read_junit(path)
+        owner = junit_owner.get(path.name) or _suite_name_from_file(path)
+        problems.extend(str(p) for p in read.problems)
+        suites = list(read.suites)
+        if not read.complete:
+            reason = next(p.message for p in read.problems if p.fatal)
+            suites.append(
+                _error_suite(
+                    owner, f"JUnit file incomplete: {reason}", case=f"{SUITE_CASE} {path.name}"
+                )
+            )
+        per_suite.setdefault(owner, []).extend(suites)
+        files_of.setdefault(owner, []).append(str(path))
+    return per_suite, files_of
+
+
+def _stand_in(
+    name: str, found: SuiteRunResult | None, problems: list[str]
+) -> list[TestSuiteResult]:
+    """The error suite that stands for a suite without JUnit cases."""
+    if found is None:
+        problems.append(f"suite {name!r} was planned but left no result; counted as an error")
+        return [_error_suite(name, "planned but no result (no JUnit, no results JSON)")]
+    problems.append(f"suite {name!r}: results JSON but no JUnit file; counted as an error")
+    return [_error_suite(name, "JUnit file missing")]
+
+
+def _summary(
+    name: str,
+    junit_suites: list[TestSuiteResult],
+    found: SuiteRunResult | None,
+    problems: list[str],
+) -> SuiteSummary:
+    """One suite's summary from its JUnit cases, and its results JSON when there is one."""
+    cases = [c for s in junit_suites for c in s.cases]
+    status = _status(cases)
+    if found is not None and found.status == "skipped":
+        status = "skipped"
+    return SuiteSummary(
+        name=name,
+        kind=found.kind if found else "junit",
+        status=status,
+        reason=found.reason if found else None,
+        duration=found.duration if found else sum(s.time or 0.0 for s in junit_suites),
+        expected_seconds=found.expected_seconds if found else None,
+        attempts=len(found.attempts) if found and found.attempts else 1,
+        metrics=_suite_metrics(name, junit_suites, found, problems),
+        **RunSummary.of_cases(cases).counts(),
+    )
+
+
+def _suite_metrics(
+    name: str,
+    junit_suites: list[TestSuiteResult],
+    found: SuiteRunResult | None,
+    problems: list[str],
+) -> dict[str, float]:
+    """The results JSON's metrics, then the ``ctt.metric.*`` properties of the JUnit suites."""
+    metrics = dict(found.metrics) if found else {}
+    for s in junit_suites:
+        for key, value in s.properties.items():
+            if key.startswith("ctt.metric."):
+                try:
+                    metrics.setdefault(key[len("ctt.metric.") :], float(value))
+                except ValueError:
+                    problems.append(f"suite {name!r}: metric {key}={value!r} is not a number")
+    return metrics
+
+
+def _wall(run_results: Iterable[SuiteRunResult]) -> float | None:
+    """From the first suite's start to the last suite's end, when the results say when."""
+    spans = [(r.started, r.duration) for r in run_results if r.started is not None]
+    if not spans:
+        return None
+    start = min(s for s, _ in spans)
+    end = max(s.timestamp() + d for s, d in spans)
+    return max(end - start.timestamp(), 0.0)
 
 
 def _share(value: str | float) -> float | None:
@@ -253,115 +275,114 @@ def compute_metrics(
     baseline_runs: int = 10,
     history_label: str | None = None,
 ) -> TestMetrics:
-    """Totals, failures, flakiness, accuracy, regressions and trends (history when given).
-
-    Over 80 lines: one pass over the cases feeds every section, so a large run is read once.
-    """
-    totals = Totals(
-        serial_seconds=sum(s.duration for s in run.suites), wall_seconds=run.wall_seconds
-    )
-    failures: list[FailureEntry] = []
-    flaky_now: dict[str, FlakyEntry] = {}
-    failing_keys: list[str] = []
-    for suite, res in zip(run.suite_of, run.results, strict=True):
-        for c in res.cases:
-            totals.tests += 1
-            if c.status is Status.PASSED:
-                totals.passed += 1
-            elif c.status is Status.SKIPPED:
-                totals.skipped += 1
-            else:
-                if c.status is Status.FAILED:
-                    totals.failed += 1
-                else:
-                    totals.errors += 1
-                failing_keys.append(c.key)
-                if len(failures) < MAX_FAILURES:
-                    failures.append(
-                        FailureEntry(
-                            suite=suite,
-                            test=c.key,
-                            status=c.status.value,
-                            message=c.message,
-                            details=c.details[:_DETAILS_MAX] if c.details else None,
-                            attempts=max(len(c.attempts), 1),
-                        )
-                    )
-            if c.flaky:
-                totals.flaky += 1
-                flaky_now[c.key] = FlakyEntry(suite=suite, test=c.key, attempts=len(c.attempts))
-    ran = totals.tests - totals.skipped
-    totals.pass_rate = totals.passed / ran if ran else 1.0
-    totals.flaky_share = totals.flaky / ran if ran else 0.0
-
-    new = NewFailures(target_branch=run.meta.target_branch, tests=sorted(set(failing_keys)))
+    """Totals, failures, flakiness, accuracy, regressions and trends (history when given)."""
+    cases = _CaseSections(run)
+    new = NewFailures(target_branch=run.meta.target_branch, tests=sorted(set(cases.failing_keys)))
     trend: list[TrendPoint] = []
     performance: list[PerformanceEntry] = []
     if store is not None:
-        target = run.meta.target_branch
-        if target:
-            tests, baseline = store.new_failures(failing_keys, target, exclude=run.meta.run_key)
-            new = NewFailures(
-                target_branch=target,
-                baseline_run=baseline.run_key if baseline else None,
-                tests=tests,
-            )
-        for p in store.trend(trend_runs):
-            trend.append(
-                TrendPoint(
-                    run_key=p.run_key,
-                    created_at=p.created_at,
-                    branch=p.branch,
-                    commit=p.commit,
-                    tests=p.tests,
-                    pass_rate=p.pass_rate,
-                    flaky_share=p.flaky_share,
-                    serial_seconds=p.serial_seconds,
-                    wall_seconds=p.wall_seconds,
-                )
-            )
+        new = _new_failures(store, run, cases.failing_keys) or new
+        trend = [
+            TrendPoint.model_validate(p, from_attributes=True) for p in store.trend(trend_runs)
+        ]
         durations = {s.name: s.duration for s in run.suites if s.status == "passed"}
-        for r in store.regressions(durations, limit=baseline_runs, exclude=run.meta.run_key):
-            performance.append(
-                PerformanceEntry(
-                    suite=r.suite,
-                    duration=r.duration,
-                    baseline_median=r.baseline_median,
-                    baseline_runs=r.baseline_runs,
-                    change=r.change,
-                )
-            )
-        for st in store.test_stats(trend_runs)[:200]:
-            entry = flaky_now.get(st.key) or FlakyEntry(suite=st.suite, test=st.key, attempts=0)
-            if st.flakiness > 0 or st.key in flaky_now:
-                entry.history_runs = st.runs
-                entry.history_pass_rate = st.pass_rate
-                entry.history_flips = st.flips
-                entry.flakiness = st.flakiness
-                flaky_now[st.key] = entry
-    planned = planned or []
-    missing = [s.name for s in run.suites if s.status == "missing"]
-    accuracy = _accuracy(run)
+        performance = [
+            PerformanceEntry.model_validate(r, from_attributes=True)
+            for r in store.regressions(durations, limit=baseline_runs, exclude=run.meta.run_key)
+        ]
+        _add_flaky_history(cases.flaky, store.test_stats(trend_runs)[:200])
     flaky_list = sorted(
-        flaky_now.values(), key=lambda f: (-(f.flakiness or 0.0), -f.attempts, f.test)
+        cases.flaky.values(), key=lambda f: (-(f.flakiness or 0.0), -f.attempts, f.test)
     )
     return TestMetrics(
         generated_at=datetime.now(UTC),
         run=run.meta,
-        totals=totals,
+        totals=cases.totals,
         suites=run.suites,
-        planned_suites=planned,
-        missing_suites=missing,
-        failures=failures,
-        failures_truncated=len(failing_keys) > len(failures),
+        planned_suites=planned or [],
+        missing_suites=[s.name for s in run.suites if s.status == "missing"],
+        failures=cases.failures,
+        failures_truncated=len(cases.failing_keys) > len(cases.failures),
         new_failures=new,
         flaky_tests=flaky_list,
-        streaming_data_accuracy=accuracy,
+        streaming_data_accuracy=_accuracy(run),
         performance=performance,
         trend=trend,
         problems=run.problems,
         history=history_label,
     )
+
+
+class _CaseSections:
+    """What one pass over a run's cases yields: totals, failures (at most MAX_FAILURES), the
+    keys of every failing test and the flaky tests, so a large run is read once."""
+
+    def __init__(self, run: ConsolidatedRun) -> None:
+        self.totals = Totals(
+            serial_seconds=sum(s.duration for s in run.suites), wall_seconds=run.wall_seconds
+        )
+        self.failures: list[FailureEntry] = []
+        self.flaky: dict[str, FlakyEntry] = {}
+        self.failing_keys: list[str] = []
+        for suite, res in zip(run.suite_of, run.results, strict=True):
+            for c in res.cases:
+                self._add(suite, c)
+        ran = self.totals.tests - self.totals.skipped
+        self.totals.pass_rate = self.totals.passed / ran if ran else 1.0
+        self.totals.flaky_share = self.totals.flaky / ran if ran else 0.0
+
+    def _add(self, suite: str, c: TestCaseResult) -> None:
+        totals = self.totals
+        totals.tests += 1
+        if c.status is Status.PASSED:
+            totals.passed += 1
+        elif c.status is Status.SKIPPED:
+            totals.skipped += 1
+        else:
+            if c.status is Status.FAILED:
+                totals.failed += 1
+            else:
+                totals.errors += 1
+            self.failing_keys.append(c.key)
+            if len(self.failures) < MAX_FAILURES:
+                self.failures.append(
+                    FailureEntry(
+                        suite=suite,
+                        test=c.key,
+                        status=c.status.value,
+                        message=c.message,
+                        details=c.details[:_DETAILS_MAX] if c.details else None,
+                        attempts=max(len(c.attempts), 1),
+                    )
+                )
+        if c.flaky:
+            totals.flaky += 1
+            self.flaky[c.key] = FlakyEntry(suite=suite, test=c.key, attempts=len(c.attempts))
+
+
+def _new_failures(
+    store: HistoryStore, run: ConsolidatedRun, failing_keys: list[str]
+) -> NewFailures | None:
+    """Failures that the target branch's latest run did not have; None without a target."""
+    target = run.meta.target_branch
+    if not target:
+        return None
+    tests, baseline = store.new_failures(failing_keys, target, exclude=run.meta.run_key)
+    return NewFailures(
+        target_branch=target, baseline_run=baseline.run_key if baseline else None, tests=tests
+    )
+
+
+def _add_flaky_history(flaky: dict[str, FlakyEntry], stats: list[TestStats]) -> None:
+    """History of the tests flaky now, and the tests flaky only in history."""
+    for st in stats:
+        entry = flaky.get(st.key) or FlakyEntry(suite=st.suite, test=st.key, attempts=0)
+        if st.flakiness > 0 or st.key in flaky:
+            entry.history_runs = st.runs
+            entry.history_pass_rate = st.pass_rate
+            entry.history_flips = st.flips
+            entry.flakiness = st.flakiness
+            flaky[st.key] = entry
 
 
 def planned_from(path: Path | None) -> list[str]:

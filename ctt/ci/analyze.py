@@ -9,11 +9,12 @@ says how to deepen them, instead of silently comparing against the wrong base.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,46 +142,47 @@ class GitRepo:
         return _parse_diff(names, nums)
 
 
-def _fields(raw: bytes) -> list[str]:
-    return raw.decode("utf-8", errors="surrogateescape").split("\0")
+class _Fields:
+    """The NUL-separated fields of ``git diff -z`` output, read in order."""
+
+    def __init__(self, raw: bytes) -> None:
+        self._items = raw.decode("utf-8", errors="surrogateescape").split("\0")
+        self._i = 0
+
+    def take(self) -> str:
+        """The next field ("" past the end)."""
+        i = self._i
+        self._i += 1
+        return self._items[i] if i < len(self._items) else ""
+
+    def records(self) -> Iterator[str]:
+        """The first field of each record; :meth:`take` reads the record's further fields."""
+        while self._i < len(self._items):
+            record = self.take()
+            if record:
+                yield record
 
 
 def _parse_numstat(raw: bytes) -> dict[str, tuple[int | None, int | None]]:
     out: dict[str, tuple[int | None, int | None]] = {}
-    fields = _fields(raw)
-    i = 0
-    while i < len(fields):
-        record = fields[i]
-        i += 1
-        if not record:
-            continue
+    fields = _Fields(raw)
+    for record in fields.records():
         add, dele, path = [*record.split("\t", 2), "", ""][:3]
         if not path:  # a rename: the two paths follow as their own fields
-            path = fields[i + 1] if i + 1 < len(fields) else ""
-            i += 2
-        counts = (None if add == "-" else int(add), None if dele == "-" else int(dele))
-        out[path] = counts
+            fields.take()
+            path = fields.take()
+        out[path] = (None if add == "-" else int(add), None if dele == "-" else int(dele))
     return out
 
 
 def _parse_diff(names: bytes, nums: bytes) -> list[ChangedFile]:
     counts = _parse_numstat(nums)
-    fields = _fields(names)
+    fields = _Fields(names)
     files: list[ChangedFile] = []
-    i = 0
-    while i < len(fields):
-        code = fields[i]
-        i += 1
-        if not code:
-            continue
+    for code in fields.records():
         status = _STATUS.get(code[0], FileStatus.MODIFIED)
-        old: str | None = None
-        if code[0] in "RC":
-            old, path = fields[i], fields[i + 1]
-            i += 2
-        else:
-            path = fields[i]
-            i += 1
+        old = fields.take() if code[0] in "RC" else None
+        path = fields.take()
         add, dele = counts.get(path, (None, None))
         binary = path in counts and add is None
         files.append(
@@ -323,12 +325,4 @@ def analyze(
             )
             for f in files
         ]
-    return ChangeAnalysis(
-        source=rng.source,
-        base=rng.base,
-        head=rng.head,
-        merge_base=rng.merge_base,
-        initial=rng.initial,
-        shallow=repo.is_shallow(),
-        files=files,
-    )
+    return ChangeAnalysis(**dataclasses.asdict(rng), shallow=repo.is_shallow(), files=files)

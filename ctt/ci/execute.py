@@ -106,14 +106,7 @@ class SuiteRunResult(BaseModel):
 
     @property
     def summary(self) -> RunSummary:
-        return RunSummary(
-            total=self.tests,
-            passed=self.passed,
-            failed=self.failed,
-            errors=self.errors,
-            skipped=self.skipped,
-            flaky=self.flaky,
-        )
+        return RunSummary.from_counts(self)
 
 
 class ExecutionReport(BaseModel):
@@ -266,6 +259,32 @@ class _AttemptOutcome(BaseModel):
     metrics: dict[str, float]
 
 
+class _AttemptFiles(BaseModel):
+    """Where one attempt runs and what it leaves: its command, JUnit, results JSON and log."""
+
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    junit: Path
+    results: Path
+    log: Path
+
+    def junit_file(self, suite: Suite) -> Path:
+        """The JUnit file to read: ours, else a command suite's own fixed ``junit`` path."""
+        if suite.kind is SuiteKind.COMMAND and suite.junit and not self.junit.exists():
+            fixed = Path(suite.junit)
+            return fixed if fixed.is_absolute() else (self.cwd / fixed)
+        return self.junit
+
+
+class _Ending(BaseModel):
+    """How the process of an attempt ended."""
+
+    exit_code: int | None = None
+    timed_out: bool = False
+    cancelled: bool = False
+
+
 def _run_attempt(
     suite: Suite,
     number: int,
@@ -274,12 +293,54 @@ def _run_attempt(
     cancel: threading.Event,
     on_spawn: Callable[[subprocess.Popen[bytes]], None],
 ) -> _AttemptOutcome:
-    """One process run of a suite, from spawn to its cases and verdict.
+    """One process run of a suite, from spawn to its cases and verdict."""
+    files = _attempt_files(suite, number, opts)
+    started = datetime.now(UTC)
+    t0 = time.monotonic()
+    with open(files.log, "wb") as logfh:
+        try:
+            proc = subprocess.Popen(
+                files.argv,
+                cwd=files.cwd,
+                env=files.env,
+                stdin=subprocess.DEVNULL,
+                stdout=logfh,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            attempt = SuiteAttempt(
+                number=number,
+                started=started,
+                duration=time.monotonic() - t0,
+                status=Status.ERROR,
+                log=str(files.log),
+                problems=[f"cannot start: {exc}"],
+            )
+            message = f"cannot start {files.argv[0]}: {exc.strerror}"
+            return _AttemptOutcome(
+                attempt=attempt, cases=[_error_case(suite.name, message)], metrics={}
+            )
+        on_spawn(proc)
+        ending = _wait(proc, t0 + timeout if timeout else None, cancel, opts.kill_grace)
+    duration = time.monotonic() - t0
+    problems: list[str] = []
+    cases = _attempt_cases(suite, files, ending, timeout, problems)
+    metrics = _read_metrics(files.results, problems)
+    attempt = SuiteAttempt(
+        number=number,
+        started=started,
+        duration=duration,
+        status=_status_of(cases),
+        log=str(files.log),
+        problems=problems,
+        **ending.model_dump(),
+    )
+    return _AttemptOutcome(attempt=attempt, cases=cases, metrics=metrics)
 
-    One function, over 80 lines, on purpose: every way a process can end (cannot
-    start, timeout, cancel, exit with or without JUnit) and the error case each
-    leaves behind are read together, so none can silently count as a pass.
-    """
+
+def _attempt_files(suite: Suite, number: int, opts: ExecOptions) -> _AttemptFiles:
+    """Fresh paths for an attempt (stale results of an earlier run removed), argv and env."""
     work = opts.results_dir / ".attempts" / _safe(suite.name)
     work.mkdir(parents=True, exist_ok=True)
     junit = (work / f"junit-{number}.xml").resolve()
@@ -291,9 +352,7 @@ def _run_attempt(
         fixed = fixed if fixed.is_absolute() else (opts.cwd / (suite.path or ".") / fixed)
         fixed.unlink(missing_ok=True)
     opts.logs_dir.mkdir(parents=True, exist_ok=True)
-    log = opts.logs_dir / f"{_safe(suite.name)}.attempt-{number}.log"
     argv, rel_cwd = _command(suite, junit, results)
-    cwd = (opts.cwd / rel_cwd) if rel_cwd else opts.cwd
     env = {
         **os.environ,
         **suite.env,
@@ -302,115 +361,77 @@ def _run_attempt(
         "CTT_SUITE": suite.name,
         "CTT_ATTEMPT": str(number),
     }
-    started = datetime.now(UTC)
-    t0 = time.monotonic()
-    problems: list[str] = []
-    exit_code: int | None = None
-    timed_out = cancelled = False
-    with open(log, "wb") as logfh:
-        try:
-            proc = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=logfh,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except OSError as exc:
-            duration = time.monotonic() - t0
-            attempt = SuiteAttempt(
-                number=number,
-                started=started,
-                duration=duration,
-                status=Status.ERROR,
-                log=str(log),
-                problems=[f"cannot start: {exc}"],
-            )
-            return _AttemptOutcome(
-                attempt=attempt,
-                cases=[_error_case(suite.name, f"cannot start {argv[0]}: {exc.strerror}")],
-                metrics={},
-            )
-        on_spawn(proc)
-        deadline = t0 + timeout if timeout else None
-        while True:
-            step = 0.2 if deadline is None else max(min(0.2, deadline - time.monotonic()), 0.0)
-            try:
-                exit_code = proc.wait(timeout=step)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            if cancel.is_set():
-                cancelled = True
-                _kill_group(proc, opts.kill_grace)
-                exit_code = proc.returncode
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                timed_out = True
-                _kill_group(proc, opts.kill_grace)
-                exit_code = proc.returncode
-                break
-        # A group leader that exited normally may leave children behind; they go too.
-        if not (timed_out or cancelled):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-    duration = time.monotonic() - t0
+    return _AttemptFiles(
+        argv=argv,
+        cwd=(opts.cwd / rel_cwd) if rel_cwd else opts.cwd,
+        env=env,
+        junit=junit,
+        results=results,
+        log=opts.logs_dir / f"{_safe(suite.name)}.attempt-{number}.log",
+    )
 
-    junit_file = junit
-    if suite.kind is SuiteKind.COMMAND and suite.junit and not junit.exists():
-        fixed = Path(suite.junit)
-        junit_file = fixed if fixed.is_absolute() else (cwd / fixed)
+
+def _wait(
+    proc: subprocess.Popen[bytes], deadline: float | None, cancel: threading.Event, grace: float
+) -> _Ending:
+    """Wait for the process, killing its group at the deadline or when cancelled."""
+    ending = _Ending()
+    while True:
+        step = 0.2 if deadline is None else max(min(0.2, deadline - time.monotonic()), 0.0)
+        try:
+            ending.exit_code = proc.wait(timeout=step)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        if cancel.is_set():
+            ending.cancelled = True
+        elif deadline is not None and time.monotonic() >= deadline:
+            ending.timed_out = True
+        else:
+            continue
+        _kill_group(proc, grace)
+        ending.exit_code = proc.returncode
+        break
+    # A group leader that exited normally may leave children behind; they go too.
+    if not (ending.timed_out or ending.cancelled):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    return ending
+
+
+def _attempt_cases(
+    suite: Suite, files: _AttemptFiles, ending: _Ending, timeout: float | None, problems: list[str]
+) -> list[TestCaseResult]:
+    """The JUnit cases an attempt left, plus an error case for any way it ended badly."""
+    junit_file = files.junit_file(suite)
     cases: list[TestCaseResult] = []
     if junit_file.exists():
         read = read_junit(junit_file)
         problems.extend(str(p) for p in read.problems)
         for s in read.suites:
             cases.extend(s.cases)
-    metrics = _read_metrics(results, problems)
-    tail = _tail(log)
-    if timed_out:
-        cases.append(
-            _error_case(
-                suite.name,
-                f"timed out after {timeout:g}s; the process group was killed",
-                tail,
-            )
-        )
-    elif cancelled:
-        cases.append(_error_case(suite.name, "cancelled; the process group was killed", tail))
-    elif not junit_file.exists():
-        cases.append(
-            _error_case(
-                suite.name, f"no JUnit result written (exit code {exit_code}); see {log}", tail
-            )
-        )
-    elif not cases:
-        cases.append(
-            _error_case(
-                suite.name, f"JUnit result holds no test cases (exit code {exit_code})", tail
-            )
-        )
-    elif exit_code != 0 and all(c.status in (Status.PASSED, Status.SKIPPED) for c in cases):
-        cases.append(
-            _error_case(
-                suite.name, f"process exited with code {exit_code} although no test failed", tail
-            )
-        )
-    status = _status_of(cases)
-    attempt = SuiteAttempt(
-        number=number,
-        started=started,
-        duration=duration,
-        exit_code=exit_code,
-        timed_out=timed_out,
-        cancelled=cancelled,
-        status=status,
-        log=str(log),
-        problems=problems,
-    )
-    return _AttemptOutcome(attempt=attempt, cases=cases, metrics=metrics)
+    why = _why_error(ending, timeout, junit_file.exists(), cases, files.log)
+    if why is not None:
+        cases.append(_error_case(suite.name, why, _tail(files.log)))
+    return cases
+
+
+def _why_error(
+    ending: _Ending, timeout: float | None, has_junit: bool, cases: list[TestCaseResult], log: Path
+) -> str | None:
+    """Why an attempt is an error although its cases may not say so; None when they speak."""
+    code = ending.exit_code
+    if ending.timed_out:
+        return f"timed out after {timeout:g}s; the process group was killed"
+    if ending.cancelled:
+        return "cancelled; the process group was killed"
+    if not has_junit:
+        return f"no JUnit result written (exit code {code}); see {log}"
+    if not cases:
+        return f"JUnit result holds no test cases (exit code {code})"
+    if code != 0 and all(c.status in (Status.PASSED, Status.SKIPPED) for c in cases):
+        return f"process exited with code {code} although no test failed"
+    return None
 
 
 def _status_of(cases: list[TestCaseResult]) -> Status:
@@ -422,13 +443,7 @@ def _status_of(cases: list[TestCaseResult]) -> Status:
 
 
 def _as_attempt(case: TestCaseResult) -> Attempt:
-    return Attempt(
-        status=case.status,
-        time=case.time,
-        message=case.message,
-        details=case.details,
-        system_out=case.system_out,
-    )
+    return Attempt.model_validate(case, from_attributes=True)
 
 
 def merge_attempts(attempts: list[list[TestCaseResult]]) -> list[TestCaseResult]:
@@ -508,7 +523,6 @@ def _finish(
         | {f"ctt.metric.{k}": repr(v) for k, v in (metrics or {}).items()},
     )
     write_junit([suite_result], junit)
-    counts = suite_result.summary
     result = SuiteRunResult(
         name=name,
         kind=kind,
@@ -522,12 +536,7 @@ def _finish(
         junit=str(junit),
         metrics=metrics or {},
         problems=[p for a in attempts for p in a.problems],
-        tests=counts.total,
-        passed=counts.passed,
-        failed=counts.failed,
-        errors=counts.errors,
-        skipped=counts.skipped,
-        flaky=counts.flaky,
+        **suite_result.summary.counts(),
     )
     path = results_path(opts.results_dir, name)
     path.write_text(result.model_dump_json(indent=2), encoding="utf-8")
@@ -593,128 +602,29 @@ def execute(
     """Run ``names`` and return one result per name, always (never a silent gap).
 
     Raises ``KeyboardInterrupt`` again after cleaning up when interrupted, with
-    results of everything that finished already written. Over 80 lines on purpose:
-    the worker threads, the queue, the cancel event and the Ctrl-C path share
-    state that pieces would have to hand each other.
+    results of everything that finished already written.
     """
-    progress = progress or _NoProgress()
-    expected = dict(expected or {})
     opts.results_dir.mkdir(parents=True, exist_ok=True)
-    results: dict[str, SuiteRunResult] = {}
-    runnable: list[str] = []
-    for name in names:
-        if name in catalogue.suites:
-            runnable.append(name)
-        else:
-            results[name] = _finish(
-                name,
-                "unknown",
-                [_error_case(name, "suite is not in the catalogue (suites.yaml)")],
-                opts,
-                reason="not in catalogue",
-            )
-            progress.finished(results[name])
-    q = SuiteQueue(
-        runnable,
-        deps=deps,
-        expected={n: expected.get(n, 60.0) for n in runnable},
-        needs={n: catalogue.suites[n].resources for n in runnable},
-        pools={k: p.capacity for k, p in catalogue.pools.items()},
+    run = _Execution(
+        names, catalogue, opts, dict(expected or {}), plan_timeout, progress or _NoProgress()
     )
-    cancel = threading.Event()
-    done: stdqueue.Queue[tuple[str, SuiteRunResult | BaseException]] = stdqueue.Queue()
-    threads: dict[str, threading.Thread] = {}
-    procs: dict[str, subprocess.Popen[bytes]] = {}
+    run.start(deps)
     started = datetime.now(UTC)
     t0 = time.monotonic()
     interrupted = False
-
-    def worker(name: str) -> None:
-        suite = catalogue.suites[name]
-        timeout = opts.timeout or suite.timeout or plan_timeout
-
-        def on_spawn(p: subprocess.Popen[bytes]) -> None:
-            procs[name] = p
-
-        try:
-            res: SuiteRunResult | BaseException = _run_suite(
-                suite, opts, timeout, expected.get(name), cancel, progress, on_spawn
-            )
-        except BaseException as exc:  # reported as the suite's error below
-            res = exc
-        done.put((name, res))
-
-    def record(name: str, res: SuiteRunResult | BaseException) -> bool:
-        if isinstance(res, BaseException):
-            suite = catalogue.suites[name]
-            res = _finish(
-                name,
-                suite.kind.value,
-                [_error_case(name, f"ctt failed to run the suite: {res!r}")],
-                opts,
-            )
-        results[name] = res
-        progress.finished(res)
-        ok = res.status is Status.PASSED
-        for skipped in q.mark_done(name, ok):
-            results[skipped] = _skipped(
-                skipped,
-                catalogue.suites[skipped].kind.value,
-                q.skip_reason(skipped) or "skipped",
-                opts,
-            )
-            progress.finished(results[skipped])
-        return ok
-
     try:
-        while not q.finished():
-            while len(threads) < opts.parallel_limit and not cancel.is_set():
-                nxt = q.take()
-                if nxt is None:
-                    break
-                th = threading.Thread(target=worker, args=(nxt,), name=f"suite-{nxt}", daemon=True)
-                threads[nxt] = th
-                th.start()
-            if not threads:
-                break
-            try:
-                name, res = done.get(timeout=0.25)
-            except stdqueue.Empty:
-                progress.tick()
-                continue
-            threads.pop(name).join()
-            procs.pop(name, None)
-            ok = record(name, res)
-            if not ok and opts.fail_fast and not cancel.is_set():
-                cancel.set()
-                for n in q.cancel_pending("cancelled by --fail-fast"):
-                    results[n] = _skipped(
-                        n, catalogue.suites[n].kind.value, "cancelled by --fail-fast", opts
-                    )
-                    progress.finished(results[n])
+        run.loop()
     except KeyboardInterrupt:
         interrupted = True
-        cancel.set()
-        for n in q.cancel_pending("interrupted"):
-            results[n] = _skipped(n, catalogue.suites[n].kind.value, "interrupted", opts)
-        # Workers see the event and kill their process groups; wait for their results.
-        while threads:
-            name, res = done.get()
-            threads.pop(name).join()
-            record(name, res)
-    for name in names:  # belt and braces: a planned suite never silently lacks a result
-        if name not in results:
-            suite_kind = catalogue.suites[name].kind.value if name in catalogue.suites else "?"
-            results[name] = _finish(
-                name, suite_kind, [_error_case(name, "no result was recorded")], opts
-            )
+        run.interrupt()
+    run.fill_gaps()
     summary = ExecutionReport(
         started=started,
         wall_seconds=time.monotonic() - t0,
         parallel_limit=opts.parallel_limit,
         fail_fast=opts.fail_fast,
         interrupted=interrupted,
-        suites=[results[n] for n in names],
+        suites=[run.results[n] for n in names],
     )
     (opts.results_dir / "run-summary.json").write_text(
         summary.model_dump_json(indent=2), encoding="utf-8"
@@ -722,3 +632,142 @@ def execute(
     if interrupted:
         raise KeyboardInterrupt
     return summary
+
+
+class _Execution:
+    """The state one :func:`execute` shares between its worker threads, its queue and Ctrl-C."""
+
+    def __init__(
+        self,
+        names: list[str],
+        catalogue: SuiteCatalogue,
+        opts: ExecOptions,
+        expected: dict[str, float],
+        plan_timeout: float | None,
+        progress: Progress,
+    ) -> None:
+        self.names = names
+        self.catalogue = catalogue
+        self.opts = opts
+        self.expected = expected
+        self.plan_timeout = plan_timeout
+        self.progress = progress
+        self.results: dict[str, SuiteRunResult] = {}
+        self.cancel = threading.Event()
+        self.done: stdqueue.Queue[tuple[str, SuiteRunResult | BaseException]] = stdqueue.Queue()
+        self.threads: dict[str, threading.Thread] = {}
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _kind(self, name: str) -> str:
+        return self.catalogue.suites[name].kind.value
+
+    def _result(self, name: str, res: SuiteRunResult) -> None:
+        self.results[name] = res
+        self.progress.finished(res)
+
+    def start(self, deps: Mapping[str, list[str]] | None) -> None:
+        """Queue the suites of the catalogue; a name it does not know is an error result."""
+        runnable: list[str] = []
+        for name in self.names:
+            if name in self.catalogue.suites:
+                runnable.append(name)
+            else:
+                message = "suite is not in the catalogue (suites.yaml)"
+                self._result(
+                    name,
+                    _finish(
+                        name,
+                        "unknown",
+                        [_error_case(name, message)],
+                        self.opts,
+                        reason="not in catalogue",
+                    ),
+                )
+        self.queue = SuiteQueue(
+            runnable,
+            deps=deps,
+            expected={n: self.expected.get(n, 60.0) for n in runnable},
+            needs={n: self.catalogue.suites[n].resources for n in runnable},
+            pools={k: p.capacity for k, p in self.catalogue.pools.items()},
+        )
+
+    def worker(self, name: str) -> None:
+        suite = self.catalogue.suites[name]
+        timeout = self.opts.timeout or suite.timeout or self.plan_timeout
+
+        def on_spawn(p: subprocess.Popen[bytes]) -> None:
+            self.procs[name] = p
+
+        try:
+            res: SuiteRunResult | BaseException = _run_suite(
+                suite,
+                self.opts,
+                timeout,
+                self.expected.get(name),
+                self.cancel,
+                self.progress,
+                on_spawn,
+            )
+        except BaseException as exc:  # reported as the suite's error below
+            res = exc
+        self.done.put((name, res))
+
+    def record(self, name: str, res: SuiteRunResult | BaseException) -> bool:
+        """Keep a worker's result (a crash of ctt is the suite's error); skip what it blocks."""
+        if isinstance(res, BaseException):
+            message = f"ctt failed to run the suite: {res!r}"
+            res = _finish(name, self._kind(name), [_error_case(name, message)], self.opts)
+        self._result(name, res)
+        ok = res.status is Status.PASSED
+        for skipped in self.queue.mark_done(name, ok):
+            reason = self.queue.skip_reason(skipped) or "skipped"
+            self._result(skipped, _skipped(skipped, self._kind(skipped), reason, self.opts))
+        return ok
+
+    def loop(self) -> None:
+        """Start workers while slots are free, record what finishes; --fail-fast cancels."""
+        q = self.queue
+        while not q.finished():
+            while len(self.threads) < self.opts.parallel_limit and not self.cancel.is_set():
+                nxt = q.take()
+                if nxt is None:
+                    break
+                th = threading.Thread(
+                    target=self.worker, args=(nxt,), name=f"suite-{nxt}", daemon=True
+                )
+                self.threads[nxt] = th
+                th.start()
+            if not self.threads:
+                break
+            try:
+                name, res = self.done.get(timeout=0.25)
+            except stdqueue.Empty:
+                self.progress.tick()
+                continue
+            self.threads.pop(name).join()
+            self.procs.pop(name, None)
+            ok = self.record(name, res)
+            if not ok and self.opts.fail_fast and not self.cancel.is_set():
+                self.cancel.set()
+                reason = "cancelled by --fail-fast"
+                for n in q.cancel_pending(reason):
+                    self._result(n, _skipped(n, self._kind(n), reason, self.opts))
+
+    def interrupt(self) -> None:
+        """Ctrl-C: skip what has not started, and wait for the workers to kill their groups."""
+        self.cancel.set()
+        for n in self.queue.cancel_pending("interrupted"):
+            self.results[n] = _skipped(n, self._kind(n), "interrupted", self.opts)
+        while self.threads:
+            name, res = self.done.get()
+            self.threads.pop(name).join()
+            self.record(name, res)
+
+    def fill_gaps(self) -> None:
+        """Belt and braces: a planned suite never silently lacks a result."""
+        for name in self.names:
+            if name not in self.results:
+                kind = self._kind(name) if name in self.catalogue.suites else "?"
+                self.results[name] = _finish(
+                    name, kind, [_error_case(name, "no result was recorded")], self.opts
+                )

@@ -25,8 +25,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ctt.errors import InfraError
+from ctt.report.junit import TestCaseResult
+from ctt.report.model import RunSummary
 from ctt.report.model import Status as CaseStatus
-from ctt.report.results import ConsolidatedRun
+from ctt.report.results import ConsolidatedRun, SuiteSummary
 
 __all__ = [
     "DEFAULT_HISTORY",
@@ -41,6 +43,13 @@ DEFAULT_HISTORY = Path(".ctt/history.sqlite")
 _MESSAGE_MAX = 500
 
 _meta = sa.MetaData()
+
+
+def _counts(*names: str) -> list[sa.Column[int]]:
+    """Test count columns (0 when not given)."""
+    return [sa.Column(n, sa.Integer, nullable=False, default=0) for n in names]
+
+
 runs_t = sa.Table(
     "ctt_runs",
     _meta,
@@ -55,35 +64,36 @@ runs_t = sa.Table(
     sa.Column("mode", sa.String(32)),
     sa.Column("wall_seconds", sa.Float),
     sa.Column("serial_seconds", sa.Float, nullable=False, default=0.0),
-    sa.Column("tests", sa.Integer, nullable=False, default=0),
-    sa.Column("passed", sa.Integer, nullable=False, default=0),
-    sa.Column("failed", sa.Integer, nullable=False, default=0),
-    sa.Column("errors", sa.Integer, nullable=False, default=0),
-    sa.Column("skipped", sa.Integer, nullable=False, default=0),
-    sa.Column("flaky", sa.Integer, nullable=False, default=0),
+    *_counts("tests", "passed", "failed", "errors", "skipped", "flaky"),
 )
-suites_t = sa.Table(
+_NEWEST_FIRST = (runs_t.c.created_at.desc(), runs_t.c.id.desc())
+"""The order of "the last N runs": by time, and by insertion among runs of the same time."""
+
+
+def _of_run(name: str, *items: sa.Column[Any] | sa.Index) -> sa.Table:
+    """A table whose rows belong to one run (and go with it), indexed by the run."""
+    return sa.Table(
+        name,
+        _meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("run_id", sa.ForeignKey("ctt_runs.id", ondelete="CASCADE"), nullable=False),
+        *items,
+        sa.Index(f"ix_{name}_run", "run_id"),
+    )
+
+
+suites_t = _of_run(
     "ctt_suites",
-    _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.ForeignKey("ctt_runs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("name", sa.String(255), nullable=False, index=True),
     sa.Column("kind", sa.String(32)),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("duration", sa.Float, nullable=False, default=0.0),
     sa.Column("expected_seconds", sa.Float),
     sa.Column("attempts", sa.Integer, nullable=False, default=1),
-    sa.Column("tests", sa.Integer, nullable=False, default=0),
-    sa.Column("failed", sa.Integer, nullable=False, default=0),
-    sa.Column("errors", sa.Integer, nullable=False, default=0),
-    sa.Column("flaky", sa.Integer, nullable=False, default=0),
-    sa.Index("ix_ctt_suites_run", "run_id"),
+    *_counts("tests", "failed", "errors", "flaky"),
 )
-cases_t = sa.Table(
+cases_t = _of_run(
     "ctt_cases",
-    _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.ForeignKey("ctt_runs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("suite", sa.String(255), nullable=False),
     sa.Column("test_key", sa.Text, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
@@ -91,31 +101,22 @@ cases_t = sa.Table(
     sa.Column("flaky", sa.Boolean, nullable=False, default=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=1),
     sa.Column("message", sa.Text),
-    sa.Index("ix_ctt_cases_run", "run_id"),
     sa.Index("ix_ctt_cases_key", "test_key"),
 )
-attempts_t = sa.Table(
+attempts_t = _of_run(
     "ctt_attempts",
-    _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.ForeignKey("ctt_runs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("suite", sa.String(255), nullable=False),
     sa.Column("test_key", sa.Text, nullable=False),
     sa.Column("number", sa.Integer, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("time", sa.Float, nullable=False, default=0.0),
     sa.Column("message", sa.Text),
-    sa.Index("ix_ctt_attempts_run", "run_id"),
 )
-metrics_t = sa.Table(
+metrics_t = _of_run(
     "ctt_metrics",
-    _meta,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.ForeignKey("ctt_runs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("suite", sa.String(255), nullable=False),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("value", sa.Float, nullable=False),
-    sa.Index("ix_ctt_metrics_run", "run_id"),
 )
 
 
@@ -245,55 +246,19 @@ class HistoryStore:
 
     def record(self, run: ConsolidatedRun) -> int:
         """Store one run (replacing an earlier record with the same run key); return its id."""
-        meta = run.meta
         cases = [
             (suite, case)
             for suite, res in zip(run.suite_of, run.results, strict=True)
             for case in res.cases
         ]
-        totals = {s: 0 for s in ("tests", "passed", "failed", "errors", "skipped", "flaky")}
-        for _, c in cases:
-            totals["tests"] += 1
-            totals[_TOTAL_OF[c.status]] += 1
-            totals["flaky"] += c.flaky
         with self._tx() as conn:
-            conn.execute(runs_t.delete().where(runs_t.c.run_key == meta.run_key))
+            conn.execute(runs_t.delete().where(runs_t.c.run_key == run.meta.run_key))
             run_id = conn.execute(
-                runs_t.insert().returning(runs_t.c.id),
-                {
-                    "run_key": meta.run_key,
-                    "created_at": _aware(meta.created_at),
-                    "commit_sha": meta.commit,
-                    "branch": meta.branch,
-                    "target_branch": meta.target_branch,
-                    "pipeline_id": meta.pipeline_id,
-                    "pipeline_source": meta.pipeline_source,
-                    "mode": meta.mode,
-                    "wall_seconds": run.wall_seconds,
-                    "serial_seconds": sum(s.duration for s in run.suites),
-                    **totals,
-                },
+                runs_t.insert().returning(runs_t.c.id), _run_row(run, [c for _, c in cases])
             ).scalar_one()
-            if run.suites:
-                conn.execute(
-                    suites_t.insert(),
-                    [
-                        {
-                            "run_id": run_id,
-                            "name": s.name,
-                            "kind": s.kind,
-                            "status": s.status,
-                            "duration": s.duration,
-                            "expected_seconds": s.expected_seconds,
-                            "attempts": s.attempts,
-                            "tests": s.tests,
-                            "failed": s.failed,
-                            "errors": s.errors,
-                            "flaky": s.flaky,
-                        }
-                        for s in run.suites
-                    ],
-                )
+            suite_rows = [{"run_id": run_id, **_suite_row(s)} for s in run.suites]
+            if suite_rows:
+                conn.execute(suites_t.insert(), suite_rows)
             metric_rows = [
                 {"run_id": run_id, "suite": s.name, "name": k, "value": v}
                 for s in run.suites
@@ -301,49 +266,15 @@ class HistoryStore:
             ]
             if metric_rows:
                 conn.execute(metrics_t.insert(), metric_rows)
-            _bulk_insert(
-                conn,
-                cases_t,
-                ("run_id", "suite", "test_key", "status", "time", "flaky", "attempts", "message"),
-                (
-                    (
-                        run_id,
-                        suite,
-                        c.key,
-                        c.status.value,
-                        c.time,
-                        bool(c.flaky),
-                        max(len(c.attempts), 1),
-                        c.message[:_MESSAGE_MAX] if c.message else None,
-                    )
-                    for suite, c in cases
-                ),
-            )
-            _bulk_insert(
-                conn,
-                attempts_t,
-                ("run_id", "suite", "test_key", "number", "status", "time", "message"),
-                (
-                    (
-                        run_id,
-                        suite,
-                        c.key,
-                        i,
-                        a.status.value,
-                        a.time,
-                        a.message[:_MESSAGE_MAX] if a.message else None,
-                    )
-                    for suite, c in cases
-                    for i, a in enumerate(c.attempts, start=1)
-                ),
-            )
+            _bulk_insert(conn, cases_t, _CASE_COLUMNS, _case_rows(run_id, cases))
+            _bulk_insert(conn, attempts_t, _ATTEMPT_COLUMNS, _attempt_rows(run_id, cases))
         return int(run_id)
 
     # --- questions ---
 
     def trend(self, limit: int = 30, branch: str | None = None) -> list[RunPoint]:
         """The last ``limit`` runs, oldest first."""
-        q = sa.select(runs_t).order_by(runs_t.c.created_at.desc(), runs_t.c.id.desc()).limit(limit)
+        q = sa.select(runs_t).order_by(*_NEWEST_FIRST).limit(limit)
         if branch:
             q = q.where(runs_t.c.branch == branch)
         with self._tx() as conn:
@@ -351,12 +282,7 @@ class HistoryStore:
         return [_point(r) for r in reversed(rows)]
 
     def latest_run(self, branch: str, exclude: str | None = None) -> RunPoint | None:
-        q = (
-            sa.select(runs_t)
-            .where(runs_t.c.branch == branch)
-            .order_by(runs_t.c.created_at.desc(), runs_t.c.id.desc())
-            .limit(1)
-        )
+        q = sa.select(runs_t).where(runs_t.c.branch == branch).order_by(*_NEWEST_FIRST).limit(1)
         if exclude:
             q = q.where(runs_t.c.run_key != exclude)
         with self._tx() as conn:
@@ -398,9 +324,7 @@ class HistoryStore:
         ``only_unstable`` keeps tests that failed or were flaky at least once
         (the ones a report lists), which keeps the query small on big histories.
         """
-        recent = sa.select(runs_t.c.id, runs_t.c.created_at).order_by(
-            runs_t.c.created_at.desc(), runs_t.c.id.desc()
-        )
+        recent = sa.select(runs_t.c.id, runs_t.c.created_at).order_by(*_NEWEST_FIRST)
         if branch:
             recent = recent.where(runs_t.c.branch == branch)
         recent_sq = recent.limit(limit).subquery()
@@ -466,7 +390,7 @@ class HistoryStore:
         q = (
             sa.select(suites_t.c.name, suites_t.c.status)
             .join(runs_t, runs_t.c.id == suites_t.c.run_id)
-            .order_by(runs_t.c.created_at.desc(), runs_t.c.id.desc())
+            .order_by(*_NEWEST_FIRST)
         )
         if branch:
             q = q.where(runs_t.c.branch == branch)
@@ -487,7 +411,7 @@ class HistoryStore:
             sa.select(suites_t.c.name, suites_t.c.duration)
             .join(runs_t, runs_t.c.id == suites_t.c.run_id)
             .where(suites_t.c.name.in_(names), suites_t.c.status == "passed")
-            .order_by(runs_t.c.created_at.desc(), runs_t.c.id.desc())
+            .order_by(*_NEWEST_FIRST)
         )
         if exclude:
             q = q.where(runs_t.c.run_key != exclude)
@@ -519,12 +443,52 @@ class HistoryStore:
 _FAILED_SUITE = frozenset({"failed", "error", "errored", "timeout"})
 """Suite statuses that count as a failure for :meth:`HistoryStore.last_failed_suites`."""
 
-_TOTAL_OF = {
-    CaseStatus.PASSED: "passed",
-    CaseStatus.FAILED: "failed",
-    CaseStatus.ERROR: "errors",
-    CaseStatus.SKIPPED: "skipped",
-}
+_CASE_COLUMNS = ("run_id", "suite", "test_key", "status", "time", "flaky", "attempts", "message")
+_ATTEMPT_COLUMNS = ("run_id", "suite", "test_key", "number", "status", "time", "message")
+
+
+def _run_row(run: ConsolidatedRun, cases: list[TestCaseResult]) -> dict[str, Any]:
+    """The ``ctt_runs`` row of a run: where it ran, and its test counts."""
+    meta = run.meta
+    return {
+        "run_key": meta.run_key,
+        "created_at": _aware(meta.created_at),
+        "commit_sha": meta.commit,
+        "branch": meta.branch,
+        "target_branch": meta.target_branch,
+        "pipeline_id": meta.pipeline_id,
+        "pipeline_source": meta.pipeline_source,
+        "mode": meta.mode,
+        "wall_seconds": run.wall_seconds,
+        "serial_seconds": sum(s.duration for s in run.suites),
+        **RunSummary.of_cases(cases).counts(),
+    }
+
+
+def _suite_row(s: SuiteSummary) -> dict[str, Any]:
+    """A ``ctt_suites`` row without its run id."""
+    return s.model_dump(include=_SUITE_FIELDS)
+
+
+_SUITE_FIELDS = {c.name for c in suites_t.columns if c.name not in ("id", "run_id")}
+
+
+def _case_rows(run_id: int, cases: list[tuple[str, TestCaseResult]]) -> Iterator[tuple[Any, ...]]:
+    """``ctt_cases`` rows, in the order of :data:`_CASE_COLUMNS`."""
+    for suite, c in cases:
+        message = c.message[:_MESSAGE_MAX] if c.message else None
+        attempts = max(len(c.attempts), 1)
+        yield (run_id, suite, c.key, c.status.value, c.time, bool(c.flaky), attempts, message)
+
+
+def _attempt_rows(
+    run_id: int, cases: list[tuple[str, TestCaseResult]]
+) -> Iterator[tuple[Any, ...]]:
+    """``ctt_attempts`` rows, in the order of :data:`_ATTEMPT_COLUMNS`."""
+    for suite, c in cases:
+        for i, a in enumerate(c.attempts, start=1):
+            message = a.message[:_MESSAGE_MAX] if a.message else None
+            yield (run_id, suite, c.key, i, a.status.value, a.time, message)
 
 
 def _point(r: Any) -> RunPoint:

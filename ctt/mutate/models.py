@@ -2,6 +2,7 @@
 
 The report is the ``--json`` document and the ``--output`` file, so its field names are a
 contract for CI scripts; the mutated file text stays out of it (it is the user's whole file).
+The public names are exported by :mod:`ctt.mutate`.
 """
 
 from __future__ import annotations
@@ -9,15 +10,6 @@ from __future__ import annotations
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
-
-__all__ = [
-    "Mutant",
-    "MutantResult",
-    "MutantStatus",
-    "MutationReport",
-    "SpecScore",
-    "Target",
-]
 
 
 class Target(StrEnum):

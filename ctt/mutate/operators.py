@@ -1,12 +1,13 @@
 """Mutation operators: one per kind of SQL mistake, registered by name, all reading lexer tokens.
 
-Every operator has one signature, ``(tokens, text) -> Iterator[Mutant]``: ``tokens`` is
-:func:`ctt.sql.lexer.tokenize` of ``text`` and each mutant is in ``text``'s coordinates
-(:mod:`ctt.mutate.sources` places it in the user's file). An operator yields a mutant only
-where its pattern occurs, never the original text, and each mutant changes one span (an edit
-that must touch two places to stay valid SQL, like a GROUP BY column and its SELECT item, is
-the one span that covers both). Tokens, not regexes, so strings, comments and Jinja never
-match by accident.
+Every operator has one signature, ``(tokens, text) -> Iterator[Mutant]`` (:attr:`Operator.fn`):
+``tokens`` is :func:`ctt.sql.lexer.tokenize` of ``text`` and each mutant is in ``text``'s
+coordinates (:mod:`ctt.mutate.sources` places it in the user's file). What an operator's code
+finds is a :class:`Change` (label, edits, site); the registry turns each into a mutant. An
+operator yields a mutant only where its pattern occurs, never the original text, and each
+mutant changes one span (an edit that must touch two places to stay valid SQL, like a GROUP BY
+column and its SELECT item, is the one span that covers both). Tokens, not regexes, so
+strings, comments and Jinja never match by accident.
 """
 
 from __future__ import annotations
@@ -22,6 +23,20 @@ __all__ = ["OPERATORS", "Operator", "OperatorFn", "mutate_text", "names"]
 
 OperatorFn = Callable[[list[Token], str], Iterator[Mutant]]
 
+Edit = tuple[int, int, str]  # start, end, replacement
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an operator finds: a label, the edits of one mutant, and the offset it is reported at."""
+
+    label: str
+    edits: list[Edit]
+    site: int
+
+
+FinderFn = Callable[[list[Token], str], Iterator[Change]]
+
 
 @dataclass(frozen=True)
 class Operator:
@@ -34,10 +49,18 @@ class Operator:
 OPERATORS: dict[str, Operator] = {}
 
 
-def _register(name: str, target: Target = Target.SQL) -> Callable[[OperatorFn], OperatorFn]:
-    def deco(fn: OperatorFn) -> OperatorFn:
-        OPERATORS[name] = Operator(name, target, (fn.__doc__ or "").strip().splitlines()[0], fn)
-        return fn
+def _register(name: str, target: Target = Target.SQL) -> Callable[[FinderFn], FinderFn]:
+    """Register an operator that finds changes; its mutants are the changes that edit the text."""
+
+    def deco(find: FinderFn) -> FinderFn:
+        def fn(tokens: list[Token], text: str) -> Iterator[Mutant]:
+            for change in find(tokens, text):
+                m = _mutant(name, change.label, text, change.edits, change.site)
+                if m is not None:
+                    yield m
+
+        OPERATORS[name] = Operator(name, target, (find.__doc__ or "").strip().splitlines()[0], fn)
+        return find
 
     return deco
 
@@ -60,8 +83,6 @@ def _words(text: str) -> frozenset[str]:
 
 
 # --- building mutants ----------------------------------------------------------------------
-
-Edit = tuple[int, int, str]  # start, end, replacement
 
 
 def _mutant(operator: str, label: str, text: str, edits: list[Edit], site: int) -> Mutant | None:
@@ -107,6 +128,11 @@ def _is(tok: Token, *words: str) -> bool:
     return tok.upper in words
 
 
+def _keywords(toks: list[Token], *words: str) -> Iterator[tuple[int, Token]]:
+    """Index and token of each of ``words`` in ``toks``."""
+    return ((i, t) for i, t in enumerate(toks) if t.upper in words)
+
+
 def _args(toks: list[Token], open_idx: int, close_idx: int) -> list[tuple[int, int]]:
     """Top-level arguments of a call as (first, last) indices into ``toks``."""
     out, first, depth = [], open_idx + 1, 0
@@ -124,9 +150,9 @@ def _args(toks: list[Token], open_idx: int, close_idx: int) -> list[tuple[int, i
     return out
 
 
-def _extent(toks: list[Token], first: int, stops: frozenset[str]) -> int:
-    """Last index of a clause starting at ``first``: up to a stop word, ``;`` or the closing ``)``."""
-    depth, last = 0, first - 1
+def _nested(toks: list[Token], first: int) -> Iterator[tuple[int, Token, int]]:
+    """``(index, token, paren depth)`` from ``first`` on, up to the ``)`` of an enclosing paren."""
+    depth = 0
     for i in range(first, len(toks)):
         t = toks[i]
         if t.is_punct("("):
@@ -134,8 +160,15 @@ def _extent(toks: list[Token], first: int, stops: frozenset[str]) -> int:
         elif t.is_punct(")"):
             depth -= 1
             if depth < 0:
-                break
-        elif depth == 0 and (t.is_punct(";") or t.upper in stops):
+                return
+        yield i, t, depth
+
+
+def _extent(toks: list[Token], first: int, stops: frozenset[str]) -> int:
+    """Last index of a clause starting at ``first``: up to a stop word, ``;`` or the closing ``)``."""
+    last = first - 1
+    for i, t, depth in _nested(toks, first):
+        if depth == 0 and (t.is_punct(";") or t.upper in stops):
             break
         last = i
     return last
@@ -258,7 +291,7 @@ def _valid_window(func: str, millis: list[int]) -> bool:
 
 
 @_register("window_size")
-def window_size(tokens: list[Token], text: str) -> Iterator[Mutant]:
+def window_size(tokens: list[Token], text: str) -> Iterator[Change]:
     """Window size, slide, step or gap doubled and halved (window TVFs and legacy group windows)."""
     toks = code(tokens)
     for i, t in enumerate(toks):
@@ -293,9 +326,7 @@ def window_size(tokens: list[Token], text: str) -> Iterator[Mutant]:
                 edits = [(iv.number.offset, iv.unit.end, literal)]
                 edits += [(a[k].number.offset, a[k].unit.end, literal) for a in aux]
                 label = f"{func} {role} {iv.literal()} -> {literal} ({verb})"
-                m = _mutant("window_size", label, text, edits, iv.number.offset)
-                if m is not None:
-                    yield m
+                yield Change(label, edits, iv.number.offset)
 
 
 # --- aggregates ------------------------------------------------------------------------------
@@ -331,7 +362,7 @@ def _agg_calls(toks: list[Token]) -> Iterator[tuple[int, int]]:
 
 
 @_register("aggregate_swap")
-def aggregate_swap(tokens: list[Token], text: str) -> Iterator[Mutant]:
+def aggregate_swap(tokens: list[Token], text: str) -> Iterator[Change]:
     """SUM -> MAX, MAX -> MIN, MIN -> MAX, AVG -> SUM, COUNT(DISTINCT x) <-> COUNT(x), COUNT(*) -> COUNT(DISTINCT col)."""
     toks = code(tokens)
     calls = list(_agg_calls(toks))
@@ -349,28 +380,20 @@ def aggregate_swap(tokens: list[Token], text: str) -> Iterator[Mutant]:
         t = toks[i]
         if t.upper in _AGG_SWAP:
             new = _same_case(_AGG_SWAP[t.upper], t.text)
-            m = _mutant(
-                "aggregate_swap", f"{t.text} -> {new}", text, [(t.offset, t.end, new)], t.offset
-            )
+            change = Change(f"{t.text} -> {new}", [(t.offset, t.end, new)], t.offset)
         elif close == i + 3 and toks[i + 2].text == "*":
             if column is None:
                 continue
             new = f"{_same_case('DISTINCT', t.text)} {column}"
             star = toks[i + 2]
-            m = _mutant(
-                "aggregate_swap",
-                f"{t.text}(*) -> {t.text}({new})",
-                text,
-                [(star.offset, star.end, new)],
-                t.offset,
+            change = Change(
+                f"{t.text}(*) -> {t.text}({new})", [(star.offset, star.end, new)], t.offset
             )
         elif close > i + 3 and _is(toks[i + 2], "DISTINCT"):
             d = toks[i + 2]
             arg = _squash(text[toks[i + 3].offset : toks[close - 1].end])
-            m = _mutant(
-                "aggregate_swap",
+            change = Change(
                 f"{t.text}({d.text} {arg}) -> {t.text}({arg})",
-                text,
                 [(d.offset, toks[i + 3].offset, "")],
                 t.offset,
             )
@@ -378,17 +401,14 @@ def aggregate_swap(tokens: list[Token], text: str) -> Iterator[Mutant]:
             arg0 = toks[i + 2]
             arg = _squash(text[arg0.offset : toks[close - 1].end])
             distinct = _same_case("DISTINCT", t.text)
-            m = _mutant(
-                "aggregate_swap",
+            change = Change(
                 f"{t.text}({arg}) -> {t.text}({distinct} {arg})",
-                text,
                 [(arg0.offset, arg0.offset, f"{distinct} ")],
                 t.offset,
             )
         else:
             continue
-        if m is not None:
-            yield m
+        yield change
 
 
 # --- comparisons -----------------------------------------------------------------------------
@@ -429,7 +449,7 @@ def _operand(toks: list[Token], i: int, step: int) -> str:
 
 
 @_register("comparison")
-def comparison(tokens: list[Token], text: str) -> Iterator[Mutant]:
+def comparison(tokens: list[Token], text: str) -> Iterator[Change]:
     """Comparison boundaries in WHERE, ON, HAVING and CASE WHEN: > <-> >=, < <-> <=, = <-> <>."""
     toks = code(tokens)
     for i, t in enumerate(toks):
@@ -441,21 +461,17 @@ def comparison(tokens: list[Token], text: str) -> Iterator[Mutant]:
         new = _CMP_SWAP[t.text]
         left, right = _operand(toks, i, -1), _operand(toks, i, 1)
         label = f"{left} {t.text} {right} -> {left} {new} {right} ({clause})"
-        m = _mutant("comparison", label, text, [(t.offset, t.end, new)], t.offset)
-        if m is not None:
-            yield m
+        yield Change(label, [(t.offset, t.end, new)], t.offset)
 
 
 # --- joins -----------------------------------------------------------------------------------
 
 
 @_register("join_type")
-def join_type(tokens: list[Token], text: str) -> Iterator[Mutant]:
+def join_type(tokens: list[Token], text: str) -> Iterator[Change]:
     """JOIN (or INNER JOIN) -> LEFT JOIN and LEFT [OUTER] JOIN -> JOIN."""
     toks = code(tokens)
-    for i, t in enumerate(toks):
-        if not _is(t, "JOIN"):
-            continue
+    for i, t in _keywords(toks, "JOIN"):
         prev = toks[i - 1] if i > 0 else None
         prev2 = toks[i - 2] if i > 1 else None
         if prev is not None and _is(prev, "OUTER") and prev2 is not None and _is(prev2, "LEFT"):
@@ -469,20 +485,18 @@ def join_type(tokens: list[Token], text: str) -> Iterator[Mutant]:
         else:
             start, new = t.offset, _same_case("LEFT JOIN", t.text)
         old = _squash(text[start : t.end])
-        m = _mutant("join_type", f"{old} -> {new}", text, [(start, t.end, new)], start)
-        if m is not None:
-            yield m
+        yield Change(f"{old} -> {new}", [(start, t.end, new)], start)
 
 
 _ON_STOPS = _words("WHERE GROUP HAVING ORDER LIMIT JOIN LEFT RIGHT INNER FULL CROSS UNION WINDOW")
 
 
 @_register("join_interval")
-def join_interval(tokens: list[Token], text: str) -> Iterator[Mutant]:
+def join_interval(tokens: list[Token], text: str) -> Iterator[Change]:
     """Each interval bound in a join's ON condition doubled (interval joins)."""
     toks = code(tokens)
-    for i, t in enumerate(toks):
-        if not _is(t, "ON") or _clause_of(toks, i) != "JOIN":
+    for i, _ in _keywords(toks, "ON"):
+        if _clause_of(toks, i) != "JOIN":
             continue
         last = _extent(toks, i + 1, _ON_STOPS)
         for j in range(i + 1, last + 1):
@@ -493,15 +507,7 @@ def join_interval(tokens: list[Token], text: str) -> Iterator[Mutant]:
             if new is None:
                 continue
             label = f"join bound {iv.literal()} -> {new[0]}"
-            m = _mutant(
-                "join_interval",
-                label,
-                text,
-                [(iv.number.offset, iv.unit.end, new[0])],
-                iv.number.offset,
-            )
-            if m is not None:
-                yield m
+            yield Change(label, [(iv.number.offset, iv.unit.end, new[0])], iv.number.offset)
 
 
 # --- filters ---------------------------------------------------------------------------------
@@ -511,34 +517,30 @@ _FILTER_STOPS = _words("GROUP HAVING ORDER LIMIT WINDOW UNION EXCEPT INTERSECT M
 
 def _conjuncts(toks: list[Token], first: int, last: int) -> list[tuple[int, int]] | None:
     """Top-level AND operands of a condition; None when a top-level OR makes them unsafe to cut."""
-    out, start, depth, between = [], first, 0, 0
-    for i in range(first, last + 1):
-        t = toks[i]
-        if t.is_punct("("):
-            depth += 1
-        elif t.is_punct(")"):
-            depth -= 1
-        elif depth == 0 and _is(t, "OR"):
-            return None
-        elif depth == 0 and _is(t, "BETWEEN"):
+    between = 0
+    has_or = False
+
+    def is_and(t: Token) -> bool:
+        nonlocal between, has_or
+        if _is(t, "OR"):
+            has_or = True
+        elif _is(t, "BETWEEN"):
             between += 1
-        elif depth == 0 and _is(t, "AND"):
-            if between:
-                between -= 1  # BETWEEN a AND b
-            else:
-                out.append((start, i - 1))
-                start = i + 1
-    out.append((start, last))
-    return [(a, b) for a, b in out if a <= b]
+        elif _is(t, "AND"):
+            if not between:
+                return True
+            between -= 1  # BETWEEN a AND b
+        return False
+
+    parts = _split(toks, first, last, is_and)
+    return None if has_or else parts
 
 
 @_register("filter_removal")
-def filter_removal(tokens: list[Token], text: str) -> Iterator[Mutant]:
+def filter_removal(tokens: list[Token], text: str) -> Iterator[Change]:
     """One conjunct of a WHERE/HAVING AND chain dropped, or the whole WHERE/HAVING clause."""
     toks = code(tokens)
-    for i, t in enumerate(toks):
-        if not _is(t, "WHERE", "HAVING"):
-            continue
+    for i, t in _keywords(toks, "WHERE", "HAVING"):
         last = _extent(toks, i + 1, _FILTER_STOPS)
         if last <= i:
             continue
@@ -548,21 +550,9 @@ def filter_removal(tokens: list[Token], text: str) -> Iterator[Mutant]:
             for k, (a, b) in enumerate(parts):
                 edit = _drop_item(toks, parts, k)
                 what = _squash(text[toks[a].offset : toks[b].end])
-                m = _mutant(
-                    "filter_removal", f"{t.text} drops `{what}`", text, [edit], toks[a].offset
-                )
-                if m is not None:
-                    yield m
+                yield Change(f"{t.text} drops `{what}`", [edit], toks[a].offset)
         start = toks[i - 1].end if i > 0 else t.offset
-        m = _mutant(
-            "filter_removal",
-            f"{t.text} `{cond}` removed",
-            text,
-            [(start, toks[last].end, "")],
-            t.offset,
-        )
-        if m is not None:
-            yield m
+        yield Change(f"{t.text} `{cond}` removed", [(start, toks[last].end, "")], t.offset)
 
 
 # --- GROUP BY --------------------------------------------------------------------------------
@@ -614,7 +604,7 @@ def _is_bare_item(toks: list[Token], a: int, b: int, name: str) -> bool:
 
 
 @_register("group_by_column")
-def group_by_column(tokens: list[Token], text: str) -> Iterator[Mutant]:
+def group_by_column(tokens: list[Token], text: str) -> Iterator[Change]:
     """One column dropped from GROUP BY, and from the SELECT list where it appears bare."""
     toks = code(tokens)
     for i, t in enumerate(toks):
@@ -642,9 +632,7 @@ def group_by_column(tokens: list[Token], text: str) -> Iterator[Mutant]:
             for n in reversed(bare):  # drop from the end so earlier indices stay valid
                 edits.append(_drop_item(toks, kept, n))
                 kept = kept[:n] + kept[n + 1 :]
-            m = _mutant("group_by_column", f"GROUP BY drops {col}", text, edits, toks[a].offset)
-            if m is not None:
-                yield m
+            yield Change(f"GROUP BY drops {col}", edits, toks[a].offset)
 
 
 # --- CASE ------------------------------------------------------------------------------------
@@ -655,16 +643,9 @@ _LITERAL_WORDS = frozenset({"TRUE", "FALSE", "NULL"})
 def _case_results(toks: list[Token], case_idx: int) -> list[Token]:
     """Single-literal results (THEN and ELSE values) of the CASE at ``case_idx``, in order."""
     out: list[Token] = []
-    nested, depth = 0, 0
-    for j in range(case_idx + 1, len(toks)):
-        t = toks[j]
-        if t.is_punct("("):
-            depth += 1
-        elif t.is_punct(")"):
-            depth -= 1
-            if depth < 0:
-                break
-        elif _is(t, "CASE"):
+    nested = 0
+    for j, t, depth in _nested(toks, case_idx + 1):
+        if _is(t, "CASE"):
             nested += 1
         elif _is(t, "END"):
             if nested == 0:
@@ -681,27 +662,23 @@ def _case_results(toks: list[Token], case_idx: int) -> list[Token]:
 
 
 @_register("case_literal")
-def case_literal(tokens: list[Token], text: str) -> Iterator[Mutant]:
+def case_literal(tokens: list[Token], text: str) -> Iterator[Change]:
     """Two neighbouring literal results of a CASE (THEN/ELSE values) swapped."""
     toks = code(tokens)
-    for i, t in enumerate(toks):
-        if not _is(t, "CASE"):
-            continue
+    for i, _ in _keywords(toks, "CASE"):
         results = _case_results(toks, i)
         for x, y in itertools.pairwise(results):
             if x.text == y.text:
                 continue
             edits = [(x.offset, x.end, y.text), (y.offset, y.end, x.text)]
-            m = _mutant("case_literal", f"CASE swaps {x.text} <-> {y.text}", text, edits, x.offset)
-            if m is not None:
-                yield m
+            yield Change(f"CASE swaps {x.text} <-> {y.text}", edits, x.offset)
 
 
 # --- watermark (a table's `watermark:` in the spec YAML) -------------------------------------
 
 
 @_register("watermark_delay", Target.WATERMARK)
-def watermark_delay(tokens: list[Token], text: str) -> Iterator[Mutant]:
+def watermark_delay(tokens: list[Token], text: str) -> Iterator[Change]:
     """A table's watermark delay doubled, and set to 0 (the `watermark:` of the spec, not SQL)."""
     toks = code(tokens)
     for i in range(len(toks)):
@@ -711,18 +688,8 @@ def watermark_delay(tokens: list[Token], text: str) -> Iterator[Mutant]:
         doubled = _rescaled(iv, 2.0)
         if doubled is not None:
             label = f"watermark delay {iv.literal()} -> {doubled[0]}"
-            m = _mutant(
-                "watermark_delay",
-                label,
-                text,
-                [(iv.number.offset, iv.unit.end, doubled[0])],
-                iv.number.offset,
-            )
-            if m is not None:
-                yield m
+            yield Change(label, [(iv.number.offset, iv.unit.end, doubled[0])], iv.number.offset)
         if i >= 2 and toks[i - 1].text == "-":
             label = f"watermark delay {iv.literal()} -> 0"
             edit = (toks[i - 2].end, iv.unit.end, "")
-            m = _mutant("watermark_delay", label, text, [edit], iv.number.offset)
-            if m is not None:
-                yield m
+            yield Change(label, [edit], iv.number.offset)

@@ -155,13 +155,7 @@ class Comparer:
                 used[hit] = True
                 matched += 1
         unexpected = [act[i] for i, u in enumerate(used) if not u]
-        return Match(
-            expected=len(exp),
-            actual=len(act),
-            matched=matched,
-            missing=missing,
-            unexpected=unexpected,
-        )
+        return Match.of(exp, act, matched, missing, unexpected)
 
     def match_ordered(self, expected: list[Row], actual: list[Row]) -> Match:
         exp = [self.norm(r) for r in expected]
@@ -178,13 +172,7 @@ class Comparer:
                 missing.append(e)
             if a is not None:
                 unexpected.append(a)
-        return Match(
-            expected=len(exp),
-            actual=len(act),
-            matched=matched,
-            missing=missing,
-            unexpected=unexpected,
-        )
+        return Match.of(exp, act, matched, missing, unexpected)
 
 
 class Match(BaseModel):
@@ -193,6 +181,19 @@ class Match(BaseModel):
     matched: int
     missing: list[Row] = Field(default_factory=list)
     unexpected: list[Row] = Field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls, exp: list[Row], act: list[Row], matched: int, missing: list[Row], unexpected: list[Row]
+    ) -> Match:
+        """The match of normalised expected and actual rows."""
+        return cls(
+            expected=len(exp),
+            actual=len(act),
+            matched=matched,
+            missing=missing,
+            unexpected=unexpected,
+        )
 
     @property
     def accuracy(self) -> float:

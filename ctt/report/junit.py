@@ -359,6 +359,21 @@ _KNOWN = {
 }
 
 
+class _CaseChildren:
+    """What a ``<testcase>``'s children say: verdict, texts, properties, earlier attempts."""
+
+    __slots__ = ("attempts", "details", "err_text", "message", "out_text", "props", "status")
+
+    def __init__(self) -> None:
+        self.status = Status.PASSED
+        self.message: str | None = None
+        self.details: str | None = None
+        self.out_text: str | None = None
+        self.err_text: str | None = None
+        self.props: dict[str, str] = {}
+        self.attempts: list[Attempt] = []
+
+
 class _Reader:
     """Turns a stream of iterparse events into suites, collecting problems on the way."""
 
@@ -458,8 +473,42 @@ class _Reader:
         return self.loose, self.loose_seen
 
     def _case(self, elem: ET.Element) -> None:
-        """One ``<testcase>`` and its children; over 80 lines so each oddity is reported in place."""
+        """One ``<testcase>`` and its children; each oddity is reported in place."""
         suite, seen = self._current_suite()
+        name, classname = self._case_name(elem, suite, seen)
+        label = f"test {classname + '::' if classname else ''}{name}"
+        found = self._children(elem, label)
+        props = found.props
+        marked_flaky = props.pop("ctt.flaky", None) == "true"
+        props.pop("ctt.attempts", None)
+        status = found.status
+        time = self._float(elem, "time", label)
+        message = self._text(found.message, "message", label)
+        details = self._text(found.details, "details", label)
+        full: list[Attempt] = []
+        if found.attempts:
+            final = Attempt(status=status, time=time, message=message, details=details)
+            full = [*found.attempts, final]
+        case = TestCaseResult(
+            name=name,
+            classname=classname,
+            file=elem.get("file"),
+            time=time,
+            status=status,
+            message=message,
+            details=details,
+            system_out=self._text(found.out_text, "system-out", label),
+            system_err=self._text(found.err_text, "system-err", label),
+            attempts=full,
+            flaky=bool(found.attempts or marked_flaky) and status is Status.PASSED,
+            properties=props,
+        )
+        suite.cases.append(case)
+
+    def _case_name(
+        self, elem: ET.Element, suite: TestSuiteResult, seen: Counter[str]
+    ) -> tuple[str, str]:
+        """(name, classname) of a case; a missing name is made up, a repeated one numbered."""
         name = elem.get("name")
         classname = elem.get("classname", "")
         if not name:
@@ -473,75 +522,46 @@ class _Reader:
                 f"suite {suite.name!r}: duplicate test {key!r}; the repeat is named {new_name!r}"
             )
             name = new_name
-        label = f"test {classname + '::' if classname else ''}{name}"
-        status = Status.PASSED
-        message: str | None = None
-        details: str | None = None
-        out_text: str | None = None
-        err_text: str | None = None
-        props: dict[str, str] = {}
-        attempts: list[Attempt] = []
-        for child in elem:  # one pass over the children: this runs for every test case
+        return name, classname
+
+    def _children(self, elem: ET.Element, label: str) -> _CaseChildren:
+        """What the children of a ``<testcase>`` say, in one pass (this runs for every case)."""
+        found = _CaseChildren()
+        for child in elem:
             tag = child.tag
             if tag == "properties":
                 for pe in child:
                     pname = pe.get("name")
                     if pe.tag == "property" and pname:
-                        props[pname] = pe.get("value", pe.text or "")
-            elif tag in ("failure", "error") and status is Status.PASSED:
-                status = Status.FAILED if tag == "failure" else Status.ERROR
-                message = child.get("message") or child.get("type") or tag
-                details = child.text.strip("\n") if child.text and child.text.strip() else None
-            elif tag == "skipped" and status is Status.PASSED:
-                status = Status.SKIPPED
-                message = child.get("message") or (child.text or "").strip() or None
+                        found.props[pname] = pe.get("value", pe.text or "")
+            elif tag in ("failure", "error") and found.status is Status.PASSED:
+                found.status = Status.FAILED if tag == "failure" else Status.ERROR
+                found.message = child.get("message") or child.get("type") or tag
+                text = child.text
+                found.details = text.strip("\n") if text and text.strip() else None
+            elif tag == "skipped" and found.status is Status.PASSED:
+                found.status = Status.SKIPPED
+                found.message = child.get("message") or (child.text or "").strip() or None
             elif tag == "system-out":
-                out_text = child.text
+                found.out_text = child.text
             elif tag == "system-err":
-                err_text = child.text
+                found.err_text = child.text
             elif tag in ("flakyFailure", "flakyError", "rerunFailure", "rerunError"):
-                trace = child.findtext("stackTrace")
-                if trace is None and child.text and child.text.strip():
-                    trace = child.text.strip("\n")
-                attempts.append(
-                    Attempt(
-                        status=Status.FAILED if tag.endswith("Failure") else Status.ERROR,
-                        time=self._float(child, "time", label),
-                        message=child.get("message"),
-                        details=self._text(trace, "attempt details", label),
-                        system_out=self._text(
-                            child.findtext("system-out"), "attempt output", label
-                        ),
-                    )
-                )
-        marked_flaky = props.pop("ctt.flaky", None) == "true"
-        props.pop("ctt.attempts", None)
-        time = self._float(elem, "time", label)
-        message = self._text(message, "message", label)
-        details = self._text(details, "details", label)
-        flaky = False
-        full: list[Attempt] = []
-        if attempts:
-            final = Attempt(status=status, time=time, message=message, details=details)
-            full = [*attempts, final]
-            flaky = status is Status.PASSED
-        elif marked_flaky:
-            flaky = status is Status.PASSED
-        case = TestCaseResult(
-            name=name,
-            classname=classname,
-            file=elem.get("file"),
-            time=time,
-            status=status,
-            message=message,
-            details=details,
-            system_out=self._text(out_text, "system-out", label),
-            system_err=self._text(err_text, "system-err", label),
-            attempts=full,
-            flaky=flaky,
-            properties=props,
+                found.attempts.append(self._attempt(child, label))
+        return found
+
+    def _attempt(self, child: ET.Element, label: str) -> Attempt:
+        """An earlier attempt, from a ``<flakyFailure>``, ``<rerunError>`` and the like."""
+        trace = child.findtext("stackTrace")
+        if trace is None and child.text and child.text.strip():
+            trace = child.text.strip("\n")
+        return Attempt(
+            status=Status.FAILED if child.tag.endswith("Failure") else Status.ERROR,
+            time=self._float(child, "time", label),
+            message=child.get("message"),
+            details=self._text(trace, "attempt details", label),
+            system_out=self._text(child.findtext("system-out"), "attempt output", label),
         )
-        suite.cases.append(case)
 
     def _close_suite(self, elem: ET.Element) -> None:
         suite = self.suite_stack.pop()

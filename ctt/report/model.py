@@ -55,6 +55,16 @@ class HasStatus(Protocol):
     def error_kind(self) -> ErrorKind | None: ...
 
 
+class HasFlakyStatus(Protocol):
+    """A test case as a summary counts it (TestCaseResult)."""
+
+    @property
+    def status(self) -> Status: ...
+
+    @property
+    def flaky(self) -> bool: ...
+
+
 class RunSummary(BaseModel):
     """How many results of a run ended in each status (and how many passed only on a retry)."""
 
@@ -79,6 +89,21 @@ class RunSummary(BaseModel):
             else:
                 summary.skipped += 1
         return summary
+
+    @classmethod
+    def of_cases(cls, cases: Iterable[HasFlakyStatus]) -> RunSummary:
+        """The summary of test cases (each with a status and whether it was flaky)."""
+        cases = list(cases)
+        return cls.of((c.status for c in cases), flaky=sum(bool(c.flaky) for c in cases))
+
+    @classmethod
+    def from_counts(cls, record: object) -> RunSummary:
+        """Read back what :meth:`counts` wrote into a suite or run record."""
+        return cls(**{n: getattr(record, "tests" if n == "total" else n) for n in cls.model_fields})
+
+    def counts(self) -> dict[str, int]:
+        """The counts as suite and run records name them: ``tests`` for the total."""
+        return {"tests": self.total} | self.model_dump(exclude={"total"})
 
     def __add__(self, other: RunSummary) -> RunSummary:
         return RunSummary(

@@ -188,7 +188,8 @@ class _Edit:
 
 
 def _rewrite_block(scan: _Scan, block: _Calls) -> list[_Edit]:
-    toks, level = scan.toks, block.level
+    """The edits that turn one SELECT block's legacy group window into a window TVF."""
+    toks = scan.toks
     first = min(block.windows + block.aux)
     if len(block.windows) != 1:
         raise GroupWindowError(
@@ -198,21 +199,7 @@ def _rewrite_block(scan: _Scan, block: _Calls) -> list[_Edit]:
         )
     (win,) = block.windows
     kind = toks[win].upper
-    end = len(toks) if level is None else scan.closing(level)
-    end = _first(scan, block.select + 1, end, level, _SET_OPS | {";"})
-    group = _first(scan, block.select + 1, end, level, frozenset({"GROUP"}))
-    frm = _first(scan, block.select + 1, group, level, frozenset({"FROM"}))
-    group_end = _first(scan, group + 2, end, level, _AFTER_GROUP)
-    if (
-        group + 1 >= end
-        or toks[group + 1].upper != "BY"
-        or frm >= group
-        or scan.inside[win] != level
-        or not group < win < group_end
-    ):
-        raise GroupWindowError(
-            f"{kind}(...) outside GROUP BY cannot be rewritten", offset=toks[win].offset
-        )
+    frm, group, group_end = _clauses(scan, block, win)
     win_close = scan.closing(win + 1)
     args = scan.items(win + 2, win_close, win + 1)
     if len(args) != LEGACY_WINDOWS[kind] or any(lo > hi for lo, hi in args):
@@ -226,7 +213,7 @@ def _rewrite_block(scan: _Scan, block: _Calls) -> list[_Edit]:
         )
 
     # FROM must be one plain table, optionally aliased, up to WHERE/GROUP.
-    from_end = _first(scan, frm + 1, group, level, _AFTER_FROM)
+    from_end = _first(scan, frm + 1, group, block.level, _AFTER_FROM)
     table, alias = _table(scan, frm + 1, from_end - 1)
     if table is None:
         raise GroupWindowError(
@@ -234,6 +221,49 @@ def _rewrite_block(scan: _Scan, block: _Calls) -> list[_Edit]:
             offset=toks[frm].offset,
         )
 
+    keys = _group_keys(scan, block.level, group, group_end, win)
+    size = ", ".join(scan.text(lo, hi) for lo, hi in args[1:])
+    # one key as is, several in parentheses (a bare list would split the TVF's arguments)
+    by = keys[0] if len(keys) == 1 else f"({', '.join(keys)})"
+    part = f" PARTITION BY {by}" if kind == "SESSION" and keys else ""
+    tvf = f"TABLE({kind}(TABLE {table}{part}, DESCRIPTOR({time_col[-1].text}), {size}))"
+    return [
+        _Edit(
+            toks[frm + 1].offset,
+            toks[from_end - 1].end,
+            tvf + (f" AS {alias}" if alias else ""),
+            RewrittenWindow(0, kind, table, alias),
+        ),
+        _Edit(toks[win].offset, toks[win_close].end, "window_start, window_end"),
+        *_aux_edits(scan, block, kind),
+    ]
+
+
+def _clauses(scan: _Scan, block: _Calls, win: int) -> tuple[int, int, int]:
+    """(FROM, GROUP, end of GROUP BY) of the block; the window must be a GROUP BY item."""
+    toks, level = scan.toks, block.level
+    end = len(toks) if level is None else scan.closing(level)
+    end = _first(scan, block.select + 1, end, level, _SET_OPS | {";"})
+    group = _first(scan, block.select + 1, end, level, frozenset({"GROUP"}))
+    frm = _first(scan, block.select + 1, group, level, frozenset({"FROM"}))
+    group_end = _first(scan, group + 2, end, level, _AFTER_GROUP)
+    if (
+        group + 1 >= end
+        or toks[group + 1].upper != "BY"
+        or frm >= group
+        or scan.inside[win] != level
+        or not group < win < group_end
+    ):
+        raise GroupWindowError(
+            f"{toks[win].upper}(...) outside GROUP BY cannot be rewritten", offset=toks[win].offset
+        )
+    return frm, group, group_end
+
+
+def _group_keys(scan: _Scan, level: int | None, group: int, group_end: int, win: int) -> list[str]:
+    """The column names of the GROUP BY items besides the window (SESSION needs columns)."""
+    toks = scan.toks
+    kind = toks[win].upper
     keys: list[str] = []
     for lo, hi in scan.items(group + 2, group_end, level):
         if lo <= win <= hi:
@@ -248,21 +278,13 @@ def _rewrite_block(scan: _Scan, block: _Calls) -> list[_Edit]:
             )
         if key is not None:
             keys.append(key[-1].text)
+    return keys
 
-    size = ", ".join(scan.text(lo, hi) for lo, hi in args[1:])
-    # one key as is, several in parentheses (a bare list would split the TVF's arguments)
-    by = keys[0] if len(keys) == 1 else f"({', '.join(keys)})"
-    part = f" PARTITION BY {by}" if kind == "SESSION" and keys else ""
-    tvf = f"TABLE({kind}(TABLE {table}{part}, DESCRIPTOR({time_col[-1].text}), {size}))"
-    edits = [
-        _Edit(
-            toks[frm + 1].offset,
-            toks[from_end - 1].end,
-            tvf + (f" AS {alias}" if alias else ""),
-            RewrittenWindow(0, kind, table, alias),
-        ),
-        _Edit(toks[win].offset, toks[win_close].end, "window_start, window_end"),
-    ]
+
+def _aux_edits(scan: _Scan, block: _Calls, kind: str) -> list[_Edit]:
+    """TUMBLE_START(...) and the like become window_start, window_end or window_time."""
+    toks = scan.toks
+    edits: list[_Edit] = []
     for i in block.aux:
         base, _, suffix = toks[i].upper.rpartition("_")
         if base != kind:

@@ -185,106 +185,143 @@ class _Result:
 
 
 def _statement(stmt: list[_Item], res: _Result) -> None:
-    n = len(stmt)
+    """Add what one statement reads, writes, declares and maps to topics to ``res``."""
+    scan = _StatementScan(stmt, res)
+    scan.walk()
+    created = scan.created
+    if created is not None:
+        topic = _topic_option(stmt)
+        if topic is not None:
+            res.topics[created.table] = topic
+        res.add(res.writes if scan.has_query else res.declared, created)
+    res.reads |= scan.reads - scan.ctes
 
-    def at(i: int) -> _Item | None:
-        return stmt[i] if 0 <= i < n else None
 
-    reads: set[str] = set()
-    ctes: set[str] = set()
-    created: _Name | None = None
-    has_query = False
-    frames: list[bool] = []  # per open paren: does FROM inside it read a table?
-    i = 0
-    while i < n:
-        item = stmt[i]
-        if isinstance(item, _Punct):
-            if item.char == "(":
-                prev = at(i - 1)
-                frames.append(not (isinstance(prev, _Name) and prev.raw.upper() in _FROM_FUNCTIONS))
-            elif item.char == ")" and frames:
-                frames.pop()
+def _topic_option(stmt: list[_Item]) -> str | None:
+    """The last ``'topic' = '...'`` option of a statement."""
+    topic = None
+    for key, eq, value in zip(stmt, stmt[1:], stmt[2:], strict=False):
+        if (
+            isinstance(key, _String)
+            and key.value.lower() == "topic"
+            and eq == _Punct("=")
+            and isinstance(value, _String)
+        ):
+            topic = value.value
+    return topic
+
+
+class _StatementScan:
+    """One walk over a statement's items: tables read, CTE names, the table created, a query."""
+
+    def __init__(self, stmt: list[_Item], res: _Result) -> None:
+        self.stmt = stmt
+        self.res = res
+        self.reads: set[str] = set()
+        self.ctes: set[str] = set()
+        self.created: _Name | None = None
+        self.has_query = False
+
+    def at(self, i: int) -> _Item | None:
+        return self.stmt[i] if 0 <= i < len(self.stmt) else None
+
+    def _read(self, name: _Name) -> None:
+        self.reads.add(name.table)
+        if name.templated:
+            self.res.templated.add(name.table)
+
+    def walk(self) -> None:
+        at = self.at
+        frames: list[bool] = []  # per open paren: does FROM inside it read a table?
+        i = 0
+        while i < len(self.stmt):
+            item = self.stmt[i]
+            if isinstance(item, _Punct):
+                if item.char == "(":
+                    prev = at(i - 1)
+                    frames.append(
+                        not (isinstance(prev, _Name) and prev.raw.upper() in _FROM_FUNCTIONS)
+                    )
+                elif item.char == ")" and frames:
+                    frames.pop()
+            elif isinstance(item, _Name):
+                i = self._name(i, item, reads_tables=all(frames))
             i += 1
-            continue
-        if not isinstance(item, _Name):
-            i += 1
-            continue
+
+    def _name(self, i: int, item: _Name, *, reads_tables: bool) -> int:
+        """Read the name at ``i``; returns the index the walk continues after."""
+        at = self.at
         kw = item.keyword
         if kw == "SELECT":
-            has_query = True
-        elif kw in ("FROM", "JOIN") and all(frames):
-            j = i + 1
-            while True:
-                nxt = at(j)
-                if not _is_table_name(nxt):
-                    break
-                assert isinstance(nxt, _Name)
-                if isinstance(at(j + 1), _Punct) and at(j + 1) == _Punct("("):
-                    break  # a table function call
-                reads.add(nxt.table)
-                if nxt.templated:
-                    res.templated.add(nxt.table)
-                j += 1
-                if _kw(at(j), "AS"):
-                    j += 1
-                if _is_table_name(at(j)):
-                    j += 1  # alias
-                if kw == "FROM" and at(j) == _Punct(","):
-                    j += 1
-                    continue
-                break
+            self.has_query = True
+        elif kw in ("FROM", "JOIN") and reads_tables:
+            self._from_list(i + 1, comma=kw == "FROM")
         elif (
             kw == "TABLE" and at(i - 1) in (_Punct("("), _Punct(",")) and _is_table_name(at(i + 1))
         ):
             nxt = at(i + 1)
             assert isinstance(nxt, _Name)
-            reads.add(nxt.table)  # window TVF: TUMBLE(TABLE orders, ...)
-            if nxt.templated:
-                res.templated.add(nxt.table)
+            self._read(nxt)  # window TVF: TUMBLE(TABLE orders, ...)
         elif (kw == "INTO" and _kw(at(i - 1), "INSERT")) or kw == "OVERWRITE":
             target = at(i + 1)
             if _kw(target, "TABLE"):
                 target = at(i + 2)
             if isinstance(target, _Name):
-                res.add(res.writes, target)
+                self.res.add(self.res.writes, target)
         elif (kw == "FROM" and _kw(at(i - 1), "DELETE")) or kw == "UPDATE":
             target = at(i + 1)
             if _is_table_name(target):
                 assert isinstance(target, _Name)
-                res.add(res.writes, target)
-        elif kw == "CREATE" and created is None:
-            j = i + 1
-            while _kw(at(j), "OR", "REPLACE", "TEMPORARY") or (
-                isinstance(at(j), _Name) and at(j).raw.upper() == "SYSTEM"  # type: ignore[union-attr]
-            ):
-                j += 1
-            if _kw(at(j), "TABLE", "VIEW"):
-                j += 1
-                if _kw(at(j), "IF"):
-                    j += 3  # IF NOT EXISTS
-                target = at(j)
-                if isinstance(target, _Name) and target.keyword is None:
-                    created = target
-                    i = j
+                self.res.add(self.res.writes, target)
+        elif kw == "CREATE" and self.created is None:
+            return self._create(i)
         elif (
-            kw is None and _kw(at(i + 1), "AS") and at(i + 2) == _Punct("(") and item is not created
+            kw is None
+            and _kw(at(i + 1), "AS")
+            and at(i + 2) == _Punct("(")
+            and item is not self.created
         ):
-            ctes.add(item.table)
-        i += 1
+            self.ctes.add(item.table)
+        return i
 
-    for k in range(n - 2):
-        key, eq, value = stmt[k], stmt[k + 1], stmt[k + 2]
-        if (
-            created is not None
-            and isinstance(key, _String)
-            and key.value.lower() == "topic"
-            and eq == _Punct("=")
-            and isinstance(value, _String)
+    def _from_list(self, j: int, *, comma: bool) -> None:
+        """The tables after FROM (a comma list when ``comma``) or JOIN, each with its alias."""
+        at = self.at
+        while True:
+            nxt = at(j)
+            if not _is_table_name(nxt):
+                return
+            assert isinstance(nxt, _Name)
+            if isinstance(at(j + 1), _Punct) and at(j + 1) == _Punct("("):
+                return  # a table function call
+            self._read(nxt)
+            j += 1
+            if _kw(at(j), "AS"):
+                j += 1
+            if _is_table_name(at(j)):
+                j += 1  # alias
+            if not (comma and at(j) == _Punct(",")):
+                return
+            j += 1
+
+    def _create(self, i: int) -> int:
+        """CREATE [OR REPLACE] [TEMPORARY] [SYSTEM] TABLE|VIEW [IF NOT EXISTS] name."""
+        at = self.at
+        j = i + 1
+        while _kw(at(j), "OR", "REPLACE", "TEMPORARY") or (
+            isinstance(at(j), _Name) and at(j).raw.upper() == "SYSTEM"  # type: ignore[union-attr]
         ):
-            res.topics[created.table] = value.value
-    if created is not None:
-        res.add(res.writes if has_query else res.declared, created)
-    res.reads |= reads - ctes
+            j += 1
+        if not _kw(at(j), "TABLE", "VIEW"):
+            return i
+        j += 1
+        if _kw(at(j), "IF"):
+            j += 3  # IF NOT EXISTS
+        target = at(j)
+        if isinstance(target, _Name) and target.keyword is None:
+            self.created = target
+            return j
+        return i
 
 
 def sql_lineage(text: str) -> SqlLineage:

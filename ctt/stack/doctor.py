@@ -18,25 +18,22 @@ class Check(BaseModel):
     detail: str
     advice: str | None = None
 
+    @classmethod
+    def of(cls, name: str, ok: bool, detail: str, advice: str) -> Check:
+        """A check whose ``advice`` is shown only when it fails."""
+        return cls(name=name, ok=ok, detail=detail, advice=None if ok else advice)
+
 
 def _java() -> Check:
     minimum = artifacts.load_versions().java_min
     java = java_binary()
     if java is None:
-        return Check(
-            name="java",
-            ok=False,
-            detail="not found",
-            advice=f"install a JDK {minimum}+ (e.g. apt-get install openjdk-{minimum}-jre-headless)",
-        )
+        advice = f"install a JDK {minimum}+ (e.g. apt-get install openjdk-{minimum}-jre-headless)"
+        return Check.of("java", False, "not found", advice)
     version = java_version(java)
     ok = version is not None and version >= minimum
-    return Check(
-        name="java",
-        ok=ok,
-        detail=f"{java} (Java {version})",
-        advice=None if ok else f"Kafka 4 and Flink 2 need Java {minimum}+: set JAVA_HOME",
-    )
+    advice = f"Kafka 4 and Flink 2 need Java {minimum}+: set JAVA_HOME"
+    return Check.of("java", ok, f"{java} (Java {version})", advice)
 
 
 def _maven() -> Check:
@@ -44,12 +41,10 @@ def _maven() -> Check:
         return Check(name="maven", ok=True, detail="not needed: artifacts are cached")
     mvn = shutil.which("mvn")
     if mvn is None:
-        return Check(
-            name="maven",
-            ok=False,
-            detail="not found",
-            advice="install Maven (apt-get install maven): it resolves the pinned Kafka and Flink jars",
+        advice = (
+            "install Maven (apt-get install maven): it resolves the pinned Kafka and Flink jars"
         )
+        return Check.of("maven", False, "not found", advice)
     out = subprocess.run([mvn, "-v"], capture_output=True, text=True, check=False)
     first = (out.stdout.splitlines() or ["?"])[0]
     return Check(
@@ -77,12 +72,8 @@ def _disk() -> Check:
         probe = probe.parent
     free_gb = shutil.disk_usage(probe).free / 1e9
     ok = free_gb >= 2 or (artifacts.is_cached() and free_gb >= 0.5)
-    return Check(
-        name="disk",
-        ok=ok,
-        detail=f"{free_gb:.1f} GB free at {probe}",
-        advice=None if ok else "free at least 2 GB (artifacts ~700 MB, Kafka and Flink data)",
-    )
+    advice = "free at least 2 GB (artifacts ~700 MB, Kafka and Flink data)"
+    return Check.of("disk", ok, f"{free_gb:.1f} GB free at {probe}", advice)
 
 
 def _ports() -> Check:
@@ -96,7 +87,7 @@ def _ports() -> Check:
     try:
         ports.pick_free(5)
     except OSError as exc:
-        return Check(name="ports", ok=False, detail=str(exc), advice="free some local ports")
+        return Check.of("ports", False, str(exc), "free some local ports")
     busy = [p for p in (9092, 8081, 8083) if not ports.is_free(p)]
     detail = "free ports available (ctt picks free ones by default)"
     if busy:

@@ -8,14 +8,15 @@ source table is the records ctt sent (closing and malformed ones excluded).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import duckdb
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ctt.errors import ConfigError
-from ctt.observed.model import Column, InputRecord, ValidationContext
+from ctt.observed.model import Column, InputRecord, Outcome, ValidationContext
 from ctt.observed.rows import Comparer, actual_rows
 from ctt.validate.checks._table import render
 
@@ -41,13 +42,20 @@ def parse_args(cls: type[M], raw: Any) -> M:
         raise ValueError(f"{where}: {msg}" if where else msg) from None
 
 
-def columns_arg(raw: Any) -> Any:
-    """``[a, b]`` or ``a`` -> ``{"columns": [...]}``: the short form of unique / not_null."""
+class Columns(Args):
+    """The arguments of unique and not_null: columns of one output, or of every output with them."""
+
+    columns: list[str] = Field(min_length=1)
+    table: str | None = Field(None, description="default: every output with these columns")
+
+
+def columns_arg(raw: Any) -> Columns:
+    """``[a, b]``, ``a`` or ``{table: t, columns: [a, b]}``: the forms of unique / not_null."""
     if isinstance(raw, str):
-        return {"columns": [raw]}
-    if isinstance(raw, list):
-        return {"columns": raw}
-    return raw
+        raw = {"columns": [raw]}
+    elif isinstance(raw, list):
+        raw = {"columns": raw}
+    return parse_args(Columns, raw)
 
 
 def fail(
@@ -120,9 +128,59 @@ def targets(
     return names
 
 
+def target_rows(
+    ctx: ValidationContext, table: str | None, columns: list[str], validation: str
+) -> Iterator[tuple[str, list[Row]]]:
+    """Each output of :func:`targets` with its normalised final rows."""
+    for name in targets(ctx, table, columns, validation):
+        yield name, output_rows(ctx, name)[1]
+
+
 def failing_rows(headers: list[str], rows: list[list[Any]], what: str) -> str:
     """``what`` with a count, then the first rows as a table."""
     return f"{len(rows)} {what}:\n" + render(headers, rows, limit=SHOWN)
+
+
+def assertion_outcome(
+    validation: str,
+    failures: int,
+    *,
+    ok: str,
+    failed: str,
+    details: str | None,
+) -> Outcome:
+    """An assertion passes when nothing fails; ``failures`` is its measure (threshold 0)."""
+    return Outcome(
+        name=validation,
+        passed=failures == 0,
+        summary=failed if failures else ok,
+        measured=float(failures),
+        threshold=0.0,
+        details=details if failures else None,
+    )
+
+
+def rows_outcome(
+    validation: str,
+    headers: list[str],
+    bad: list[list[Any]],
+    what: str,
+    *,
+    ok: str,
+    failed: str,
+    failures: int | None = None,
+) -> Outcome:
+    """:func:`assertion_outcome` of a row assertion: the bad rows (``what``) shown as a table.
+
+    ``failures`` counts what failed when it is not one per row of ``bad``.
+    """
+    return assertion_outcome(
+        validation,
+        len(bad) if failures is None else failures,
+        ok=ok,
+        failed=failed,
+        details=failing_rows(headers, bad, what) if bad else None,
+    )
 
 
 def connect(ctx: ValidationContext, validation: str) -> duckdb.DuckDBPyConnection:

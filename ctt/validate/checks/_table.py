@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from ctt.observed.model import Outcome
+
 
 def cell(value: Any) -> str:
     if value is None:
@@ -42,3 +44,13 @@ def describe(row: dict[str, Any] | None, cols: Sequence[str]) -> str:
     if row is None:
         return "(none)"
     return ", ".join(f"{c}={cell(row.get(c))}" for c in cols) or "(present)"
+
+
+def listed_outcome(validation: str, problems: list[str], *, ok: str, failed: str) -> Outcome:
+    """Passes when there are no ``problems``; else lists them, one a line."""
+    return Outcome(
+        name=validation,
+        passed=not problems,
+        summary=failed if problems else ok,
+        details="\n".join(problems) or None,
+    )

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from ctt.observed.model import Outcome, ValidationContext
-from ctt.validate.checks._data import Args, failing_rows, output_rows, parse_args, targets
+from ctt.validate.checks._data import Args, parse_args, rows_outcome, target_rows
 from ctt.validate.registry import register
 
 
@@ -34,8 +34,7 @@ def _same(a: Any, b: Any) -> bool:
 def check(arg: AcceptedValues, ctx: ValidationContext) -> Outcome:
     """``accepted_values: {column: event_type, values: [click, purchase]}``; counts the others."""
     others: Counter[tuple[str, str]] = Counter()
-    for name in targets(ctx, arg.table, [arg.column], "accepted_values"):
-        _, rows = output_rows(ctx, name)
+    for name, rows in target_rows(ctx, arg.table, [arg.column], "accepted_values"):
         for r in rows:
             v = r.get(arg.column)
             if v is None and arg.allow_null:
@@ -44,15 +43,12 @@ def check(arg: AcceptedValues, ctx: ValidationContext) -> Outcome:
                 others[(name, "NULL" if v is None else str(v))] += 1
     bad = [[t, v, n] for (t, v), n in sorted(others.items())]
     total = sum(others.values())
-    return Outcome(
-        name="accepted_values",
-        passed=not bad,
-        summary=f"{arg.column} in {arg.values}"
-        if not bad
-        else f"{total} rows with other {arg.column}",
-        measured=float(total),
-        threshold=0.0,
-        details=failing_rows(["table", arg.column, "rows"], bad, "values not accepted")
-        if bad
-        else None,
+    return rows_outcome(
+        "accepted_values",
+        ["table", arg.column, "rows"],
+        bad,
+        "values not accepted",
+        ok=f"{arg.column} in {arg.values}",
+        failed=f"{total} rows with other {arg.column}",
+        failures=total,
     )

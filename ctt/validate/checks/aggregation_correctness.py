@@ -6,9 +6,10 @@ import json
 from typing import Any
 
 from ctt.observed.model import Outcome, ValidationContext
-from ctt.observed.rows import Comparer, actual_rows, values_equal
+from ctt.observed.rows import actual_rows, values_equal
 from ctt.validate.checks._args import flag, pct
-from ctt.validate.checks._table import cell, describe, render, split_identity
+from ctt.validate.checks._table import cell, describe, render
+from ctt.validate.checks._windows import windowed
 from ctt.validate.registry import register
 
 
@@ -30,32 +31,24 @@ def check(tolerance: float | None, ctx: ValidationContext) -> Outcome:
     """
     diff: list[list[str]] = []
     compared = wrong = 0
-    for name, out in ctx.outputs.items():
-        if out.expected_rows is None:
-            continue
-        ident = out.identity()
-        keys, window = split_identity(ident)
-        cmp = Comparer(out.columns, tolerance=out.tolerance, ignore=out.ignore_columns)
-        tol = out.tolerance if tolerance is None else tolerance
-        actual = {
-            json.dumps([r.get(c) for c in ident], default=str): r
-            for r in map(cmp.norm, actual_rows(out))
-        }
-        for exp in map(cmp.norm, out.expected_rows):
-            act = actual.get(json.dumps([exp.get(c) for c in ident], default=str))
+    for w in windowed(ctx):
+        tol = w.out.tolerance if tolerance is None else tolerance
+        actual = w.by_window(actual_rows(w.out))
+        for exp in map(w.cmp.norm, w.out.expected_rows or []):
+            act = actual.get(json.dumps([exp.get(c) for c in w.ident], default=str))
             if act is None:
                 continue  # a missing window is window_count_accuracy's finding
             for col, want in exp.items():
-                if col in ident:
+                if col in w.ident:
                     continue
                 compared += 1
                 if not values_equal(want, act.get(col), tol):
                     wrong += 1
-                    key = describe(exp, keys)
+                    key = describe(exp, w.keys)
                     diff.append(
                         [
-                            f"{name}: {key}" if len(ctx.outputs) > 1 else key,
-                            describe(exp, window),
+                            f"{w.name}: {key}" if len(ctx.outputs) > 1 else key,
+                            describe(exp, w.window),
                             col,
                             cell(want),
                             cell(act.get(col)),

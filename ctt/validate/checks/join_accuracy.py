@@ -6,8 +6,9 @@ from collections import Counter
 
 from ctt.observed.model import Outcome, ValidationContext
 from ctt.observed.rows import compare
-from ctt.validate.checks._args import pct, share
+from ctt.validate.checks._args import share
 from ctt.validate.checks._table import describe, render
+from ctt.validate.checks._windows import accuracy_outcome
 from ctt.validate.registry import register
 
 
@@ -35,17 +36,13 @@ def check(threshold: float, ctx: ValidationContext) -> Outcome:
                 f"{name}: {len(rows)} unmatched key(s)\n"
                 + render(["join key", "missing rows", "unexpected rows"], rows)
             )
-    if total == 0:
-        return Outcome(
-            name="join_accuracy", passed=False, summary="no join results expected or produced"
-        )
-    acc = matched / total
-    return Outcome(
-        name="join_accuracy",
-        passed=acc >= threshold,
-        summary=f"join accuracy {pct(acc)} ({matched} of {total} rows; threshold {pct(threshold)})",
-        measured=acc,
-        threshold=threshold,
-        details="\n\n".join(sections) or None,
-        properties={"join_accuracy": f"{acc:.6f}"},
+    return accuracy_outcome(
+        "join_accuracy",
+        matched,
+        total,
+        threshold,
+        empty="no join results expected or produced",
+        summary="join accuracy {acc} ({matched} of {total} rows; threshold {threshold})",
+        sections=sections,
+        prop="join_accuracy",
     )

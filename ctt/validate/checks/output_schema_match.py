@@ -6,6 +6,7 @@ from typing import Any
 
 from ctt.observed.model import Outcome, ValidationContext, base_type
 from ctt.validate.checks._args import flag
+from ctt.validate.checks._table import listed_outcome
 from ctt.validate.registry import register
 
 
@@ -31,9 +32,9 @@ def check(arg: Any, ctx: ValidationContext) -> Outcome:
             ]
     if not arg:
         return Outcome(name="output_schema_match", passed=True, summary="not checked (false)")
-    return Outcome(
-        name="output_schema_match",
-        passed=not problems,
-        summary="schemas match" if not problems else f"{len(problems)} schema difference(s)",
-        details="\n".join(problems) or None,
+    return listed_outcome(
+        "output_schema_match",
+        problems,
+        ok="schemas match",
+        failed=f"{len(problems)} schema difference(s)",
     )

@@ -8,15 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from ctt.observed.model import Outcome, ValidationContext
-from ctt.validate.checks._data import (
-    Args,
-    fail,
-    failing_rows,
-    output_rows,
-    parse_args,
-    table_rows,
-    targets,
-)
+from ctt.validate.checks._data import Args, fail, parse_args, rows_outcome, table_rows, target_rows
 from ctt.validate.registry import register
 
 
@@ -51,8 +43,7 @@ def check(arg: Relationship, ctx: ValidationContext) -> Outcome:
     known = {_key(r.get(field)) for r in ref_rows}
     orphans: Counter[tuple[str, str]] = Counter()
     checked = 0
-    for name in targets(ctx, arg.table, [arg.column], "relationships"):
-        _, rows = output_rows(ctx, name)
+    for name, rows in target_rows(ctx, arg.table, [arg.column], "relationships"):
         for r in rows:
             v = r.get(arg.column)
             if v is None:
@@ -62,15 +53,12 @@ def check(arg: Relationship, ctx: ValidationContext) -> Outcome:
                 orphans[(name, str(v))] += 1
     bad = [[t, v, n] for (t, v), n in sorted(orphans.items())]
     total = sum(orphans.values())
-    return Outcome(
-        name="relationships",
-        passed=not bad,
-        summary=f"every {arg.column} of {checked} rows is in {arg.to}.{field}"
-        if not bad
-        else f"{total} rows whose {arg.column} is not in {arg.to}.{field}",
-        measured=float(total),
-        threshold=0.0,
-        details=failing_rows(["table", arg.column, "rows"], bad, f"values missing from {arg.to}")
-        if bad
-        else None,
+    return rows_outcome(
+        "relationships",
+        ["table", arg.column, "rows"],
+        bad,
+        f"values missing from {arg.to}",
+        ok=f"every {arg.column} of {checked} rows is in {arg.to}.{field}",
+        failed=f"{total} rows whose {arg.column} is not in {arg.to}.{field}",
+        failures=total,
     )

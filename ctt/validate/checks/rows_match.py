@@ -6,6 +6,7 @@ from typing import Any
 
 from ctt.observed.model import Outcome, ValidationContext
 from ctt.observed.rows import compare, render_diff
+from ctt.validate.checks._table import listed_outcome
 from ctt.validate.registry import register
 
 
@@ -33,9 +34,6 @@ def check(arg: str, ctx: ValidationContext) -> Outcome:
             diffs.append(f"{name}: {render_diff(m)}")
     if compared == 0:
         return Outcome(name="rows_match", passed=False, summary="no expected rows to compare with")
-    return Outcome(
-        name="rows_match",
-        passed=not diffs,
-        summary="rows match" if not diffs else f"{len(diffs)} output(s) differ",
-        details="\n".join(diffs) or None,
+    return listed_outcome(
+        "rows_match", diffs, ok="rows match", failed=f"{len(diffs)} output(s) differ"
     )

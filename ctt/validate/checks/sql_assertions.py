@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from ctt.errors import ConfigError
 from ctt.expect.queries import Query, parse_file, resolve
 from ctt.observed.model import Outcome, ValidationContext
-from ctt.validate.checks._data import connect, fail, failing_rows
+from ctt.validate.checks._data import assertion_outcome, connect, fail, failing_rows
 from ctt.validate.registry import register
 
 
@@ -103,13 +103,10 @@ def check(items: list[Item], ctx: ValidationContext) -> Outcome:
                 )
     finally:
         con.close()
-    return Outcome(
-        name="sql_assertions",
-        passed=not failed,
-        summary=f"{len(queries)} queries return no rows"
-        if not failed
-        else f"{len(failed)} of {len(queries)} queries return rows",
-        measured=float(len(failed)),
-        threshold=0.0,
-        details="\n\n".join(failed) or None,
+    return assertion_outcome(
+        "sql_assertions",
+        len(failed),
+        ok=f"{len(queries)} queries return no rows",
+        failed=f"{len(failed)} of {len(queries)} queries return rows",
+        details="\n\n".join(failed),
     )

@@ -7,7 +7,6 @@ import pytest
 
 from ctt.ci.analysis import ChangeAnalysis, DiffSource, FileStatus
 from ctt.ci.analyze import GitRepo, analyze, resolve_range
-from ctt.ci.select import run_analyze
 from ctt.errors import UsageError
 from tests.unit.ci._repo import Repo
 
@@ -153,28 +152,3 @@ def test_unknown_ref_and_not_a_repository(tmp_path: Path) -> None:
     (tmp_path / "plain").mkdir()
     with pytest.raises(UsageError, match="not inside a git repository"):
         GitRepo(tmp_path / "plain")
-
-
-def test_run_analyze_maps_components_when_config_exists(tmp_path: Path) -> None:
-    repo = Repo(tmp_path)
-    base = repo.commit(
-        {
-            "sel.yaml": "test_selection:\n  change_detection:\n    paths:\n"
-            "      - path: 'terraform/modules/topics/'\n        tests: [topic_tests]\n",
-            "suites.yaml": "suites:\n  topic_tests: {kind: command, command: 'true'}\n",
-            "terraform/modules/topics/main.tf": "",
-        }
-    )
-    repo.commit({"terraform/modules/topics/main.tf": "# x\n"})
-    analysis, _warnings = run_analyze(
-        tmp_path,
-        base=base,
-        selection_file=tmp_path / "sel.yaml",
-        suites_file=tmp_path / "suites.yaml",
-    )
-    assert analysis.files[0].components == ["module:terraform/modules/topics", "rule:0"]
-    assert analysis.components == ["module:terraform/modules/topics", "rule:0"]
-    again = ChangeAnalysis.model_validate_json(
-        analysis.model_dump_json(exclude={"modified_files", "components"})
-    )
-    assert again.files == analysis.files

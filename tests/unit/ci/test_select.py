@@ -4,12 +4,14 @@ from pathlib import Path
 
 import pytest
 
+from ctt.ci.analysis import ChangeAnalysis
 from ctt.ci.analyze import GitRepo, analyze, resolve_range
-from ctt.ci.select import explain_lines
+from ctt.ci.select import explain_lines, run_analyze
 from ctt.ci.selection import SelectionMode
 from ctt.ci.selection_history import JsonHistory
 from ctt.errors import ConfigError, UsageError
 from tests.unit.ci._fixture import changes, make_repo, selector
+from tests.unit.ci._repo import Repo
 
 
 @pytest.fixture
@@ -305,3 +307,28 @@ def test_every_shipped_template_selects_a_suite_with_the_shipped_rules() -> None
         result = sel.select(SelectionMode.SMART, changes(template))
         assert "flink_transformation_tests" in result.selected, template
         assert result.unmapped == [], template
+
+
+def test_run_analyze_maps_components_when_config_exists(tmp_path: Path) -> None:
+    repo = Repo(tmp_path)
+    base = repo.commit(
+        {
+            "sel.yaml": "test_selection:\n  change_detection:\n    paths:\n"
+            "      - path: 'terraform/modules/topics/'\n        tests: [topic_tests]\n",
+            "suites.yaml": "suites:\n  topic_tests: {kind: command, command: 'true'}\n",
+            "terraform/modules/topics/main.tf": "",
+        }
+    )
+    repo.commit({"terraform/modules/topics/main.tf": "# x\n"})
+    analysis, _warnings = run_analyze(
+        tmp_path,
+        base=base,
+        selection_file=tmp_path / "sel.yaml",
+        suites_file=tmp_path / "suites.yaml",
+    )
+    assert analysis.files[0].components == ["module:terraform/modules/topics", "rule:0"]
+    assert analysis.components == ["module:terraform/modules/topics", "rule:0"]
+    again = ChangeAnalysis.model_validate_json(
+        analysis.model_dump_json(exclude={"modified_files", "components"})
+    )
+    assert again.files == analysis.files
