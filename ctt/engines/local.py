@@ -163,11 +163,7 @@ class LocalEngine:
         job = self.rest.job(handle.job_id)
         marks: list[int] = []
         for vid in _source_vertices(job):
-            names = [
-                n
-                for n in self._names(handle.job_id, vid)
-                if n.endswith(".currentOutputWatermark") and n.count(".") >= 2
-            ]
+            names = self._matching(handle.job_id, vid, ".currentOutputWatermark", source_only=False)
             if not names:
                 return None
             per_subtask: dict[str, int] = {}
@@ -216,13 +212,7 @@ class LocalEngine:
         """Sum of one operator metric over every vertex; whether any operator has it."""
         total, seen = 0, False
         for v in vertices:
-            names = [
-                n
-                for n in self._names(job_id, v["id"])
-                if n.endswith(suffix)
-                and n.count(".") >= 2
-                and (not source_only or ".Source__" in n)
-            ]
+            names = self._matching(job_id, v["id"], suffix, source_only=source_only)
             if names:
                 seen = True
                 total += sum(
@@ -230,15 +220,36 @@ class LocalEngine:
                 )
         return total, seen
 
-    def _names(self, job_id: str, vertex_id: str) -> list[str]:
-        """Metric names of a vertex, listed once it has any (they appear as tasks start)."""
+    def _matching(
+        self, job_id: str, vertex_id: str, suffix: str, *, source_only: bool
+    ) -> list[str]:
+        """A vertex's operator metrics named ``*suffix``.
+
+        Names appear as the vertex's operators register them, not all at once: a list read
+        while a task starts may hold the task's metrics but not yet an operator's
+        ``numLateRecordsDropped``, and caching it made the same job report 0 dropped on one run
+        and "no such metric" on the next. So the list is cached only once it has a match, and
+        read again until then.
+        """
+
+        def match(names: list[str]) -> list[str]:
+            return [
+                n
+                for n in names
+                if n.endswith(suffix)
+                and n.count(".") >= 2
+                and (not source_only or ".Source__" in n)
+            ]
+
         key = (job_id, vertex_id)
-        if key not in self._metric_names:
-            names = list(self.rest.vertex_metrics(job_id, vertex_id))
-            if not names:
-                return []
+        found = match(self._metric_names.get(key, []))
+        if found:
+            return found
+        names = list(self.rest.vertex_metrics(job_id, vertex_id))
+        found = match(names)
+        if found:
             self._metric_names[key] = names
-        return self._metric_names[key]
+        return found
 
     def results(self, handle: StatementHandle) -> Iterator[ResultRow]:
         for page in self.gateway.pages(handle.engine_ref["operation"]):
