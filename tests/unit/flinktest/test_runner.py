@@ -141,12 +141,23 @@ def test_ctrl_c_cancels_and_still_deletes_jobs_and_topics(tmp_path: Path) -> Non
 
 
 def test_sql_rejected_is_a_config_error_at_the_spec_line(tmp_path: Path) -> None:
-    h = Harness(FakeScript(reject_sql="src", reject_line=2))
+    h = Harness(FakeScript(reject_sql="FROM src", reject_line=2))
     report = h.run(spec(tmp_path))
     (result,) = report.tests
     assert result.error_kind is ErrorKind.CONFIG and report.exit_code() == 2
     assert "t.yaml:5" in (result.message or "")  # SQL starts at line 4; the error is on its line 2
     h.assert_clean()
+
+
+def test_a_rejected_statement_carries_the_users_lines_and_a_caret(tmp_path: Path) -> None:
+    h = Harness(FakeScript(reject_sql="FROM src"))
+    (result,) = h.run(spec(tmp_path)).tests
+    # no position in the fake's message: the CTAS's query, where the view ctt sent starts
+    assert (result.message or "").startswith(f"{tmp_path / 't.yaml'}:5:7: Flink rejected the SQL")
+    assert (result.snippet or "").splitlines()[-2:] == [
+        "5 |       SELECT id, name FROM src;",
+        "  |       ^",
+    ]
 
 
 def test_engine_5xx_is_infrastructure(tmp_path: Path) -> None:
