@@ -511,80 +511,62 @@ class FlinkTestRunner:
         deadline: float,
     ) -> dict[str, list[InputRecord]]:
         """Send every table's records; a late record waits until Flink's watermark has passed it."""
-        test = lt.test
-        bounded = test.completion is Completion.BOUNDED
         out: dict[str, list[InputRecord]] = {}
         for name, inp in inputs.items():
-            sent: list[InputRecord] = []
-
-            def on_sent(
-                rec: GeneratedRecord,
-                at: float,
-                name: str = name,
-                inp: inputs_mod.TableInput = inp,
-                sent: list[InputRecord] = sent,
-            ) -> None:
-                key = None
-                sent.append(
-                    InputRecord(
-                        table=name,
-                        row=rec.fields,
-                        key=key,
-                        produced_at=at,
-                        event_time_ms=rec.event_time_ms,
-                        watermark_delay_ms=inp.watermark_delay_ms,
-                        late=rec.late,
-                        malformed=rec.malformed.value if rec.malformed else None,
-                        closing=rec.closing,
-                        partition=rec.partition,
-                    )
-                )
-
-            records = [r for r in inp.records if not (bounded and r.closing)]
-            hold_back = self._holds_late_rows(test.late_rows, inp)
-            # With late records, the last record is held back until every operator has
-            # processed the rest: Flink's late-record count is read from REST metrics, which
-            # stop updating once the (bounded) job finishes.
-            hold = (
-                records.pop()
-                if bounded and len(records) > 1 and any(r.late for r in records)
-                else None
-            )
-            segments = self._segments(records, test.produce_rate, split_late=hold_back)
-            # Many small sends (watermark barriers, paced rows): an idempotent producer costs
-            # ~0.5 s to start (PID handshake), so these use acks=all with one request in flight,
-            # which keeps order and loses nothing; the read-back would show any duplicate.
-            conf = _SEGMENT_PRODUCER if len(segments) > 1 or hold is not None else None
-            parts = {r.partition for r in records} | ({hold.partition} if hold else set())
-            seen: dict[int, int] = {}  # partition -> highest event time sent
-            for segment in segments + ([[hold]] if hold is not None else []):
-                self._check_deadline(lt, ctx, deadline, "producing input")
-                first = segment[0]
-                if first.late and hold_back:
-                    target = _flink_watermark(first, seen, parts, inp.watermark_delay_ms)
-                    if target is not None:
-                        ctx.note(
-                            f"holding back {name} row {first.index + 1} (event time "
-                            f"{_iso(first.event_time_ms)}, late) until Flink's watermark "
-                            f"reaches {_iso(target)}"
-                        )
-                        self._watermark_barrier(lt, ctx, target, deadline)
-                elif not hold_back and not inp.generated:
-                    for r in (r for r in segment if r.late):
-                        ctx.note(
-                            f"{name} row {r.index + 1} (event time {_iso(r.event_time_ms)}) is "
-                            "behind the watermark by event time; sent as written "
-                            "(`late_rows: wait_for_watermark` holds it back)"
-                        )
-                if first is hold:
-                    ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
-                self.kafka.produce(segment, topic_of[name], on_sent=on_sent, producer_config=conf)
-                ctx.sent += sum(1 for r in segment if r.fields is not None and not r.malformed)
-                for r in segment:
-                    seen[r.partition] = max(seen.get(r.partition, r.event_time_ms), r.event_time_ms)
-            out[name] = sent
-            ctx.note(f"produced {len(sent)} records to {topic_of[name]}")
+            out[name] = self._produce_table(lt, ctx, name, inp, topic_of[name], deadline)
+            ctx.note(f"produced {len(out[name])} records to {topic_of[name]}")
         return out
+
+    def _produce_table(
+        self,
+        lt: LoadedTest,
+        ctx: _Ctx,
+        name: str,
+        inp: inputs_mod.TableInput,
+        topic: str,
+        deadline: float,
+    ) -> list[InputRecord]:
+        """One table's records, in segments that each may wait for a watermark first."""
+        test = lt.test
+        bounded = test.completion is Completion.BOUNDED
+        sent: list[InputRecord] = []
+        on_sent = _recorder(name, inp, sent)
+        records = [r for r in inp.records if not (bounded and r.closing)]
+        hold_back = self._holds_late_rows(test.late_rows, inp)
+        # With late records, the last record is held back until every operator has
+        # processed the rest: Flink's late-record count is read from REST metrics, which
+        # stop updating once the (bounded) job finishes.
+        hold = (
+            records.pop() if bounded and len(records) > 1 and any(r.late for r in records) else None
+        )
+        segments = self._segments(records, test.produce_rate, split_late=hold_back)
+        # Many small sends (watermark barriers, paced rows): an idempotent producer costs
+        # ~0.5 s to start (PID handshake), so these use acks=all with one request in flight,
+        # which keeps order and loses nothing; the read-back would show any duplicate.
+        conf = _SEGMENT_PRODUCER if len(segments) > 1 or hold is not None else None
+        parts = {r.partition for r in records} | ({hold.partition} if hold else set())
+        seen: dict[int, int] = {}  # partition -> highest event time sent
+        for segment in segments + ([[hold]] if hold is not None else []):
+            self._check_deadline(lt, ctx, deadline, "producing input")
+            first = segment[0]
+            if first.late and hold_back:
+                target = _flink_watermark(first, seen, parts, inp.watermark_delay_ms)
+                if target is not None:
+                    ctx.note(
+                        f"holding back {name} row {first.index + 1} (event time "
+                        f"{_iso(first.event_time_ms)}, late) until Flink's watermark "
+                        f"reaches {_iso(target)}"
+                    )
+                    self._watermark_barrier(lt, ctx, target, deadline)
+            elif not hold_back and not inp.generated:
+                _note_late_as_written(ctx, name, segment)
+            if first is hold:
+                ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
+            self.kafka.produce(segment, topic, on_sent=on_sent, producer_config=conf)
+            ctx.sent += sum(1 for r in segment if r.fields is not None and not r.malformed)
+            for r in segment:
+                seen[r.partition] = max(seen.get(r.partition, r.event_time_ms), r.event_time_ms)
+        return sent
 
     @staticmethod
     def _holds_late_rows(option: LateRows | None, inp: inputs_mod.TableInput) -> bool:
@@ -781,6 +763,39 @@ class FlinkTestRunner:
                 ctx.note(f"deleted {len(ctx.topics)} topics")
             except CttError as exc:
                 ctx.note(f"cleanup: could not delete topics: {exc}")
+
+
+def _recorder(
+    name: str, inp: inputs_mod.TableInput, sent: list[InputRecord]
+) -> Callable[[GeneratedRecord, float], None]:
+    """The producer's ``on_sent``: appends what was delivered (and when) to ``sent``."""
+
+    def on_sent(rec: GeneratedRecord, at: float) -> None:
+        sent.append(
+            InputRecord(
+                table=name,
+                row=rec.fields,
+                key=None,
+                produced_at=at,
+                event_time_ms=rec.event_time_ms,
+                watermark_delay_ms=inp.watermark_delay_ms,
+                late=rec.late,
+                malformed=rec.malformed.value if rec.malformed else None,
+                closing=rec.closing,
+                partition=rec.partition,
+            )
+        )
+
+    return on_sent
+
+
+def _note_late_as_written(ctx: _Ctx, name: str, segment: list[GeneratedRecord]) -> None:
+    for r in (r for r in segment if r.late):
+        ctx.note(
+            f"{name} row {r.index + 1} (event time {_iso(r.event_time_ms)}) is "
+            "behind the watermark by event time; sent as written "
+            "(`late_rows: wait_for_watermark` holds it back)"
+        )
 
 
 def _validations(test: FlinkTest) -> list[dict[str, Any]]:
