@@ -131,9 +131,7 @@ def test_a_typo_in_a_template_points_at_the_template(tmp_path: Path) -> None:
     template.write_text(
         "-- doubles it\nCREATE TABLE out_t AS\nSELECT id, amout * {{ k }} AS doubled\nFROM src;\n"
     )
-    lt = write_spec(
-        tmp_path / "specs" / "t.yaml", "    sql_template: t.sql\n    params: {k: 2}\n"
-    )
+    lt = write_spec(tmp_path / "specs" / "t.yaml", "    sql_template: t.sql\n    params: {k: 2}\n")
     err = prepare(lt, Engine("amout"))
     assert (err.file, err.line, err.col) == (str(template), 3, 12)
     assert caret(err) == ["3 | SELECT id, amout * 2 AS doubled", "  |            ^"]
