@@ -131,19 +131,10 @@ def run_generate(
     overrides: dict[str, Any] | None = None,
 ) -> GenerateStats:
     """Generate one table's stream into its topic; raise on any undelivered record."""
-    from ctt.kafka.admin import TopicAdmin
-    from ctt.kafka.produce import RateSchedule, topic_partitions
+    from ctt.kafka.produce import RateSchedule
 
-    if spec is not None:
-        if table is None:
-            raise UsageError("--spec needs --table")
-        shape, spec_cfg, spec_topic = table_from_spec(spec, table, test)
-    elif table is not None:
-        raise UsageError("--table needs --spec")
-    else:
-        shape, spec_cfg, spec_topic = DEFAULT_TABLE, None, None
+    shape, spec_cfg, spec_topic = _table(spec, table, test)
     topic = topic or spec_topic or shape.name
-    base = spec_cfg.model_dump(by_alias=False, exclude_unset=True) if spec_cfg else {}
     given: dict[str, Any] = {
         "rate": rate,
         "duration": duration,
@@ -151,24 +142,9 @@ def run_generate(
         "format": data_format,
         **(overrides or {}),
     }
-    if count is not None:
-        given["count"] = count
-        base.pop("events_per_key", None)
-    try:
-        cfg = GeneratorConfig.model_validate(
-            {**base, **{k: v for k, v in given.items() if v is not None}}
-        )
-    except ValueError as exc:
-        raise UsageError(f"generator settings: {exc}") from None
-
+    cfg = _config(spec_cfg, given, count)
     bootstrap = bootstrap_servers or default_bootstrap()
-    existing = topic_partitions(bootstrap, topic)
-    if existing is None:
-        # old event times would expire at once under time-based retention: keep them
-        TopicAdmin(bootstrap).create({topic: shape.partitions}, config={"retention.ms": "-1"})
-        out.info(f"created topic {topic} ({shape.partitions} partitions)")
-    elif existing != shape.partitions:
-        shape = shape.model_copy(update={"partitions": existing})
+    shape = _ensure_topic(out, bootstrap, topic, shape)
 
     gt_path = ground_truth or Path("ground-truth") / f"{topic}.jsonl"
     header = GroundTruthHeader(
@@ -205,21 +181,72 @@ def run_generate(
         ground_truth=str(gt_path),
         bootstrap_servers=bootstrap,
     )
+    _show(out, stats)
+    return stats
+
+
+def _table(
+    spec: Path | None, table: str | None, test: str | None
+) -> tuple[TableShape, GeneratorConfig | None, str | None]:
+    """The table to generate: one of the spec's with ``--spec``, else the seed's user events."""
+    if spec is not None:
+        if table is None:
+            raise UsageError("--spec needs --table")
+        return table_from_spec(spec, table, test)
+    if table is not None:
+        raise UsageError("--table needs --spec")
+    return DEFAULT_TABLE, None, None
+
+
+def _config(
+    spec_cfg: GeneratorConfig | None, given: dict[str, Any], count: int | None
+) -> GeneratorConfig:
+    """The spec's generator settings with the command line's on top (``--count`` wins over
+    ``events_per_key``)."""
+    base = spec_cfg.model_dump(by_alias=False, exclude_unset=True) if spec_cfg else {}
+    given = dict(given)
+    if count is not None:
+        given["count"] = count
+        base.pop("events_per_key", None)
+    try:
+        return GeneratorConfig.model_validate(
+            {**base, **{k: v for k, v in given.items() if v is not None}}
+        )
+    except ValueError as exc:
+        raise UsageError(f"generator settings: {exc}") from None
+
+
+def _ensure_topic(out: Output, bootstrap: str, topic: str, shape: TableShape) -> TableShape:
+    """Create the topic if it is missing; a topic that exists keeps its partition count."""
+    from ctt.kafka.admin import TopicAdmin
+    from ctt.kafka.produce import topic_partitions
+
+    existing = topic_partitions(bootstrap, topic)
+    if existing is None:
+        # old event times would expire at once under time-based retention: keep them
+        TopicAdmin(bootstrap).create({topic: shape.partitions}, config={"retention.ms": "-1"})
+        out.info(f"created topic {topic} ({shape.partitions} partitions)")
+    elif existing != shape.partitions:
+        shape = shape.model_copy(update={"partitions": existing})
+    return shape
+
+
+def _show(out: Output, stats: GenerateStats) -> None:
+    """The final stats: one JSON document with ``--json``, else a small table."""
     if out.json_mode:
         out.emit_json(stats)
-    else:
-        grid = Table(show_header=False, box=None)
-        for name, value in (
-            ("sent", f"{stats.sent:,}"),
-            ("records/s", f"{stats.records_per_s:,.0f}"),
-            ("bytes", f"{stats.bytes:,}"),
-            ("errors", str(stats.errors)),
-            ("late / malformed / closing", f"{stats.late} / {stats.malformed} / {stats.closing}"),
-            ("ground truth", stats.ground_truth or "-"),
-        ):
-            grid.add_row(name, value)
-        out.table(grid)
-    return stats
+        return
+    grid = Table(show_header=False, box=None)
+    for name, value in (
+        ("sent", f"{stats.sent:,}"),
+        ("records/s", f"{stats.records_per_s:,.0f}"),
+        ("bytes", f"{stats.bytes:,}"),
+        ("errors", str(stats.errors)),
+        ("late / malformed / closing", f"{stats.late} / {stats.malformed} / {stats.closing}"),
+        ("ground truth", stats.ground_truth or "-"),
+    ):
+        grid.add_row(name, value)
+    out.table(grid)
 
 
 def _produce(

@@ -16,6 +16,7 @@ import math
 import random
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -166,6 +167,22 @@ def weighted(values: Sequence[Any], weights: Sequence[float], rng: random.Random
     )
 
 
+@dataclass(frozen=True)
+class _Field:
+    """One field being built: its path, SQL type, settings and own random stream."""
+
+    path: str
+    sql: SqlType
+    spec: FieldSpec | None
+    rng: random.Random
+    event_time_ms: Callable[[], int]
+
+    @property
+    def leaf(self) -> str:
+        """The column's own name, lower case (``address.city`` -> ``city``)."""
+        return self.path.rsplit(".", 1)[-1].rstrip("[]").lower()
+
+
 class FieldFactory:
     """Builds value generators for one table's fields from SQL types and overrides."""
 
@@ -252,11 +269,24 @@ class FieldFactory:
         spec: FieldSpec | None,
         event_time_ms: Callable[[], int],
     ) -> ValueFn:
-        rng = field_rng(self.seed, self.table, path)
-        leaf = path.rsplit(".", 1)[-1].rstrip("[]").lower()
+        """What the field's settings ask for, else a generator by SQL type (and column name)."""
+        f = _Field(path, sql, spec, field_rng(self.seed, self.table, path), event_time_ms)
+        declared = self._declared(f)
+        if declared is not None:
+            return declared
+        kind = _kind_for(spec.type) if spec and spec.type else sql.kind
+        for by_kind in (self._number, self._temporal, self._nested):
+            fn = by_kind(f, kind)
+            if fn is not None:
+                return fn
+        return self._string(f)
+
+    def _declared(self, f: _Field) -> ValueFn | None:
+        """A reference, enum, faker provider, sequence, UUID or JSON object: what ``fields:`` says."""
+        spec, rng, leaf = f.spec, f.rng, f.leaf
         ftype = spec.type if spec else None
         if spec and spec.reference is not None:
-            present, absent = self.reference_values(path, spec)
+            present, absent = self.reference_values(f.path, spec)
             pick, miss, rand = (
                 chooser(len(present), spec, rng),
                 spec.reference.missing_share,
@@ -270,7 +300,7 @@ class FieldFactory:
                 return weighted(list(enum), list(enum.values()), rng)
             return pooled(list(enum), spec, rng)
         if spec and spec.faker:
-            return self._pooled(path, spec.faker, spec.faker_args, spec, rng, sql)
+            return self._pooled(f.path, spec.faker, spec.faker_args, spec, rng, f.sql)
         if ftype is FieldType.SEQUENCE:
             counter = itertools.count(spec.start if spec else 1, spec.step if spec else 1)
             return lambda: next(counter)
@@ -279,16 +309,23 @@ class FieldFactory:
             return lambda: str(uuid.UUID(int=bits(128), version=4))
         if ftype is FieldType.JSON:
             members = {
-                name: self.build(f"{path}.{name}", _sql_for(sub.type), event_time_ms=event_time_ms)
+                name: self.build(
+                    f"{f.path}.{name}", _sql_for(sub.type), event_time_ms=f.event_time_ms
+                )
                 for name, sub in (spec.fields if spec else {}).items()
             }
             return lambda: json.dumps(
                 {name: fn() for name, fn in members.items()}, separators=(",", ":")
             )
-        kind = _kind_for(ftype) if ftype else sql.kind
+        return None
+
+    @staticmethod
+    def _number(f: _Field, kind: Kind) -> ValueFn | None:
+        """Integers, floats and decimals (uniform in [min, max] unless distributed), booleans."""
+        spec, sql, rng = f.spec, f.sql, f.rng
         if kind in INTEGER_KINDS:
             lo, hi = _INT_RANGES.get(kind, (0, 1000))
-            if leaf == "age":
+            if f.leaf == "age":
                 lo, hi = 10, 90
             lo = int(spec.min) if spec and spec.min is not None else lo
             hi = int(spec.max) if spec and spec.max is not None else hi
@@ -320,6 +357,12 @@ class FieldFactory:
         if kind is Kind.BOOLEAN:
             rand = rng.random
             return lambda: rand() < 0.5
+        return None
+
+    def _temporal(self, f: _Field, kind: Kind) -> ValueFn | None:
+        """Timestamps and dates within the run's span (the year before for sign-up-like
+        columns), times of day, and bytes."""
+        rng = f.rng
         if kind in (Kind.TIMESTAMP, Kind.TIMESTAMP_LTZ, Kind.DATE):
             fmt = {
                 Kind.TIMESTAMP: format_timestamp,
@@ -327,7 +370,7 @@ class FieldFactory:
                 Kind.DATE: format_date,
             }[kind]
             start, span, rand = self.start_ms, self.span_ms, rng.random
-            if leaf.endswith(("registration_date", "created_at", "signup_date", "birth_date")):
+            if f.leaf.endswith(("registration_date", "created_at", "signup_date", "birth_date")):
                 start, span = start - 365 * 86_400_000, 365 * 86_400_000  # the year before
             return lambda: fmt(start + int(rand() * span))
         if kind is Kind.TIME:
@@ -336,6 +379,11 @@ class FieldFactory:
         if kind is Kind.BYTES:
             bits = rng.getrandbits
             return lambda: uuid.UUID(int=bits(128)).hex
+        return None
+
+    def _nested(self, f: _Field, kind: Kind) -> ValueFn | None:
+        """Arrays, maps and rows, from their elements' generators."""
+        path, sql, spec, rng, event_time_ms = f.path, f.sql, f.spec, f.rng, f.event_time_ms
         if kind is Kind.ARRAY:
             assert sql.element is not None
             elem = self.build(f"{path}[]", sql.element, event_time_ms=event_time_ms)
@@ -355,16 +403,20 @@ class FieldFactory:
                 for name, sub in sql.fields
             }
             return lambda: {name: fn() for name, fn in members.items()}
-        # strings
+        return None
+
+    def _string(self, f: _Field) -> ValueFn:
+        """Strings: a Faker provider by column name, ``<prefix>-NNNNN`` ids, else words."""
+        spec, rng, leaf = f.spec, f.rng, f.leaf
         if leaf in _NAME_PROVIDERS and spec is None:
             provider, args = _NAME_PROVIDERS[leaf]
-            return self._pooled(path, provider, args, spec, rng, sql)
+            return self._pooled(f.path, provider, args, spec, rng, f.sql)
         if leaf.endswith("_id"):
             prefix = leaf[:-3].replace("_", "-") or "id"
             size = spec.cardinality if spec and spec.cardinality else DEFAULT_POOL
             pick = chooser(size, spec, rng)
             return lambda: f"{prefix}-{pick() + 1:05d}"
-        return self._pooled(path, "word", {}, spec, rng, sql)
+        return self._pooled(f.path, "word", {}, spec, rng, f.sql)
 
     def _pooled(
         self,

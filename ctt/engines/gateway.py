@@ -11,9 +11,9 @@ import httpx
 from pydantic import BaseModel
 
 from ctt.engines.base import EngineError, StatementError
+from ctt.sql.statements import error_position
 
 _CAUSE = re.compile(r"Caused by: (?P<cls>[\w.$]+): (?P<msg>.*)")
-_LINE = re.compile(r"line (?P<line>\d+), column (?P<col>\d+)")
 # Exceptions whose message is the user's problem rather than the gateway's plumbing.
 _USER_ERRORS = (
     "ValidationException",
@@ -32,6 +32,8 @@ def sql_error(errors: list[str]) -> StatementError | None:
 
     The gateway answers HTTP 500 both for a bad query and for its own trouble; only
     the exception chain tells them apart: a SQL error has one of ``_USER_ERRORS``.
+    The message keeps Flink's ``line N, column M`` (inside the statement sent), which
+    the runner maps to the user's file; ``sql_line`` is its line.
     """
     text = "\n".join(errors)
     causes = [(m["cls"], m["msg"].strip()) for m in _CAUSE.finditer(text)]
@@ -39,10 +41,8 @@ def sql_error(errors: list[str]) -> StatementError | None:
     if not user:
         return None
     cls, msg = user[0]
-    line = _LINE.search(msg)
-    return StatementError(
-        f"{cls.rsplit('.', 1)[-1]}: {msg}", sql_line=int(line["line"]) if line else None
-    )
+    pos = error_position(msg)
+    return StatementError(f"{cls.rsplit('.', 1)[-1]}: {msg}", sql_line=pos[0] if pos else None)
 
 
 def gateway_error(status: int, errors: list[str], what: str) -> StatementError | EngineError:

@@ -75,6 +75,8 @@ class TerminalReporter:
                 self.out.info(f"        [yellow]warning:[/yellow] {escape(warning)}")
             if result.status in (Status.FAILED, Status.ERROR) and result.message:
                 self.out.info(f"        {escape(result.message)}")
+                for line in (result.snippet or "").splitlines():
+                    self.out.info(f"        {escape(line)}")
                 for o in result.outcomes:
                     if not o.passed and o.details:
                         for detail in o.details.splitlines()[:25]:
@@ -112,7 +114,7 @@ def to_junit(report: RunReport) -> list[TestSuiteResult]:
                 time=round(t.duration_s, 3),
                 status=t.status,
                 message=t.message,
-                details=details or t.message,
+                details=details or "\n".join(filter(None, (t.message, t.snippet))) or None,
                 system_out="\n".join(out_lines),
                 properties=props,
             )

@@ -27,6 +27,9 @@ class TestResult(BaseModel):
     status: Status
     duration_s: float = 0.0
     message: str | None = None
+    snippet: str | None = Field(
+        None, description="the user's lines and a caret below `message` (a SQL or spec error)"
+    )
     error_kind: ErrorKind | None = None
     outcomes: list[Outcome] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list, description="e.g. only the oracle expects")

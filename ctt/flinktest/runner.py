@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from ctt.config.spec import Completion, LateRows, LoadedTest, OutputMode, RowOrder
+from ctt.config.spec import Completion, FlinkTest, LateRows, LoadedTest, OutputMode, RowOrder
 from ctt.engines.base import (
     FAILED_PHASES,
     FailureCause,
@@ -42,11 +42,18 @@ from ctt.expect import plan as plan_expectations
 from ctt.flinktest import inputs as inputs_mod
 from ctt.flinktest.outputs import UndecodableOutput, decode
 from ctt.flinktest.results import RunReport, TestResult
-from ctt.flinktest.sql_setup import OutputPlan, SqlSetup, SqlSource, sql_source, targets
+from ctt.flinktest.sql_setup import Job, OutputPlan, SqlSetup, SqlSource, sql_source, targets
 from ctt.kafka.client import ConfluentKafka, KafkaClient, OutputReader
 from ctt.kafka.naming import new_run_id, test_scope
 from ctt.kafka.record import GeneratedRecord
-from ctt.observed.model import Column, InputRecord, OutputRow, TableOutput, ValidationContext
+from ctt.observed.model import (
+    Column,
+    InputRecord,
+    OutputRow,
+    StatementMetrics,
+    TableOutput,
+    ValidationContext,
+)
 from ctt.report.model import ErrorKind, Status
 from ctt.sql import statements
 from ctt.stack.state import StackState
@@ -105,7 +112,8 @@ def local_engines(stack: StackState) -> EngineFactory:
 class _Ctx:
     """Per-test bookkeeping the cleanup needs, filled as the test goes."""
 
-    def __init__(self) -> None:
+    def __init__(self, scope: str) -> None:
+        self.scope = scope  # the test's unique name in the run (``naming.test_scope``)
         self.engine: FlinkEngine | None = None
         self.handle: StatementHandle | None = None
         self.reader: OutputReader | None = None
@@ -199,13 +207,17 @@ class FlinkTestRunner:
                 error_kind=ErrorKind.INTERRUPTED,
                 message="not started: interrupted",
             )
-        ctx = _Ctx()
+        ctx = _Ctx(test_scope(str(lt.file), test.name))
         result: TestResult
         try:
             result = self._execute(lt, ctx, base)
         except ConfigError as exc:
             result = TestResult(
-                **base, status=Status.ERROR, error_kind=ErrorKind.CONFIG, message=str(exc)
+                **base,
+                status=Status.ERROR,
+                error_kind=ErrorKind.CONFIG,
+                message=str(exc),
+                snippet=exc.snippet,
             )
         except TestTimeout as exc:
             result = TestResult(
@@ -250,40 +262,80 @@ class FlinkTestRunner:
         self.listener(lt.id, text)
 
     def _execute(self, lt: LoadedTest, ctx: _Ctx, base: dict[str, Any]) -> TestResult:
-        test = lt.test
-        deadline = time.monotonic() + test.timeout
+        """The test's phases in order; each is a method below, and cleanup is the caller's."""
+        deadline = time.monotonic() + lt.test.timeout
         self._phase(lt, ctx, "rendering SQL")
-        src = sql_source(lt)
-        stmts = statements.parse(src.text)
-        outs = set(targets(stmts))
+        outs, inputs = self._plan_inputs(lt, ctx)
+
+        self._phase(lt, ctx, "creating session and tables")
+        job, plans, settings, topic_of = self._create_tables(lt, ctx, outs, inputs)
+
+        self._phase(lt, ctx, "starting job")
+        reader = self._start_job(lt, ctx, job, plans, settings, deadline)
+
+        self._phase(lt, ctx, "producing input")
+        produced = self._produce(lt, ctx, inputs, topic_of, deadline)
+
+        self._phase(lt, ctx, "collecting output")
+        records = self._collect(lt, ctx, reader, plans, deadline)
+        metrics = self._job_metrics(lt, ctx, produced, deadline)
+
+        self._phase(lt, ctx, "validating")
+        return self._validate(lt, ctx, base, plans, records, produced, metrics)
+
+    def _plan_inputs(
+        self, lt: LoadedTest, ctx: _Ctx
+    ) -> tuple[set[str], dict[str, inputs_mod.TableInput]]:
+        """Render the SQL; the tables it writes and the records of the tables it reads."""
+        test = lt.test
+        ctx.src = sql_source(lt)
+        ctx.stmts = statements.parse(ctx.src.text)
+        outs = set(targets(ctx.stmts))
         sources = {n for n in test.tables if n not in outs}
         try:
-            inputs = inputs_mod.build(test, sources)
+            return outs, inputs_mod.build(test, sources)
         except ValueError as exc:
             raise ConfigError(str(exc), file=str(lt.file), line=lt.line) from None
 
-        self._phase(lt, ctx, "creating session and tables")
-        ctx.src, ctx.stmts = src, stmts
+    def _create_tables(
+        self,
+        lt: LoadedTest,
+        ctx: _Ctx,
+        outs: set[str],
+        inputs: dict[str, inputs_mod.TableInput],
+    ) -> tuple[Job, list[OutputPlan], dict[str, str], dict[str, str]]:
+        """The session, the run's topics, the tables over them: (job, outputs, SET, topics)."""
+        test, src = lt.test, ctx.src
+        assert src is not None
         engine = ctx.engine = self.engines()
         setup = SqlSetup(engine, run_id=self.run_id, bootstrap=self.kafka.bootstrap_servers)
         # Topics first: the tables' DDL does not create them.
-        scope = test_scope(str(lt.file), test.name)
-        topic_of = setup.topic_names(test, outs, scope=scope)
+        topic_of = setup.topic_names(test, outs, scope=ctx.scope)
         partitions = {
             topic_of[n]: test.tables[n].partitions if n in test.tables else 1 for n in topic_of
         }
         ctx.topics = list(partitions)
         self.kafka.create_topics(partitions)
-        inserts, plans, settings = setup.prepare(test, src, stmts, inputs, topic_of)
-
-        self._phase(lt, ctx, "starting job")
-        reader = ctx.reader = self.kafka.reader([p.topic for p in plans])
-        sql = (
-            inserts[0]
-            if len(inserts) == 1
-            else "EXECUTE STATEMENT SET BEGIN\n" + ";\n".join(inserts) + ";\nEND"
+        job, plans, settings = setup.prepare(
+            test, src, ctx.stmts, inputs, topic_of, spec=lt.source_map
         )
-        job_name = f"ctt-{self.run_id}-{scope}"
+        return job, plans, settings, topic_of
+
+    def _start_job(
+        self,
+        lt: LoadedTest,
+        ctx: _Ctx,
+        job: Job,
+        plans: list[OutputPlan],
+        settings: dict[str, str],
+        deadline: float,
+    ) -> OutputReader:
+        """Submit the job once a slot is free (retrying a slot lost to another run) and start
+        reading its outputs."""
+        engine, src = ctx.engine, ctx.src
+        assert engine is not None and src is not None
+        reader = ctx.reader = self.kafka.reader([p.topic for p in plans])
+        job_name = f"ctt-{self.run_id}-{ctx.scope}"
         for attempt in range(1, _SLOT_ATTEMPTS + 1):
             self._wait(
                 lt,
@@ -294,13 +346,9 @@ class FlinkTestRunner:
                 interval=2 * self.poll_s,
             )
             try:
-                ctx.handle = engine.submit(sql, name=job_name, properties=settings)
+                ctx.handle = engine.submit(job.sql, name=job_name, properties=settings)
             except StatementError as exc:
-                raise ConfigError(
-                    f"Flink rejected the job: {exc.message}",
-                    file=src.file,
-                    line=src.first_line + (exc.sql_line or 1) - 1,
-                ) from None
+                raise job.rejected(exc, src) from None
             try:
                 self._wait(
                     lt,
@@ -319,46 +367,51 @@ class FlinkTestRunner:
                 ctx.handle = None
         else:
             raise InfraError(
-                f"no TaskManager slot became free for {test.name} after {_SLOT_ATTEMPTS} attempts",
+                f"no TaskManager slot became free for {lt.test.name} after {_SLOT_ATTEMPTS} attempts",
                 hint="run fewer tests at once (-p) or start the stack with more --slots",
             )
         reader.start()
+        return reader
 
-        self._phase(lt, ctx, "producing input")
-        produced = self._produce(lt, ctx, inputs, topic_of, deadline)
-
-        self._phase(lt, ctx, "collecting output")
-        records = self._collect(lt, ctx, reader, plans, deadline)
-        assert ctx.handle is not None
+    def _job_metrics(
+        self,
+        lt: LoadedTest,
+        ctx: _Ctx,
+        produced: dict[str, list[InputRecord]],
+        deadline: float,
+    ) -> StatementMetrics:
+        """The job's metrics, with the late-record count settled where the test needs it."""
+        assert ctx.engine is not None and ctx.handle is not None
         late_sent = any(r.late for rs in produced.values() for r in rs)
-        if ctx.late_dropped is None and test.completion is Completion.QUIET and late_sent:
+        if ctx.late_dropped is None and lt.test.completion is Completion.QUIET and late_sent:
             ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
-        metrics = engine.metrics(ctx.handle)
+        metrics = ctx.engine.metrics(ctx.handle)
         if ctx.late_dropped is not None:
             # The settled count misses drops that happen later (a local window combiner
             # buffers a late row until the next watermark); a snapshot after a bounded job
             # finished may miss the last updates: each is a lower bound.
             metrics.late_records_dropped = max(ctx.late_dropped, metrics.late_records_dropped or 0)
+        return metrics
 
-        self._phase(lt, ctx, "validating")
-        vctx = self._validation_context(lt, plans, records, produced, metrics, src.text)
+    def _validate(
+        self,
+        lt: LoadedTest,
+        ctx: _Ctx,
+        base: dict[str, Any],
+        plans: list[OutputPlan],
+        records: dict[str, list[OutputRow]],
+        produced: dict[str, list[InputRecord]],
+        metrics: StatementMetrics,
+    ) -> TestResult:
+        """Run the spec's validations (and the expectations' own) on what the test observed."""
+        assert ctx.src is not None
+        vctx = self._validation_context(lt, plans, records, produced, metrics, ctx.src.text)
         expect = plan_expectations(lt, vctx.outputs, self.snapshots)  # snapshot, assertions
         vctx.spec, vctx.snapshot = expect.spec, expect.snapshot
         for warning in expect.warnings:
             ctx.note(f"warning: {warning}")
         outcomes = []
-        validations = test.validation or (
-            [{"rows_match": True}]
-            if any(e.rows is not None for e in test.expected.values())
-            else []
-        )
-        if not validations:
-            validations = (
-                [{"row_count": sum(e.count or 0 for e in test.expected.values())}]
-                if test.expected
-                else []
-            )
-        for item in [*validations, *expect.validations]:
+        for item in [*_validations(lt.test), *expect.validations]:
             ((name, raw),) = item.items()
             v = registry.get(name)
             outcomes.append(v.check(v.parse(raw), vctx))
@@ -458,80 +511,62 @@ class FlinkTestRunner:
         deadline: float,
     ) -> dict[str, list[InputRecord]]:
         """Send every table's records; a late record waits until Flink's watermark has passed it."""
-        test = lt.test
-        bounded = test.completion is Completion.BOUNDED
         out: dict[str, list[InputRecord]] = {}
         for name, inp in inputs.items():
-            sent: list[InputRecord] = []
-
-            def on_sent(
-                rec: GeneratedRecord,
-                at: float,
-                name: str = name,
-                inp: inputs_mod.TableInput = inp,
-                sent: list[InputRecord] = sent,
-            ) -> None:
-                key = None
-                sent.append(
-                    InputRecord(
-                        table=name,
-                        row=rec.fields,
-                        key=key,
-                        produced_at=at,
-                        event_time_ms=rec.event_time_ms,
-                        watermark_delay_ms=inp.watermark_delay_ms,
-                        late=rec.late,
-                        malformed=rec.malformed.value if rec.malformed else None,
-                        closing=rec.closing,
-                        partition=rec.partition,
-                    )
-                )
-
-            records = [r for r in inp.records if not (bounded and r.closing)]
-            hold_back = self._holds_late_rows(test.late_rows, inp)
-            # With late records, the last record is held back until every operator has
-            # processed the rest: Flink's late-record count is read from REST metrics, which
-            # stop updating once the (bounded) job finishes.
-            hold = (
-                records.pop()
-                if bounded and len(records) > 1 and any(r.late for r in records)
-                else None
-            )
-            segments = self._segments(records, test.produce_rate, split_late=hold_back)
-            # Many small sends (watermark barriers, paced rows): an idempotent producer costs
-            # ~0.5 s to start (PID handshake), so these use acks=all with one request in flight,
-            # which keeps order and loses nothing; the read-back would show any duplicate.
-            conf = _SEGMENT_PRODUCER if len(segments) > 1 or hold is not None else None
-            parts = {r.partition for r in records} | ({hold.partition} if hold else set())
-            seen: dict[int, int] = {}  # partition -> highest event time sent
-            for segment in segments + ([[hold]] if hold is not None else []):
-                self._check_deadline(lt, ctx, deadline, "producing input")
-                first = segment[0]
-                if first.late and hold_back:
-                    target = _flink_watermark(first, seen, parts, inp.watermark_delay_ms)
-                    if target is not None:
-                        ctx.note(
-                            f"holding back {name} row {first.index + 1} (event time "
-                            f"{_iso(first.event_time_ms)}, late) until Flink's watermark "
-                            f"reaches {_iso(target)}"
-                        )
-                        self._watermark_barrier(lt, ctx, target, deadline)
-                elif not hold_back and not inp.generated:
-                    for r in (r for r in segment if r.late):
-                        ctx.note(
-                            f"{name} row {r.index + 1} (event time {_iso(r.event_time_ms)}) is "
-                            "behind the watermark by event time; sent as written "
-                            "(`late_rows: wait_for_watermark` holds it back)"
-                        )
-                if first is hold:
-                    ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
-                self.kafka.produce(segment, topic_of[name], on_sent=on_sent, producer_config=conf)
-                ctx.sent += sum(1 for r in segment if r.fields is not None and not r.malformed)
-                for r in segment:
-                    seen[r.partition] = max(seen.get(r.partition, r.event_time_ms), r.event_time_ms)
-            out[name] = sent
-            ctx.note(f"produced {len(sent)} records to {topic_of[name]}")
+            out[name] = self._produce_table(lt, ctx, name, inp, topic_of[name], deadline)
+            ctx.note(f"produced {len(out[name])} records to {topic_of[name]}")
         return out
+
+    def _produce_table(
+        self,
+        lt: LoadedTest,
+        ctx: _Ctx,
+        name: str,
+        inp: inputs_mod.TableInput,
+        topic: str,
+        deadline: float,
+    ) -> list[InputRecord]:
+        """One table's records, in segments that each may wait for a watermark first."""
+        test = lt.test
+        bounded = test.completion is Completion.BOUNDED
+        sent: list[InputRecord] = []
+        on_sent = _recorder(name, inp, sent)
+        records = [r for r in inp.records if not (bounded and r.closing)]
+        hold_back = self._holds_late_rows(test.late_rows, inp)
+        # With late records, the last record is held back until every operator has
+        # processed the rest: Flink's late-record count is read from REST metrics, which
+        # stop updating once the (bounded) job finishes.
+        hold = (
+            records.pop() if bounded and len(records) > 1 and any(r.late for r in records) else None
+        )
+        segments = self._segments(records, test.produce_rate, split_late=hold_back)
+        # Many small sends (watermark barriers, paced rows): an idempotent producer costs
+        # ~0.5 s to start (PID handshake), so these use acks=all with one request in flight,
+        # which keeps order and loses nothing; the read-back would show any duplicate.
+        conf = _SEGMENT_PRODUCER if len(segments) > 1 or hold is not None else None
+        parts = {r.partition for r in records} | ({hold.partition} if hold else set())
+        seen: dict[int, int] = {}  # partition -> highest event time sent
+        for segment in segments + ([[hold]] if hold is not None else []):
+            self._check_deadline(lt, ctx, deadline, "producing input")
+            first = segment[0]
+            if first.late and hold_back:
+                target = _flink_watermark(first, seen, parts, inp.watermark_delay_ms)
+                if target is not None:
+                    ctx.note(
+                        f"holding back {name} row {first.index + 1} (event time "
+                        f"{_iso(first.event_time_ms)}, late) until Flink's watermark "
+                        f"reaches {_iso(target)}"
+                    )
+                    self._watermark_barrier(lt, ctx, target, deadline)
+            elif not hold_back and not inp.generated:
+                _note_late_as_written(ctx, name, segment)
+            if first is hold:
+                ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
+            self.kafka.produce(segment, topic, on_sent=on_sent, producer_config=conf)
+            ctx.sent += sum(1 for r in segment if r.fields is not None and not r.malformed)
+            for r in segment:
+                seen[r.partition] = max(seen.get(r.partition, r.event_time_ms), r.event_time_ms)
+        return sent
 
     @staticmethod
     def _holds_late_rows(option: LateRows | None, inp: inputs_mod.TableInput) -> bool:
@@ -728,6 +763,50 @@ class FlinkTestRunner:
                 ctx.note(f"deleted {len(ctx.topics)} topics")
             except CttError as exc:
                 ctx.note(f"cleanup: could not delete topics: {exc}")
+
+
+def _recorder(
+    name: str, inp: inputs_mod.TableInput, sent: list[InputRecord]
+) -> Callable[[GeneratedRecord, float], None]:
+    """The producer's ``on_sent``: appends what was delivered (and when) to ``sent``."""
+
+    def on_sent(rec: GeneratedRecord, at: float) -> None:
+        sent.append(
+            InputRecord(
+                table=name,
+                row=rec.fields,
+                key=None,
+                produced_at=at,
+                event_time_ms=rec.event_time_ms,
+                watermark_delay_ms=inp.watermark_delay_ms,
+                late=rec.late,
+                malformed=rec.malformed.value if rec.malformed else None,
+                closing=rec.closing,
+                partition=rec.partition,
+            )
+        )
+
+    return on_sent
+
+
+def _note_late_as_written(ctx: _Ctx, name: str, segment: list[GeneratedRecord]) -> None:
+    for r in (r for r in segment if r.late):
+        ctx.note(
+            f"{name} row {r.index + 1} (event time {_iso(r.event_time_ms)}) is "
+            "behind the watermark by event time; sent as written "
+            "(`late_rows: wait_for_watermark` holds it back)"
+        )
+
+
+def _validations(test: FlinkTest) -> list[dict[str, Any]]:
+    """The spec's ``validation:``, or what its ``expected:`` implies: rows, else a count."""
+    if test.validation:
+        return list(test.validation)
+    if any(e.rows is not None for e in test.expected.values()):
+        return [{"rows_match": True}]
+    if test.expected:
+        return [{"row_count": sum(e.count or 0 for e in test.expected.values())}]
+    return []
 
 
 def _iso(ms: int) -> str:

@@ -2,20 +2,36 @@
 
 Works on any :class:`FlinkEngine`: the DDL it emits is the local connector's
 (``ctt.sql.ddl``), the statements it runs go through ``engine.run``.
+
+When Flink rejects a statement, the error points at the user's file as testdrive's do:
+``file:line:col: Flink rejected the SQL: <Flink's one line>`` with the lines before and a
+caret. Flink's ``line N, column M`` counts inside the statement ctt sent (the statement
+itself, a CTAS's query restated as a view, or the job's ``EXECUTE STATEMENT SET``);
+:func:`ctt.sql.statements.locate` maps it to the rendered SQL and :meth:`SqlSource.error`
+maps the rendered SQL to the file (see there for Jinja templates).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 from pydantic import BaseModel, Field
 
 from ctt.config.spec import Completion, FlinkTest, LoadedTest
+from ctt.config.yaml_source import SourceMap
 from ctt.engines.base import FlinkEngine, ResultRow, StatementError
-from ctt.errors import ConfigError
+from ctt.errors import ConfigError, snippet
 from ctt.flinktest.inputs import TableInput
 from ctt.kafka.naming import scoped
 from ctt.observed.model import Column
 from ctt.sql import ddl, render, statements
-from ctt.sql.statements import Kind
+from ctt.sql.statements import Kind, Statement
+
+_LINES_CHANGED = (
+    "line and column of the SQL as rendered: the template's {% %} blocks changed its lines"
+)
+_LINE_CHANGED = "column of the line as rendered"
 
 
 class OutputPlan(BaseModel):
@@ -26,31 +42,178 @@ class OutputPlan(BaseModel):
     declared: bool = Field(False, description="declared under `tables:` by the user")
 
 
+Position = tuple[int, int | None]
+"""(line, column) inside what ctt sent; the column is None when Flink gave only a line."""
+
+
+def flink_position(exc: StatementError) -> Position | None:
+    """Where in the statement it was sent Flink says the error is: ``line N, column M``."""
+    pos = statements.error_position(exc.message)
+    if pos is not None:
+        return pos
+    return (exc.sql_line, None) if exc.sql_line else None
+
+
 class SqlSource(BaseModel):
-    """Where the SQL came from, to turn a statement's line into the user's file:line."""
+    """Where the SQL came from, to turn a position in the rendered SQL into the user's file.
+
+    Inline ``flink_sql: |`` starts at ``first_line`` of the spec, indented by ``indent``
+    columns; a ``sql_template`` is its own file (``first_line`` 1, no indent). ``written``
+    is the SQL as the file has it (before Jinja) and ``file_text`` the whole file.
+
+    Jinja keeps lines as they are except through ``{% %}`` blocks (an ``if`` that drops
+    lines, a ``for`` that repeats them, ``-`` whitespace control); ``{{ }}`` changes
+    columns only. When the rendered SQL has as many lines as the written one, line N of
+    it is the file's line N; otherwise the error still names the file, at the line and
+    column of the *rendered* SQL, says so in its hint, and the snippet shows the rendered
+    lines. Either way the snippet shows the lines as rendered (with the file's line
+    numbers), so the caret is under what Flink read.
+    """
 
     text: str
     file: str
     first_line: int  # line in `file` of the SQL's first line
+    indent: int = 0  # columns before the SQL's text in `file` (an inline block's indentation)
+    written: str | None = None
+    file_text: str | None = None
 
     def locate(self, stmt_line: int, err_line: int | None) -> int:
         return self.first_line + stmt_line - 1 + ((err_line or 1) - 1)
+
+    @property
+    def same_lines(self) -> bool:
+        """Rendering kept the SQL's lines: line N of ``text`` is line N of ``written``."""
+        return self.written is None or len(self.written.splitlines()) == len(self.text.splitlines())
+
+    def _as_rendered(self) -> list[str]:
+        """The file's lines with the SQL's lines replaced by the rendered ones."""
+        lines = (self.file_text or "").splitlines()
+        start = self.first_line - 1
+        count = len((self.written or self.text).splitlines())
+        pad = " " * self.indent
+        rendered = [pad + ln if ln else ln for ln in self.text.splitlines()]
+        return lines[:start] + rendered + lines[start + count :]
+
+    def error(self, message: str, line: int, col: int | None) -> ConfigError:
+        """A ConfigError at (``line``, ``col``) of the rendered SQL, in the user's file."""
+        at_line = self.first_line + line - 1
+        at_col = col + self.indent if col else None
+        shown = self._as_rendered()
+        hint = None
+        if not self.same_lines:
+            hint = _LINES_CHANGED
+        elif self.file_text is not None:
+            original = self.file_text.splitlines()
+            if at_line <= len(original) and original[at_line - 1] != shown[at_line - 1]:
+                hint = _LINE_CHANGED
+        return ConfigError(
+            message,
+            file=self.file,
+            line=at_line,
+            col=at_col,
+            hint=hint,
+            snippet=snippet("\n".join(shown), at_line, at_col) or None,
+        )
+
+    def rejected(
+        self, exc: StatementError, stmt: Statement, pos: Position | None, *, prefix: str = ""
+    ) -> ConfigError:
+        """Flink's rejection of ``stmt`` (or of ``prefix + stmt.query``) at ``pos`` in it.
+
+        Without a position (or when ``pos`` is in text ctt wrote), the error points at the
+        statement's start, or its query's with a ``prefix``.
+        """
+        line, col = pos if pos is not None else (1, None)
+        at_line, at_col = statements.locate(self.text, stmt, line, col or 1, prefix=prefix)
+        named_line_only = pos is not None and col is None
+        message = f"Flink rejected the SQL: {exc.message}"
+        return self.error(message, at_line, None if named_line_only else at_col)
+
+
+def _block_indent(text: str | None, first_line: int) -> int:
+    """Indentation of a block scalar whose content starts at ``first_line`` of ``text``."""
+    for line in (text or "").splitlines()[first_line - 1 :]:
+        if line.strip():
+            return len(line) - len(line.lstrip(" "))
+    return 0
 
 
 def sql_source(lt: LoadedTest) -> SqlSource:
     test = lt.test
     if test.flink_sql is not None:
-        text = render.render_text(
-            test.flink_sql, test.params, file=str(lt.file), line_offset=lt.sql_line or 1
+        first = lt.sql_line or 1
+        text = render.render_text(test.flink_sql, test.params, file=str(lt.file), line_offset=first)
+        spec_text = lt.source_map.text
+        return SqlSource(
+            text=text,
+            file=str(lt.file),
+            first_line=first,
+            indent=_block_indent(spec_text, first),
+            written=test.flink_sql,
+            file_text=spec_text,
         )
-        return SqlSource(text=text, file=str(lt.file), first_line=lt.sql_line or 1)
     assert test.sql_template is not None
     text, path = render.render_template(test.sql_template, test.params, spec_dir=lt.file.parent)
-    return SqlSource(text=text, file=str(path), first_line=1)
+    written = path.read_text(encoding="utf-8")
+    return SqlSource(text=text, file=str(path), first_line=1, written=written, file_text=written)
 
 
 def targets(stmts: list[statements.Statement]) -> list[str]:
     return [s.target for s in stmts if s.kind in (Kind.CTAS, Kind.INSERT) and s.target]
+
+
+class JobPart(NamedTuple):
+    sql: str  # what the job runs
+    source: Statement  # the user's statement it comes from (an INSERT, or the CTAS it stands for)
+    verbatim: bool  # ``sql`` is the user's INSERT as written: Flink's positions fall in it
+
+
+class Job(BaseModel):
+    """The job's INSERTs: one statement, or an ``EXECUTE STATEMENT SET`` of several."""
+
+    parts: list[JobPart]
+
+    @property
+    def sql(self) -> str:
+        if len(self.parts) == 1:
+            return self.parts[0].sql
+        return "EXECUTE STATEMENT SET BEGIN\n" + ";\n".join(p.sql for p in self.parts) + ";\nEND"
+
+    def rejected(self, exc: StatementError, src: SqlSource) -> ConfigError:
+        """Flink's rejection of the job at the user's statement it points into."""
+        pos = flink_position(exc)
+        part, rel = self._part_at(pos)
+        return src.rejected(exc, part.source, rel if part.verbatim else None)
+
+    def _part_at(self, pos: Position | None) -> tuple[JobPart, Position | None]:
+        """The part a position in :attr:`sql` falls in, and the position inside that part."""
+        if pos is None:
+            return self.parts[0], None
+        if len(self.parts) == 1:
+            return self.parts[0], pos
+        line, col = pos
+        start = 2  # the parts begin on the line after "EXECUTE STATEMENT SET BEGIN"
+        for part in self.parts:
+            lines = part.sql.count("\n") + 1
+            if start <= line < start + lines:
+                return part, (line - start + 1, col)
+            start += lines
+        return self.parts[0], None  # on BEGIN or END: ctt's own text
+
+
+def _rejected_in(
+    src: SqlSource, stmt: Statement, *, prefix: str = "", positioned: bool = True
+) -> Callable[[StatementError], ConfigError]:
+    """Flink's rejection of ``stmt`` as ctt sent it (``prefix + stmt.query`` with a prefix).
+
+    ``positioned=False`` for statements ctt wrote about it (DESCRIBE, the sink's DDL):
+    their positions are not in the user's text, so the error points at the statement.
+    """
+
+    def rejected(exc: StatementError) -> ConfigError:
+        return src.rejected(exc, stmt, flink_position(exc) if positioned else None, prefix=prefix)
+
+    return rejected
 
 
 class SqlSetup:
@@ -61,15 +224,11 @@ class SqlSetup:
         self.run_id = run_id
         self.bootstrap = bootstrap
 
-    def _run(self, sql: str, src: SqlSource, stmt_line: int) -> list[ResultRow]:
+    def _run(self, sql: str, rejected: Callable[[StatementError], ConfigError]) -> list[ResultRow]:
         try:
             return self.engine.run(sql)
         except StatementError as exc:
-            raise ConfigError(
-                f"Flink rejected the SQL: {exc.message}",
-                file=src.file,
-                line=src.locate(stmt_line, exc.sql_line),
-            ) from None
+            raise rejected(exc) from None
 
     def topic_names(self, test: FlinkTest, outs: set[str], *, scope: str) -> dict[str, str]:
         """Table -> topic: run-scoped unless the table pins `topic:`; CTAS targets included.
@@ -88,8 +247,14 @@ class SqlSetup:
         stmts: list[statements.Statement],
         inputs: dict[str, TableInput],
         topics: dict[str, str],
-    ) -> tuple[list[str], list[OutputPlan], dict[str, str]]:
-        """Run the DDL; return (insert statements, outputs, SET options). Topics must exist."""
+        *,
+        spec: SourceMap | None = None,
+    ) -> tuple[Job, list[OutputPlan], dict[str, str]]:
+        """Run the DDL; return (the job, outputs, SET options). Topics must exist.
+
+        ``spec`` is the spec's source map: a source table Flink rejects is reported at
+        its declaration under ``tables:``.
+        """
         outs = set(targets(stmts))
         if not outs:
             raise ConfigError(
@@ -102,6 +267,36 @@ class SqlSetup:
             if s.kind is Kind.SET:
                 k, v = statements.set_option(s)
                 settings[k] = v
+        self._declare_sources(test, src, outs, inputs, topics, spec)
+        parts: list[JobPart] = []
+        plans: list[OutputPlan] = []
+        for s in stmts:
+            if s.kind is Kind.SET:
+                continue
+            if s.kind is Kind.INSERT:
+                plans.append(self._insert(test, s, src, topics))
+                parts.append(JobPart(s.sql, s, verbatim=True))
+            elif s.kind is Kind.CTAS:
+                assert s.target is not None and s.query is not None
+                plans.append(self._ctas(test, s, src, topics))
+                view = ddl.quote("__ctt_" + s.target)
+                parts.append(
+                    JobPart(f"INSERT INTO {ddl.quote(s.target)} SELECT * FROM {view}", s, False)
+                )
+            else:
+                self._run(s.sql, _rejected_in(src, s))
+        return Job(parts=parts), plans, settings
+
+    def _declare_sources(
+        self,
+        test: FlinkTest,
+        src: SqlSource,
+        outs: set[str],
+        inputs: dict[str, TableInput],
+        topics: dict[str, str],
+        spec: SourceMap | None,
+    ) -> None:
+        """CREATE TABLE for every declared table, bounded at the test's data when it is."""
         for name, table in test.tables.items():
             bounded = None
             if name not in outs and test.completion is Completion.BOUNDED:
@@ -111,65 +306,58 @@ class SqlSetup:
                     if inp
                     else dict.fromkeys(range(table.partitions), 0)
                 )
+
+            def rejected(exc: StatementError, name: str = name) -> ConfigError:
+                message = f"Flink rejected table {name!r}: {exc.message}"
+                if spec is None:
+                    return ConfigError(message, file=src.file, line=src.first_line)
+                return spec.error(
+                    message, ("flink_transformation_tests", test.name, "tables", name)
+                )
+
             self._run(
                 ddl.source_table(
                     name, table, topic=topics[name], bootstrap=self.bootstrap, bounded=bounded
                 ),
-                src,
-                1,
+                rejected,
             )
-        inserts: list[str] = []
-        plans: list[OutputPlan] = []
-        for s in stmts:
-            if s.kind is Kind.SET:
-                continue
-            if s.kind is Kind.INSERT:
-                assert s.target is not None
-                if s.target not in test.tables:
-                    raise ConfigError(
-                        f"INSERT INTO {s.target}: declare the table under `tables:`",
-                        file=src.file,
-                        line=src.locate(s.line, None),
-                    )
-                table = test.tables[s.target]
-                mode = ddl.SinkMode.UPSERT if table.updating else ddl.SinkMode.APPEND
-                cols = [Column(name=c, type=t) for c, t in table.schema_.items()]
-                plans.append(
-                    OutputPlan(
-                        table=s.target,
-                        topic=topics[s.target],
-                        columns=cols,
-                        mode=mode,
-                        declared=True,
-                    )
-                )
-                inserts.append(s.sql)
-            elif s.kind is Kind.CTAS:
-                assert s.target is not None and s.query is not None
-                plans.append(self._ctas(test, s, src, topics))
-                inserts.append(
-                    f"INSERT INTO {ddl.quote(s.target)} SELECT * FROM {ddl.quote('__ctt_' + s.target)}"
-                )
-            else:
-                self._run(s.sql, src, s.line)
-        return inserts, plans, settings
+
+    @staticmethod
+    def _insert(
+        test: FlinkTest, s: statements.Statement, src: SqlSource, topics: dict[str, str]
+    ) -> OutputPlan:
+        """The output an ``INSERT INTO`` writes: a table the spec declares."""
+        assert s.target is not None
+        if s.target not in test.tables:
+            raise ConfigError(
+                f"INSERT INTO {s.target}: declare the table under `tables:`",
+                file=src.file,
+                line=src.locate(s.line, None),
+            )
+        table = test.tables[s.target]
+        mode = ddl.SinkMode.UPSERT if table.updating else ddl.SinkMode.APPEND
+        cols = [Column(name=c, type=t) for c, t in table.schema_.items()]
+        return OutputPlan(
+            table=s.target, topic=topics[s.target], columns=cols, mode=mode, declared=True
+        )
 
     def _ctas(
         self, test: FlinkTest, s: statements.Statement, src: SqlSource, topics: dict[str, str]
     ) -> OutputPlan:
         assert s.target is not None and s.query is not None
         view = ddl.quote("__ctt_" + s.target)
-        # The view restates the query from its first line: count the CTAS lines before it.
-        query_line = s.line + s.sql[: max(0, s.sql.find(s.query))].count("\n")
-        self._run(f"CREATE TEMPORARY VIEW {view} AS {s.query}", src, query_line)
-        described = self._run(f"DESCRIBE {view}", src, query_line)
+        prefix = f"CREATE TEMPORARY VIEW {view} AS "
+
+        at_query = _rejected_in(src, s, prefix=prefix, positioned=False)  # ctt's statements
+        self._run(prefix + s.query, _rejected_in(src, s, prefix=prefix))
+        described = self._run(f"DESCRIBE {view}", at_query)
         cols = [
             Column(
                 name=str(r.fields[0]), type=str(r.fields[1]) + ("" if r.fields[2] else " NOT NULL")
             )
             for r in described
         ]
-        explain = self._run(f"EXPLAIN CHANGELOG_MODE SELECT * FROM {view}", src, query_line)
+        explain = self._run(f"EXPLAIN CHANGELOG_MODE SELECT * FROM {view}", at_query)
         mode_ops = ddl.changelog_mode(str(explain[0].fields[0]) if explain else "")
         declared = test.tables.get(s.target)
         if mode_ops == ["I"]:
@@ -193,8 +381,7 @@ class SqlSetup:
                     mode=mode,
                     primary_key=pk,
                 ),
-                src,
-                query_line,
+                _rejected_in(src, s, positioned=False),
             )
         return OutputPlan(
             table=s.target, topic=topic, columns=cols, mode=mode, declared=declared is not None

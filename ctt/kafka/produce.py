@@ -321,6 +321,33 @@ def produce(
         and (ground_truth is None or ground_truth.json_values == records.json_values)
     )
     fatal: list[str] = []
+    producer = _producer(bootstrap_servers, producer_config, tally, packed, fatal)
+    tally.hook = on_sent  # when the broker acknowledged each record, for latency validation
+    pace = _Pace(rate, progress, progress_every_s, tally)
+    stop = contextlib.ExitStack()
+    interrupted = stop.enter_context(_deferred_interrupt())
+    try:
+        _send_all(producer, _stream(records, packed), topic, tally, fatal, interrupted, pace)
+        remaining = _flush(producer, flush_timeout_s, interrupted)
+    finally:
+        stop.close()
+        if isinstance(records, PackedRecords):
+            records.close()
+        report.seconds = time.monotonic() - pace.started
+        tally.fill()
+        if ground_truth is not None:
+            ground_truth.close()
+    return _verdict(report, remaining, fatal, progress)
+
+
+def _producer(
+    bootstrap_servers: str,
+    producer_config: dict[str, Any] | None,
+    tally: _Tally,
+    packed: bool,
+    fatal: list[str],
+) -> Producer:
+    """The producer, its delivery reports going to ``tally`` and fatal errors to ``fatal``."""
 
     def on_error(err: _LibKafkaError) -> None:
         if err.fatal():
@@ -338,20 +365,61 @@ def produce(
         },
     )
     try:
-        producer = Producer(conf)
+        return Producer(conf)
     except KafkaException as exc:
         raise InfraError(f"cannot create the Kafka producer: {exc.args[0]}") from None
 
-    send, poll, pending = producer.produce, producer.poll, tally.pending
-    tally.hook = on_sent  # when the broker acknowledged each record, for latency validation
 
-    started = time.monotonic()
-    next_tick = started + progress_every_s
+class _Pace:
+    """The send loop's clock: the rate to keep and when to report progress."""
+
+    def __init__(
+        self,
+        rate: RateSchedule | None,
+        progress: Callable[[Progress], None] | None,
+        every_s: float,
+        tally: _Tally,
+    ) -> None:
+        self.rate, self.progress, self.every_s, self.tally = rate, progress, every_s, tally
+        self.started = time.monotonic()
+        self.next_tick = self.started + every_s
+
+    def report(self, sent: int, now: float) -> None:
+        """Progress so far, at most once every ``every_s``."""
+        if self.progress is not None and now >= self.next_tick:
+            self.next_tick = now + self.every_s
+            self.progress(
+                Progress(
+                    sent=sent,
+                    delivered=self.tally.delivered_n,
+                    bytes=self.tally.bytes_n,
+                    seconds=now - self.started,
+                )
+            )
+
+
+def _send_all(
+    producer: Producer,
+    stream: Iterator[_Sendable],
+    topic: str,
+    tally: _Tally,
+    fatal: list[str],
+    interrupted: list[bool],
+    pace: _Pace,
+) -> None:
+    """Send every record, serving delivery reports as the local queue fills.
+
+    The hot path, kept as one loop on purpose: per record it only sends and appends to
+    the partition's pending queue, through names bound to locals up front; delivery
+    reports, Ctrl-C, fatal errors, the rate and progress are looked at every 256
+    records (the rate on every record only when one is set). ``tally.report.sent`` is
+    the count sent, also when this raises.
+    """
+    send, poll, pending = producer.produce, producer.poll, tally.pending
+    rate, started = pace.rate, pace.started
     sent = 0
-    stop = contextlib.ExitStack()
-    interrupted = stop.enter_context(_deferred_interrupt())
     try:
-        for value, key, part, ts, headers, item in _stream(records, packed):
+        for value, key, part, ts, headers, item in stream:
             while True:
                 try:
                     send(topic, value, key, partition=part, timestamp=ts, headers=headers)
@@ -368,7 +436,7 @@ def produce(
                     err = exc.args[0]
                     if getattr(err, "fatal", lambda: False)():
                         raise InfraError(f"Kafka producer failed: {err}") from None
-                    report.failed += 1  # rejected before sending (e.g. too large): never sent
+                    tally.report.failed += 1  # rejected before sending (e.g. too large)
                     tally.error(str(err))
                     break
             sent += 1
@@ -383,36 +451,35 @@ def produce(
                     while sent > rate.allowed(now - started) and not interrupted:
                         poll(0.005)
                         now = time.monotonic()
-                if progress is not None and now >= next_tick:
-                    next_tick = now + progress_every_s
-                    progress(
-                        Progress(
-                            sent=sent,
-                            delivered=tally.delivered_n,
-                            bytes=tally.bytes_n,
-                            seconds=now - started,
-                        )
-                    )
+                pace.report(sent, now)
             elif rate is not None and sent > rate.allowed(time.monotonic() - started):
                 while sent > rate.allowed(time.monotonic() - started) and not interrupted:
                     poll(0.005)
-        deadline = time.monotonic() + flush_timeout_s
-        remaining = producer.flush(min(0.5, flush_timeout_s))
-        while remaining and not interrupted and time.monotonic() < deadline:
-            remaining = producer.flush(max(0.0, min(0.5, deadline - time.monotonic())))
-        if interrupted:
-            raise KeyboardInterrupt
     finally:
-        stop.close()
-        if isinstance(records, PackedRecords):
-            records.close()
-        report.sent = sent
-        report.seconds = time.monotonic() - started
-        tally.fill()
-        if ground_truth is not None:
-            ground_truth.close()
+        tally.report.sent = sent
+
+
+def _flush(producer: Producer, timeout_s: float, interrupted: list[bool]) -> int:
+    """Wait up to ``timeout_s`` for the outstanding delivery reports; how many are left."""
+    deadline = time.monotonic() + timeout_s
+    remaining: int = producer.flush(min(0.5, timeout_s))
+    while remaining and not interrupted and time.monotonic() < deadline:
+        remaining = producer.flush(max(0.0, min(0.5, deadline - time.monotonic())))
+    if interrupted:
+        raise KeyboardInterrupt
+    return remaining
+
+
+def _verdict(
+    report: ProduceReport,
+    remaining: int,
+    fatal: list[str],
+    progress: Callable[[Progress], None] | None,
+) -> ProduceReport:
+    """The finished report, or the error that says what was not delivered."""
     if fatal:
         raise InfraError(f"Kafka producer failed: {fatal[0]}")
+    sent = report.sent
     report.undelivered = max(0, remaining, sent - report.delivered - report.failed)
     report.records_per_s = report.delivered / report.seconds if report.seconds > 0 else 0.0
     if progress is not None:

@@ -71,6 +71,32 @@ def test_sql_error_points_at_the_spec_line(stack: StackHandle, tmp_path: Path) -
     assert f"{spec}:{line_no}:" in (result.message or "")
     assert "source_userz" in (result.message or "")
     assert report.exit_code() == 2
+    col = lines[line_no - 1].index("source_userz") + 1
+    assert (result.message or "").startswith(f"{spec}:{line_no}:{col}: Flink rejected the SQL: ")
+    assert (result.snippet or "").splitlines()[-2:] == [
+        f"{line_no} | {lines[line_no - 1]}",
+        f"{' ' * len(str(line_no))} | {' ' * (col - 1)}^",
+    ]
+
+
+def test_a_column_typo_points_at_its_line_and_column_with_a_caret(
+    stack: StackHandle, tmp_path: Path
+) -> None:
+    spec = _variant(tmp_path, "basic_field_transformation.yaml", "UPPER(user_name)", "UPPER(user_nam)")
+    report = FlinkTestRunner(stack.state).run(load_spec(spec))
+    (result,) = report.tests
+    assert result.status is Status.ERROR and result.error_kind is ErrorKind.CONFIG
+    assert report.exit_code() == 2
+    lines = spec.read_text().splitlines()
+    line_no = next(i for i, text in enumerate(lines, 1) if "UPPER(user_nam)" in text)
+    col = lines[line_no - 1].index("user_nam)") + 1
+    message = result.message or ""
+    assert message.startswith(f"{spec}:{line_no}:{col}: Flink rejected the SQL: "), message
+    assert "user_nam" in message and "\n" not in message
+    assert (result.snippet or "").splitlines()[-2:] == [
+        f"{line_no} | {lines[line_no - 1]}",
+        f"{' ' * len(str(line_no))} | {' ' * (col - 1)}^",
+    ]
 
 
 def test_one_broken_test_does_not_hide_the_others(stack: StackHandle, tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ from ctt.datagen.ground_truth import GroundTruthHeader, GroundTruthWriter
 from ctt.datagen.pipeline import PipelinedRecords
 from ctt.errors import ConfigError, InfraError
 from ctt.kafka.packed import GT_PREFIX, GT_SUFFIX, INDEX, META
-from ctt.kafka.produce import ProduceReport, _Tally
 from ctt.kafka.record import GeneratedRecord
 
 CASES: dict[str, dict[str, Any]] = {
@@ -153,55 +151,6 @@ def test_close_stops_the_worker(events: TableShape) -> None:
     assert len(first) == 100
     fast.close()
     assert not multiprocessing.active_children()
-
-
-class _Msg:
-    """What the delivery callback reads of a confluent_kafka.Message."""
-
-    def __init__(self, rec: GeneratedRecord, offset: int) -> None:
-        self._rec, self._offset = rec, offset
-
-    def partition(self) -> int:
-        return self._rec.partition
-
-    def offset(self) -> int:
-        return self._offset
-
-    def __len__(self) -> int:
-        return len(self._rec.value)
-
-
-def test_packed_delivery_reports_count_and_write_as_records(
-    events: TableShape, tmp_path: Path
-) -> None:
-    """produce()'s callback for worker tuples gives the plain callback's counts and file."""
-    cfg = GeneratorConfig(
-        count=600, late_data_percentage="10%", malformed=Malformed(share="10%"), keys=20
-    )
-    header = _header(cfg)
-    records = list(generate(events, cfg))
-    packed = [
-        p[META] for batch in PipelinedRecords(events, cfg, fork=False).batches() for p in batch
-    ]
-    results = []
-    for name, items, callback in (
-        ("plain", records, "on_report"),
-        ("packed", packed, "on_report_packed"),
-    ):
-        report = ProduceReport(topic="t")
-        with GroundTruthWriter(tmp_path / f"{name}.jsonl", header) as writer:
-            tally = _Tally(report, writer)
-            for rec, item in zip(records, items, strict=True):
-                tally.pending.setdefault(rec.partition, deque()).append(item)
-            for rec in records:
-                getattr(tally, callback)(None, _Msg(rec, rec.index + 1000))
-            tally.fill()
-        results.append(((tmp_path / f"{name}.jsonl").read_bytes(), report))
-    (plain_gt, plain_report), (packed_gt, packed_report) = results
-    assert packed_gt == plain_gt
-    assert packed_report == plain_report
-    assert (plain_report.delivered, plain_report.failed) == (len(records), 0)
-    assert plain_report.late > 0 and plain_report.malformed > 0 and plain_report.closing == 3
 
 
 @pytest.mark.parametrize(

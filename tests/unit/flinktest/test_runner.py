@@ -10,8 +10,9 @@ from ctt.config.spec import LoadedTest, load_spec
 from ctt.engines.base import FailureCause
 from ctt.engines.fake import FakeEngine, FakeScript
 from ctt.flinktest.results import RunReport
-from ctt.flinktest.runner import FlinkTestRunner, Listener
+from ctt.flinktest.runner import FlinkTestRunner, Listener, _flink_watermark
 from ctt.kafka.memory import MemoryKafka
+from ctt.kafka.record import GeneratedRecord
 from ctt.report.model import ErrorKind, Status
 
 ROWS = [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
@@ -141,12 +142,23 @@ def test_ctrl_c_cancels_and_still_deletes_jobs_and_topics(tmp_path: Path) -> Non
 
 
 def test_sql_rejected_is_a_config_error_at_the_spec_line(tmp_path: Path) -> None:
-    h = Harness(FakeScript(reject_sql="src", reject_line=2))
+    h = Harness(FakeScript(reject_sql="FROM src", reject_line=2))
     report = h.run(spec(tmp_path))
     (result,) = report.tests
     assert result.error_kind is ErrorKind.CONFIG and report.exit_code() == 2
     assert "t.yaml:5" in (result.message or "")  # SQL starts at line 4; the error is on its line 2
     h.assert_clean()
+
+
+def test_a_rejected_statement_carries_the_users_lines_and_a_caret(tmp_path: Path) -> None:
+    h = Harness(FakeScript(reject_sql="FROM src"))
+    (result,) = h.run(spec(tmp_path)).tests
+    # no position in the fake's message: the CTAS's query, where the view ctt sent starts
+    assert (result.message or "").startswith(f"{tmp_path / 't.yaml'}:5:7: Flink rejected the SQL")
+    assert (result.snippet or "").splitlines()[-2:] == [
+        "5 |       SELECT id, name FROM src;",
+        "  |       ^",
+    ]
 
 
 def test_engine_5xx_is_infrastructure(tmp_path: Path) -> None:
@@ -236,3 +248,35 @@ def test_quiet_completion_reads_a_settled_late_count(tmp_path: Path) -> None:
     )
     (result,) = h.run(tests).tests
     assert result.metrics["late_records_dropped"] == 1, result.log
+
+
+# -- which watermark a late record waits for before it is sent -------------------------
+def rec(partition: int, ts: int, wm: int | None, late: bool = True) -> GeneratedRecord:
+    return GeneratedRecord(
+        index=0,
+        key=None,
+        value=b"{}",
+        fields={},
+        event_time_ms=ts,
+        partition=partition,
+        watermark_ms=wm,
+        late=late,
+    )
+
+
+def test_on_time_records_never_wait() -> None:
+    assert _flink_watermark(rec(0, 100, 50, late=False), {0: 200}, {0}, 10) is None
+
+
+def test_single_partition_waits_for_its_own_watermark() -> None:
+    assert _flink_watermark(rec(0, 100, 189), {0: 200}, {0}, 10) == 189
+
+
+def test_several_partitions_wait_for_the_minimum() -> None:
+    # partition 1 lags: Flink's watermark is min(200, 150) - 10 - 1
+    assert _flink_watermark(rec(0, 100, 189), {0: 200, 1: 150}, {0, 1}, 10) == 139
+
+
+def test_a_partition_without_data_yet_means_no_wait() -> None:
+    # Flink's watermark stays at its minimum until partition 1 delivers: waiting would hang
+    assert _flink_watermark(rec(0, 100, 189), {0: 200}, {0, 1}, 10) is None
