@@ -84,6 +84,11 @@ class SourceMap:
         """A ConfigError at ``loc`` (or at ``line``/``col``) with the file's snippet."""
         if line is None:
             line, col = self.position(loc)
+        if line is not None and self.text is not None:
+            # an empty or header-only document ends after its last line: point at that line
+            lines = self.text.splitlines() or [""]
+            if line > len(lines):
+                line, col = len(lines), len(lines[-1]) + 1
         shown = snippet(self.text, line, col) if self.text and line else ""
         return ConfigError(
             message, file=self.file, line=line, col=col, hint=hint, snippet=shown or None

@@ -223,3 +223,12 @@ def test_damaged_shipped_specs_raise_only_config_errors(
     end = data.draw(st.integers(cut, min(len(text), cut + 40)))
     insert = data.draw(st.lists(_FRAGMENTS, max_size=3))
     _load_never_crashes(tmp_path, text[:cut] + "".join(insert) + text[end:])
+
+
+@pytest.mark.parametrize("text", ["---\n", "\n\n", "# only a comment\n"])
+def test_an_empty_document_points_inside_the_file(tmp_path: Path, text: str) -> None:
+    """Found by hypothesis: `---` alone was reported at line 2 of a one-line file."""
+    spec = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_spec(spec)
+    assert err.value.line is not None and 1 <= err.value.line <= max(1, len(text.splitlines()))
