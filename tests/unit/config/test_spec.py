@@ -231,4 +231,6 @@ def test_an_empty_document_points_inside_the_file(tmp_path: Path, text: str) -> 
     spec = write(tmp_path, text)
     with pytest.raises(ConfigError) as err:
         load_spec(spec)
-    assert err.value.line is not None and 1 <= err.value.line <= max(1, len(text.splitlines()))
+    line = err.value.line
+    assert line is None or 1 <= line <= max(1, len(text.splitlines()))
+    assert err.value.file == str(spec)
