@@ -283,14 +283,22 @@ class LocalEngine:
         if not handle.job_id:
             return StatementMetrics()
         job_id = handle.job_id
-        vertices = self.rest.vertices(job_id)
+        job = self.rest.job(job_id)
+        vertices = job.get("vertices", [])
         late, late_seen = self._sum(job_id, vertices, ".numLateRecordsDropped")
-        rin, in_seen = self._sum(job_id, vertices, ".numRecordsIn", source_only=True)
-        rout, out_seen = self._sum(job_id, vertices, "__Writer.numRecordsSend")
+        # Records in/out from the job's own task I/O counters, not from operator metrics: once a
+        # bounded job has finished, the metric fetcher no longer reaches its tasks and serves
+        # the last values it fetched (a two-source join reported 4 of its 7 inputs), while the
+        # job details keep each finished task's final counts.
+        inputs = _inputs(job)
+        fed = {i for ins in inputs.values() for i in ins}
+        io = {str(v["id"]): v.get("metrics", {}) for v in vertices}
+        sources = [v for v, ins in inputs.items() if not ins and v in io]
+        sinks = [v for v in inputs if v not in fed and v in io]
         cps = self.rest.checkpoints(job_id).get("counts", {})
         return StatementMetrics(
-            records_in=rin if in_seen else None,
-            records_out=rout if out_seen else None,
+            records_in=sum(_int(io[v].get("read-records")) for v in sources) if sources else None,
+            records_out=sum(_int(io[v].get("write-records")) for v in sinks) if sinks else None,
             late_records_dropped=late if late_seen else None,
             checkpoints_completed=cps.get("completed"),
             checkpoints_failed=cps.get("failed"),
