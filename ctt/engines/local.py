@@ -163,11 +163,7 @@ class LocalEngine:
         job = self.rest.job(handle.job_id)
         marks: list[int] = []
         for vid in _source_vertices(job):
-            names = [
-                n
-                for n in self._names(handle.job_id, vid)
-                if n.endswith(".currentOutputWatermark") and n.count(".") >= 2
-            ]
+            names = self._names(handle.job_id, vid, ".currentOutputWatermark")
             if not names:
                 return None
             per_subtask: dict[str, int] = {}
@@ -218,10 +214,8 @@ class LocalEngine:
         for v in vertices:
             names = [
                 n
-                for n in self._names(job_id, v["id"])
-                if n.endswith(suffix)
-                and n.count(".") >= 2
-                and (not source_only or ".Source__" in n)
+                for n in self._names(job_id, v["id"], suffix)
+                if not source_only or ".Source__" in n
             ]
             if names:
                 seen = True
@@ -230,15 +224,27 @@ class LocalEngine:
                 )
         return total, seen
 
-    def _names(self, job_id: str, vertex_id: str) -> list[str]:
-        """Metric names of a vertex, listed once it has any (they appear as tasks start)."""
+    def _names(self, job_id: str, vertex_id: str, suffix: str) -> list[str]:
+        """A vertex's operator metrics named ``*.suffix`` (``<subtask>.<operator>.<metric>``).
+
+        Flink lists a vertex's metrics as its tasks register them: task metrics first, an
+        operator's as it is set up, a window operator's ``numLateRecordsDropped`` only when it
+        opens. A list cached while partial hid a metric for the rest of the job (a watermark
+        barrier that never saw the watermark and waited out the test's timeout), so the list
+        is fetched again as long as no cached name has the suffix.
+        """
         key = (job_id, vertex_id)
-        if key not in self._metric_names:
+
+        def matching(names: list[str]) -> list[str]:
+            return [n for n in names if n.endswith(suffix) and n.count(".") >= 2]
+
+        found = matching(self._metric_names.get(key, []))
+        if not found:
             names = list(self.rest.vertex_metrics(job_id, vertex_id))
-            if not names:
-                return []
-            self._metric_names[key] = names
-        return self._metric_names[key]
+            if names:
+                self._metric_names[key] = names
+            found = matching(names)
+        return found
 
     def results(self, handle: StatementHandle) -> Iterator[ResultRow]:
         for page in self.gateway.pages(handle.engine_ref["operation"]):
