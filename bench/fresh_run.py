@@ -91,6 +91,8 @@ def main() -> int:
             failures += [f"- round {i + 1} (exit {rc}): {b}" for b in bad or tail]
         if down_rc != 0:
             failures.append(f"- round {i + 1}: `ctt stack down` exit {down_rc}: {down_out[-300:]}")
+        for b in bad:
+            print(f"round {i + 1}: {b}", flush=True)
         rows.append(
             f"| {i + 1} | {'pass' if ok else 'FAIL'} (exit {rc}) | {tests} | "
             f"{started.group(1) + ' s' if started else '-'} | {wall:.0f} s | {down_s:.0f} s |"
