@@ -60,23 +60,36 @@ def run_mutation(specs: list[str], parallel: int, extra: list[str]) -> str:
     runs = total["mutants"]
     rows = [
         f"| {s['spec']} | {s['mutants']} | {s['killed']} | {s['survived']} | {s['errored']} "
-        f"| {s['timeout']} | {_pct(s['score'])} |"
+        f"| {s['timeout']} | {s.get('equivalent', 0)} | {_pct(s['score'])} |"
         for s in report["specs"]
     ]
-    survivors = [
-        f"- `{r['mutant']['description']}`"
-        for s in report["specs"]
-        for r in s["results"]
-        if r["status"] == "survived"
-    ]
+    t = total
+    rows.append(
+        f"| **total** | {t['mutants']} | {t['killed']} | {t['survived']} | {t['errored']} "
+        f"| {t['timeout']} | {t.get('equivalent', 0)} | **{_pct(t['score'])}** |"
+    )
+
+    def listed(status: str, why: bool = False) -> list[str]:
+        return [
+            f"- `{r['mutant']['description']}`"
+            + (f": {r['detail']}" if why and r["detail"] else "")
+            for s in report["specs"]
+            for r in s["results"]
+            if r["status"] == status
+        ]
+
+    survivors = listed("survived")
+    equivalent = listed("equivalent", why=True)
+    errored = listed("errored", why=True) + listed("timeout", why=True)
     per_mutant = sum(r["duration_s"] for s in report["specs"] for r in s["results"])
     lines = [
         f"Total: **{total['killed']} killed, {total['survived']} survived "
-        f"(score {_pct(total['score'])})**, {total['errored']} errored and {total['timeout']} "
-        f"timed out (not scored), {runs} mutants in {len(report['specs'])} spec(s).",
+        f"(score {_pct(total['score'])})**, {total['errored']} errored, {total['timeout']} "
+        f"timed out and {total.get('equivalent', 0)} equivalent (not scored), {runs} mutants in "
+        f"{len(report['specs'])} spec(s).",
         "",
-        "| spec | mutants | killed | survived | errored | timeout | score |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| spec | mutants | killed | survived | errored | timeout | equivalent | score |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
         f"Wall time {wall:.0f} s with {parallel} `ctt run` at once (baselines included); "
@@ -84,6 +97,10 @@ def run_mutation(specs: list[str], parallel: int, extra: list[str]) -> str:
     ]
     if survivors:
         lines += ["", "Survivors (edits no test noticed):", "", *survivors]
+    if equivalent:
+        lines += ["", "Equivalent (survived; the spec's `x-ctt-mutate` says why):", "", *equivalent]
+    if errored:
+        lines += ["", "Errored or timed out (no verdict):", "", *errored]
     return "\n".join(lines)
 
 
@@ -132,6 +149,7 @@ def main() -> int:
     ap.add_argument("--stability", type=int, default=0, metavar="N", help="runs per spec")
     ap.add_argument("--operator", action="append", default=[], help="passed to ctt mutate")
     ap.add_argument("--max-mutants", type=int, default=None, help="passed to ctt mutate")
+    ap.add_argument("--report", default=None, help="also write the report (ctt mutate --output)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     shown = " ".join(args.specs) if args.specs != ["specs"] else ""
@@ -143,13 +161,15 @@ def main() -> int:
         extra = [x for op in args.operator for x in ("--operator", op)]
         if args.max_mutants:
             extra += ["--max-mutants", str(args.max_mutants)]
-        body = run_mutation(args.specs, args.parallel, extra)
+        report = ["--output", args.report] if args.report else []
+        body = run_mutation(args.specs, args.parallel, [*extra, *report])
         head = HEAD
         cmd = " ".join(["uv run python bench/mutation.py", *extra, shown]).strip()
         body = (
             "Each mutant is one spec with one SQL or watermark edit, run by the real `ctt run` "
             "in a temporary copy (`ctt mutate`); killed = a test failed, survived = every test "
-            "passed with the bug in place. Score = killed / (killed + survived).\n\n" + body
+            "passed with the bug in place. Score = killed / (killed + survived); errored, timed "
+            "out and equivalent mutants are not scored.\n\n" + body
         )
     print(body)
     if not args.no_write:

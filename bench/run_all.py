@@ -24,6 +24,8 @@ BENCHMARKS = (
     "runner",
     "producer",
     "mutation",
+    "stability",
+    "fresh_run",
     "parallel",
     "oracle",
     "selection",

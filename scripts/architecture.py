@@ -64,6 +64,7 @@ SIDEWAYS: set[tuple[str, str]] = {
     ("validate", "expect"),  # snapshot_match and sql_assertions read what expect records
     ("validate", "oracle"),  # sql_assertions query the oracle's ground-truth tables
     ("console", "errors"),  # the console prints errors
+    ("ci", "mutate"),  # the mutation_score gate reads ctt mutate's report model
 }
 
 

@@ -10,14 +10,25 @@ seed's ``quality-gates`` job (``allow_failure: false`` only for MRs).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from enum import StrEnum
+from pathlib import Path
 
-from pydantic import BaseModel, Field, computed_field
+from pydantic import BaseModel, Field, ValidationError, computed_field
 
-from ctt.config.gates import GateMode, GatesConfig
+from ctt.config.gates import GateMode, GatesConfig, MutationScoreGate
+from ctt.errors import ConfigError
+from ctt.mutate.models import MutationReport
 from ctt.report.metrics import TestMetrics
 
-__all__ = ["GateReport", "GateResult", "Verdict", "effective_mode", "evaluate"]
+__all__ = [
+    "GateReport",
+    "GateResult",
+    "Verdict",
+    "effective_mode",
+    "evaluate",
+    "load_mutation_report",
+]
 
 
 class Verdict(StrEnum):
@@ -66,6 +77,72 @@ _EPS = 1e-9  # "99.9%" parses to 0.9990000000000001; equal must pass
 
 def _pct(v: float) -> str:
     return f"{v * 100:.2f}%".replace(".00%", "%")
+
+
+def load_mutation_report(path: Path) -> MutationReport | None:
+    """``ctt mutate --output``'s report, None when there is none; ConfigError when unreadable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read the mutation report: {exc.strerror}", file=str(path)
+        ) from None
+    try:
+        return MutationReport.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(
+            f"not a `ctt mutate --output` report: {where + ': ' if where else ''}{first['msg']}",
+            file=str(path),
+        ) from None
+
+
+_Add = Callable[[str, str, str, "bool | None", "str | None"], None]
+
+
+def _mutation_score(gate: MutationScoreGate, add: _Add) -> None:
+    """One row: the total score, every spec's floor and the named specs' own minimums."""
+    limits = []
+    if gate.min_score is not None:
+        limits.append(f">= {_pct(gate.min_score)}")
+    if gate.min_spec_score is not None:
+        limits.append(f"each spec >= {_pct(gate.min_spec_score)}")
+    limits += [f"{name} >= {_pct(v)}" for name, v in gate.specs.items()]
+    threshold = ", ".join(limits) or "a report"
+    report = load_mutation_report(gate.report)
+    if report is None:
+        add(
+            "mutation_score",
+            "no report",
+            threshold,
+            False if gate.require_report else None,
+            f"{gate.report} not found (written by `ctt mutate --output {gate.report}`)",
+        )
+        return
+    t = report.total
+    scored = t.killed + t.survived
+    actual = "nothing scored" if t.score is None else f"{t.score:.1f}% ({t.killed}/{scored})"
+    low: list[str] = []
+    if gate.min_score is not None and (t.score is None or t.score / 100 + _EPS < gate.min_score):
+        low.append(f"total {actual}")
+    by_name = {s.spec: s for s in report.specs}
+    floors = {s.spec: gate.min_spec_score for s in report.specs if gate.min_spec_score is not None}
+    for name, limit in {**floors, **gate.specs}.items():
+        s = by_name.get(name)
+        if s is None:
+            low.append(f"{name} not in the report")
+        elif s.score is not None and s.score / 100 + _EPS < limit:
+            low.append(f"{name} {s.score:.0f}%")
+    notes = [f"{t.errored + t.timeout} errored or timed out"] if t.errored + t.timeout else []
+    if t.equivalent:
+        notes.append(f"{t.equivalent} marked equivalent")
+    if report.interrupted:
+        low.append("the run was interrupted (partial report)")
+    detail = "; ".join([*(["below: " + ", ".join(low)] if low else []), *notes]) or None
+    add("mutation_score", actual, threshold, not low, detail)
 
 
 def evaluate(metrics: TestMetrics, gates: GatesConfig, mode: GateMode | None = None) -> GateReport:
@@ -170,4 +247,6 @@ def evaluate(metrics: TestMetrics, gates: GatesConfig, mode: GateMode | None = N
             not missing,
             f"did not run: {', '.join(missing)}" if missing else None,
         )
+    if gates.mutation_score is not None:
+        _mutation_score(gates.mutation_score, add)
     return GateReport(mode=effective_mode(gates.mode, mode), results=rows)

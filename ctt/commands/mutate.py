@@ -94,7 +94,10 @@ def _score(s: SpecScore) -> str:
 
 def _render(out: Output, report: MutationReport) -> None:
     table = Table(title="Mutation score (killed / (killed + survived))")
-    for col in ("spec", "mutants", "killed", "survived", "errored", "timeout", "score"):
+    cols = ["spec", "mutants", "killed", "survived", "errored", "timeout", "score"]
+    if any(s.equivalent for s in report.specs):
+        cols.insert(6, "equivalent")
+    for col in cols:
         if col == "spec":
             table.add_column(col, overflow="fold", min_width=20)
         else:
@@ -102,16 +105,10 @@ def _render(out: Output, report: MutationReport) -> None:
     rows = [*report.specs, report.total] if len(report.specs) > 1 else report.specs
     for s in rows:
         style = "bold" if s is report.total else None
-        table.add_row(
-            escape(s.spec),
-            str(s.mutants),
-            str(s.killed),
-            str(s.survived),
-            str(s.errored),
-            str(s.timeout),
-            _score(s),
-            style=style,
-        )
+        counts = [s.mutants, s.killed, s.survived, s.errored, s.timeout]
+        if "equivalent" in cols:
+            counts.append(s.equivalent)
+        table.add_row(escape(s.spec), *map(str, counts), _score(s), style=style)
     out.table(table)
     for s in report.specs:
         survivors = sorted(s.survivors, key=lambda r: (r.mutant.file, r.mutant.line, r.mutant.col))
@@ -124,6 +121,11 @@ def _render(out: Output, report: MutationReport) -> None:
             for line in r.mutant.diff:
                 colour = "red" if line.startswith("-") else "green"
                 out.info(f"    [{colour}]{escape(line)}[/{colour}]")
+        equivalent = [r for r in s.results if r.status is MutantStatus.EQUIVALENT]
+        if equivalent:
+            out.info(f"equivalent in {escape(s.spec)} (survived; the spec says why, not scored):")
+        for r in equivalent:
+            out.info(f"  {escape(r.mutant.description)}: {escape(r.detail or '')}")
         errored = [r for r in s.results if r.status in (MutantStatus.ERRORED, MutantStatus.TIMEOUT)]
         if errored:
             out.info(f"not scored in {escape(s.spec)} (the mutant did not run to a verdict):")
@@ -136,7 +138,8 @@ def _list(out: Output, plans: list[SpecPlan]) -> None:
     for p in plans:
         out.info(f"{escape(p.name)}: {len(p.mutants)} mutant(s)")
         for m in p.mutants:
-            out.info(f"  {escape(f'[{m.operator}]')} {escape(m.description)}")
+            mark = " (marked equivalent)" if m.key in p.equivalent else ""
+            out.info(f"  {escape(f'[{m.operator}]')} {escape(m.description)}{mark}")
         for note in p.notes:
             out.warn(escape(note))
 

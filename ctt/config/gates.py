@@ -14,7 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from ctt.config.durations import Percent
 from ctt.config.yaml_source import load_yaml, parse_model
 
-__all__ = ["DEFAULT_GATES_FILE", "GateMode", "GatesConfig", "QualityGates", "load_gates"]
+__all__ = [
+    "DEFAULT_GATES_FILE",
+    "GateMode",
+    "GatesConfig",
+    "MutationScoreGate",
+    "QualityGates",
+    "load_gates",
+]
 
 DEFAULT_GATES_FILE = Path("continuous-testing/config/quality-gates.yaml")
 
@@ -32,7 +39,26 @@ CONDITIONS = (
     "min_streaming_data_accuracy",
     "max_performance_regression",
     "required_suites",
+    "mutation_score",
 )
+
+
+class MutationScoreGate(BaseModel):
+    """``ctt mutate --output FILE``'s report: how many SQL edits the specs' tests noticed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    report: Path = Field(
+        Path("mutation-report.json"), description="written by `ctt mutate --output`"
+    )
+    min_score: Percent | None = Field(None, description="total killed / (killed + survived)")
+    min_spec_score: Percent | None = Field(None, description="the same, for every spec")
+    specs: dict[str, Percent] = Field(
+        default_factory=dict, description="per spec (as the report names it): its own minimum"
+    )
+    require_report: bool = Field(
+        False, description="fail when the report is missing (default: the condition is n/a)"
+    )
 
 
 class GatesConfig(BaseModel):
@@ -54,6 +80,9 @@ class GatesConfig(BaseModel):
         None, description="slowest suite vs the median of its recent passing runs"
     )
     required_suites: list[str] = Field(default_factory=list)
+    mutation_score: MutationScoreGate | None = Field(
+        None, description="minimum mutation score, from `ctt mutate --output`'s report"
+    )
     advisory: list[str] = Field(default_factory=list, description="conditions that never block")
 
     @model_validator(mode="after")

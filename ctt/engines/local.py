@@ -163,7 +163,7 @@ class LocalEngine:
         job = self.rest.job(handle.job_id)
         marks: list[int] = []
         for vid in _source_vertices(job):
-            names = self._matching(handle.job_id, vid, ".currentOutputWatermark", source_only=False)
+            names = self._names(handle.job_id, vid, ".currentOutputWatermark")
             if not names:
                 return None
             per_subtask: dict[str, int] = {}
@@ -212,7 +212,11 @@ class LocalEngine:
         """Sum of one operator metric over every vertex; whether any operator has it."""
         total, seen = 0, False
         for v in vertices:
-            names = self._matching(job_id, v["id"], suffix, source_only=source_only)
+            names = [
+                n
+                for n in self._names(job_id, v["id"], suffix)
+                if not source_only or ".Source__" in n
+            ]
             if names:
                 seen = True
                 total += sum(
@@ -220,35 +224,26 @@ class LocalEngine:
                 )
         return total, seen
 
-    def _matching(
-        self, job_id: str, vertex_id: str, suffix: str, *, source_only: bool
-    ) -> list[str]:
-        """A vertex's operator metrics named ``*suffix``.
+    def _names(self, job_id: str, vertex_id: str, suffix: str) -> list[str]:
+        """A vertex's operator metrics named ``*.suffix`` (``<subtask>.<operator>.<metric>``).
 
-        Names appear as the vertex's operators register them, not all at once: a list read
-        while a task starts may hold the task's metrics but not yet an operator's
-        ``numLateRecordsDropped``, and caching it made the same job report 0 dropped on one run
-        and "no such metric" on the next. So the list is cached only once it has a match, and
-        read again until then.
+        Flink lists a vertex's metrics as its tasks register them: task metrics first, an
+        operator's as it is set up, a window operator's ``numLateRecordsDropped`` only when it
+        opens. A list cached while partial hid a metric for the rest of the job (a watermark
+        barrier that never saw the watermark and waited out the test's timeout), so the list
+        is fetched again as long as no cached name has the suffix.
         """
-
-        def match(names: list[str]) -> list[str]:
-            return [
-                n
-                for n in names
-                if n.endswith(suffix)
-                and n.count(".") >= 2
-                and (not source_only or ".Source__" in n)
-            ]
-
         key = (job_id, vertex_id)
-        found = match(self._metric_names.get(key, []))
-        if found:
-            return found
-        names = list(self.rest.vertex_metrics(job_id, vertex_id))
-        found = match(names)
-        if found:
-            self._metric_names[key] = names
+
+        def matching(names: list[str]) -> list[str]:
+            return [n for n in names if n.endswith(suffix) and n.count(".") >= 2]
+
+        found = matching(self._metric_names.get(key, []))
+        if not found:
+            names = list(self.rest.vertex_metrics(job_id, vertex_id))
+            if names:
+                self._metric_names[key] = names
+            found = matching(names)
         return found
 
     def results(self, handle: StatementHandle) -> Iterator[ResultRow]:

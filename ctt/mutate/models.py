@@ -54,6 +54,7 @@ class MutantStatus(StrEnum):
     ERRORED = "errored"  # exit 2/3: did not compile, or infrastructure failed (not scored)
     TIMEOUT = "timeout"  # ran past the deadline (not scored)
     INTERRUPTED = "interrupted"  # Ctrl-C before it finished (not scored)
+    EQUIVALENT = "equivalent"  # survived, and the spec's x-ctt-mutate marks it so (not scored)
 
 
 class MutantResult(BaseModel):
@@ -62,7 +63,9 @@ class MutantResult(BaseModel):
     exit_code: int | None = None
     duration_s: float = 0.0
     detail: str | None = Field(
-        None, description="killed: the failing checks; errored: the first line of the error"
+        None,
+        description="killed: the failing checks; errored: the first line of the error; "
+        "equivalent: why the spec says so",
     )
 
 
@@ -76,6 +79,7 @@ class SpecScore(BaseModel):
     errored: int = 0
     timeout: int = 0
     interrupted: int = 0
+    equivalent: int = 0
     score: float | None = Field(None, description="percent; None when nothing was scored")
     baseline_s: float | None = Field(None, description="wall time of the unmutated run")
     results: list[MutantResult] = Field(default_factory=list)

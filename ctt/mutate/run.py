@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ctt.errors import ConfigError, CttError, ExitCode
@@ -73,10 +74,64 @@ class SpecPlan:
     layout: Layout
     mutants: list[Mutant]
     notes: list[str]
+    equivalent: dict[tuple[str, int, int, str], str] = field(default_factory=dict)  # key -> why
 
     @property
     def name(self) -> str:
         return display_path(self.spec)
+
+
+class _Equivalent(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mutant: str = Field(description="as `ctt mutate --list` describes it: 'LABEL at FILE:LINE:COL'")
+    why: str = Field(min_length=1, description="why no input the spec can generate tells it apart")
+
+
+class _MutateBlock(BaseModel):
+    """A spec's top-level ``x-ctt-mutate``: mutants that provably change nothing on its inputs."""
+
+    model_config = ConfigDict(extra="forbid")
+    equivalent: list[_Equivalent] = Field(default_factory=list)
+
+
+def _same_mutant(entry: str, m: Mutant) -> bool:
+    """``entry`` names ``m``: same label and ``LINE:COL``, same file name (the path may differ)."""
+    label, sep, where = entry.rpartition(" at ")
+    m_label, _, m_where = m.description.rpartition(" at ")
+    if not sep or label != m_label:
+        return False
+    file, _, pos = where.partition(":")
+    m_file, _, m_pos = m_where.partition(":")
+    return pos == m_pos and Path(file).name == Path(m_file).name
+
+
+def _equivalents(path: Path, mutants: list[Mutant]) -> dict[tuple[str, int, int, str], str]:
+    """The spec's ``x-ctt-mutate.equivalent`` entries, each matched to exactly one mutant."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}  # load_sources has already reported what is wrong with the file
+    raw = data.get("x-ctt-mutate") if isinstance(data, dict) else None
+    if raw is None:
+        return {}
+    try:
+        block = _MutateBlock.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"x-ctt-mutate.{where}: {first['msg']}", file=str(path)) from None
+    out: dict[tuple[str, int, int, str], str] = {}
+    for entry in block.equivalent:
+        found = [m for m in mutants if _same_mutant(entry.mutant, m)]
+        if len(found) != 1:
+            raise ConfigError(
+                f"x-ctt-mutate.equivalent names {entry.mutant!r}, which is "
+                + ("not one of this spec's mutants" if not found else "ambiguous"),
+                file=str(path),
+                hint="copy the description from `ctt mutate --list` (an edit above it moves it)",
+            )
+        out[found[0].key] = entry.why
+    return out
 
 
 def plan(paths: list[Path], options: MutateOptions) -> list[SpecPlan]:
@@ -92,7 +147,12 @@ def plan(paths: list[Path], options: MutateOptions) -> list[SpecPlan]:
                 file=str(path),
             )
         mutants = enumerate_mutants(sources, options.operators, options.max_mutants)
-        out.append(SpecPlan(path, Layout.of(path), mutants, sources.notes))
+        whole = options.select is None and options.operators is None and not options.max_mutants
+        every = mutants if whole else enumerate_mutants(load_sources(path))
+        equivalent = _equivalents(path, every)  # matched against all: -k/--operator cut later
+        kept = {m.key for m in mutants}
+        equivalent = {k: why for k, why in equivalent.items() if k in kept}
+        out.append(SpecPlan(path, Layout.of(path), mutants, sources.notes, equivalent))
     return out
 
 
@@ -293,16 +353,21 @@ def _stop_all(running: list[_Job], on_done: Callable[[_Job, RunOutcome], None]) 
 # --- the session -----------------------------------------------------------------------------
 
 
-def _verdict(mutant: Mutant, outcome: RunOutcome) -> MutantResult:
+def _verdict(mutant: Mutant, outcome: RunOutcome, equivalent: str | None = None) -> MutantResult:
+    """The mutant's status from its run; a survivor the spec marks equivalent is not scored."""
     rc = outcome.exit_code
     if outcome.interrupted:
         status, detail = MutantStatus.INTERRUPTED, "interrupted"
     elif outcome.timed_out:
         status, detail = MutantStatus.TIMEOUT, f"still running after {outcome.duration_s:.0f} s"
+    elif rc == ExitCode.OK and equivalent is not None:
+        status, detail = MutantStatus.EQUIVALENT, equivalent
     elif rc == ExitCode.OK:
         status, detail = MutantStatus.SURVIVED, None
     elif rc == ExitCode.TESTS_FAILED:
         status, detail = MutantStatus.KILLED, outcome.killed_by()
+        if equivalent is not None:  # the mark is wrong (or stale): the kill counts
+            detail = f"marked equivalent in the spec, yet killed: {detail}"
     else:
         status, detail = MutantStatus.ERRORED, outcome.first_error()
     return MutantResult(
@@ -372,7 +437,7 @@ def run(plans: list[SpecPlan], options: MutateOptions, progress: Progress) -> Mu
 
     def mutant_done(job: _Job, outcome: RunOutcome) -> None:
         assert job.mutant is not None
-        result = _verdict(job.mutant, outcome)
+        result = _verdict(job.mutant, outcome, job.spec.equivalent.get(job.mutant.key))
         scores[job.spec.name].add(result)
         total.add(result.model_copy())
         tail = f": {result.detail}" if result.status is MutantStatus.ERRORED else ""

@@ -11,9 +11,12 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel
+import yaml
+from pydantic import BaseModel, Field
 
+from ctt.expect.queries import resolve
 from ctt.mutate.models import Mutant
 from ctt.sql.render import find_sql_root
 
@@ -28,6 +31,7 @@ class Layout(BaseModel):
     spec: Path  # absolute
     root: Path  # absolute: the user's repository root for this spec
     sql_root: Path | None  # the user's flink/sql directory, when there is one above the spec
+    queries: list[Path] = Field(default_factory=list)  # sql_assertions files, absolute
 
     @classmethod
     def of(cls, spec: Path) -> Layout:
@@ -39,11 +43,39 @@ class Layout(BaseModel):
             root = Path.cwd().resolve()
         else:
             root = spec.parent
-        return cls(spec=spec, root=root, sql_root=sql_root)
+        queries = [q.resolve() for q in _query_files(spec)]
+        queries = [q for q in queries if q.is_relative_to(root)]
+        return cls(spec=spec, root=root, sql_root=sql_root, queries=queries)
 
     @property
     def rel_spec(self) -> Path:
         return self.spec.relative_to(self.root)
+
+
+def _query_files(spec: Path) -> list[Path]:
+    """The assertion query files a spec names (``sql_assertions`` items with ``file:``)."""
+    try:
+        data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return []
+    names: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "sql_assertions":
+                    items = value if isinstance(value, list) else [value]
+                    names.extend(
+                        str(i["file"]) for i in items if isinstance(i, dict) and "file" in i
+                    )
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(data)
+    found = (resolve(name, spec) for name in dict.fromkeys(names))
+    return [p for p in found if p is not None]
 
 
 class Workspace:
@@ -62,6 +94,10 @@ class Workspace:
             shutil.copytree(snapshots, self.spec.parent / SNAPSHOTS)
         if layout.sql_root is not None:
             shutil.copytree(layout.sql_root, self.dir / layout.sql_root.relative_to(layout.root))
+        for query in layout.queries:  # `sql_assertions: [{file: ...}]` resolve as for the user
+            copy = self.dir / query.relative_to(layout.root)
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(query, copy)
         if mutant is not None:
             target = self._copy_of(Path(mutant.file))
             target.write_text(mutant.text, encoding="utf-8")

@@ -103,8 +103,101 @@ def test_modes(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_shipped_example_loads_and_typos_point_at_the_line(tmp_path: Path) -> None:
     g = load_gates(REPO / "continuous-testing/config/quality-gates.yaml")
     assert g.min_streaming_data_accuracy == pytest.approx(0.999) and g.mode is GateMode.AUTO
+    assert g.mutation_score is not None and "mutation_score" in g.advisory
     bad = tmp_path / "g.yaml"
     bad.write_text("quality_gates:\n  min_pass_rate: 95%\n  max_flakey_share: 5%\n")
     with pytest.raises(ConfigError) as info:
         load_gates(bad)
     assert info.value.line == 3 and "max_flaky_share" in str(info.value)
+
+
+def _mutation_report(path: Path, specs: dict[str, tuple[int, int]], **kw: object) -> Path:
+    """A `ctt mutate --output` report with (killed, survived) per spec."""
+    from ctt.mutate.models import MutationReport, SpecScore
+
+    def score(name: str, killed: int, survived: int) -> SpecScore:
+        scored = killed + survived
+        return SpecScore(
+            spec=name,
+            mutants=scored,
+            killed=killed,
+            survived=survived,
+            score=round(100.0 * killed / scored, 1) if scored else None,
+        )
+
+    total = score("total", sum(k for k, _ in specs.values()), sum(s for _, s in specs.values()))
+    report = MutationReport(
+        specs=[score(n, k, s) for n, (k, s) in specs.items()], total=total, **kw
+    )
+    path.write_text(report.model_dump_json(indent=2))
+    return path
+
+
+def test_mutation_score_total_and_per_spec(tmp_path: Path) -> None:
+    from ctt.config.gates import MutationScoreGate
+
+    report = _mutation_report(
+        tmp_path / "m.json", {"specs/a.yaml": (9, 1), "specs/b.yaml": (10, 0)}
+    )
+    ok = GatesConfig(mutation_score=MutationScoreGate(report=report, min_score=0.95))
+    (row,) = evaluate(_metrics(), ok, GateMode.BLOCKING).results
+    assert (row.condition, row.verdict, row.actual, row.threshold) == (
+        "mutation_score",
+        Verdict.PASS,
+        "95.0% (19/20)",  # exactly the minimum passes
+        ">= 95%",
+    )
+    floor = GatesConfig(mutation_score=MutationScoreGate(report=report, min_spec_score=0.95))
+    (row,) = evaluate(_metrics(), floor, GateMode.BLOCKING).results
+    assert row.verdict is Verdict.FAIL and row.detail == "below: specs/a.yaml 90%"
+    named = GatesConfig(
+        mutation_score=MutationScoreGate(
+            report=report, specs={"specs/a.yaml": 0.9, "specs/c.yaml": 0.5}
+        )
+    )
+    (row,) = evaluate(_metrics(), named, GateMode.BLOCKING).results
+    assert row.verdict is Verdict.FAIL and row.detail == "below: specs/c.yaml not in the report"
+    report_low = _mutation_report(tmp_path / "low.json", {"specs/a.yaml": (8, 2)})
+    low = GatesConfig(mutation_score=MutationScoreGate(report=report_low, min_score=0.9))
+    result = evaluate(_metrics(), low, GateMode.BLOCKING)
+    assert result.blocked and result.failed == ["mutation_score"]
+
+
+def test_mutation_score_without_a_report_is_na_unless_required(tmp_path: Path) -> None:
+    from ctt.config.gates import MutationScoreGate
+
+    missing = tmp_path / "none.json"
+    g = GatesConfig(mutation_score=MutationScoreGate(report=missing, min_score=0.9))
+    (row,) = evaluate(_metrics(), g, GateMode.BLOCKING).results
+    assert row.verdict is Verdict.NA and str(missing) in (row.detail or "")
+    required = GatesConfig(
+        mutation_score=MutationScoreGate(report=missing, min_score=0.9, require_report=True)
+    )
+    assert evaluate(_metrics(), required, GateMode.BLOCKING).blocked
+    partial = _mutation_report(tmp_path / "p.json", {"specs/a.yaml": (10, 0)}, interrupted=True)
+    g2 = GatesConfig(mutation_score=MutationScoreGate(report=partial, min_score=0.9))
+    (row,) = evaluate(_metrics(), g2, GateMode.BLOCKING).results
+    assert row.verdict is Verdict.FAIL and "interrupted" in (row.detail or "")
+    garbage = tmp_path / "g.json"
+    garbage.write_text('{"specs": 3}')
+    g3 = GatesConfig(mutation_score=MutationScoreGate(report=garbage, min_score=0.9))
+    with pytest.raises(ConfigError) as info:
+        evaluate(_metrics(), g3, GateMode.BLOCKING)
+    assert info.value.file == str(garbage) and "ctt mutate --output" in str(info.value)
+
+
+def test_mutation_score_can_be_advisory_in_yaml(tmp_path: Path) -> None:
+    path = tmp_path / "g.yaml"
+    path.write_text(
+        "quality_gates:\n"
+        "  mutation_score: {report: m.json, min_score: 90%, min_spec_score: 80%}\n"
+        "  advisory: [mutation_score]\n"
+    )
+    g = load_gates(path)
+    assert g.mutation_score is not None and g.mutation_score.min_score == pytest.approx(0.9)
+    report = _mutation_report(tmp_path / "m.json", {"specs/a.yaml": (1, 9)})
+    g = g.model_copy(
+        update={"mutation_score": g.mutation_score.model_copy(update={"report": report})}
+    )
+    result = evaluate(_metrics(), g, GateMode.BLOCKING)
+    assert result.failed == ["mutation_score"] and not result.blocked

@@ -45,11 +45,10 @@ def placed(spec: Path) -> list[Mutant]:
     return enumerate_mutants(load_sources(spec))
 
 
-def where(file: str, text: str) -> list[tuple[int, int]]:
-    """1-based (line, col) of every occurrence of ``text`` in a shipped file, so the position
-    tests follow edits of the spec instead of pinning line numbers."""
-    lines = (ROOT / file).read_text(encoding="utf-8").splitlines()
-    return [(i, ln.index(text) + 1) for i, ln in enumerate(lines, 1) if text in ln]
+def line_of(spec: str, text: str, nth: int = 0) -> int:
+    """1-based line of the ``nth`` line of the shipped spec that contains ``text`` (specs change)."""
+    lines = (ROOT / "specs" / spec).read_text(encoding="utf-8").splitlines()
+    return [i for i, ln in enumerate(lines, 1) if text in ln][nth]
 
 
 def at(m: Mutant) -> str:
@@ -114,8 +113,8 @@ def test_window_size_odd_halving_uses_a_smaller_unit_with_precision() -> None:
 
 def test_window_size_file_position() -> None:
     (m, _) = file_mutants("windows/tumble_aggregates.yaml", "window_size")[:2]
-    assert m.file == "specs/windows/tumble_aggregates.yaml"
-    assert (m.line, m.col) in where(m.file, "'30' MINUTES")
+    line = line_of("windows/tumble_aggregates.yaml", "INTERVAL '30' MINUTES")
+    assert (m.file, m.line, m.col) == ("specs/windows/tumble_aggregates.yaml", line, 72)
     assert at(m).startswith("'30' MINUTES")
 
 
@@ -139,9 +138,10 @@ def test_aggregate_swap_file_position_in_block_scalar() -> None:
         for m in file_mutants(*TUMBLE[:1], "aggregate_swap")
         if "revenue" in m.text[m.start : m.start + 40]
     )
-    assert [(sum_max.line, sum_max.col)] == where(sum_max.file, "SUM(amount) AS revenue")
+    line = line_of("windows/tumble_aggregates.yaml", "SUM(amount) AS revenue")
+    assert (sum_max.line, sum_max.col) == (line, 9)
     assert at(sum_max).startswith("SUM(amount) AS revenue")
-    assert sum_max.description == f"SUM -> MAX at specs/windows/tumble_aggregates.yaml:{sum_max.line}:9"
+    assert sum_max.description == f"SUM -> MAX at specs/windows/tumble_aggregates.yaml:{line}:9"
     assert sum_max.diff == ["-        SUM(amount) AS revenue,", "+        MAX(amount) AS revenue,"]
 
 
@@ -220,11 +220,10 @@ def test_group_by_column_also_leaves_the_select_list() -> None:
 
 def test_group_by_column_file_position_is_the_group_by_item() -> None:
     ms = file_mutants("windows/tumble_aggregates.yaml", "group_by_column")
-    assert [(m.line, m.col) for m in ms] == [
-        (line, col + len("GROUP BY "))
-        for text in ("GROUP BY user_id, window_start", "GROUP BY product, TUMBLE")
-        for line, col in where(ms[0].file, text)
+    group_by = [
+        line_of("windows/tumble_aggregates.yaml", f"GROUP BY {first},") for first in ("user_id", "product")
     ]
+    assert [(m.line, m.col) for m in ms] == [(group_by[0], 16), (group_by[1], 16)]
     assert at(ms[0]).startswith("user_id, window_start")
 
 

@@ -140,3 +140,67 @@ def test_the_real_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cmd[cmd.index("-k") + 1] == "tumble_tvf_aggregates"
     assert cmd[cmd.index("--parallel") + 1] == "1"  # 4 slots / 3 runs at once
     assert cmd[-1] == "--ci"
+
+
+def _marked(tmp_path: Path, entries: list[dict[str, str]]) -> Path:
+    """A copy of the tumble spec whose x-ctt-mutate marks ``entries`` (appended: lines stay)."""
+    spec = tmp_path / TUMBLE.name
+    text = TUMBLE.read_text()
+    text = text[: text.index("x-ctt-mutate:")] if "x-ctt-mutate:" in text else text  # its own
+    spec.write_text(
+        text
+        + "x-ctt-mutate:\n  equivalent:\n"
+        + "".join(f"    - {json.dumps(e)}\n" for e in entries)
+    )
+    return spec
+
+
+def test_marked_equivalent_survivors_are_listed_not_scored(
+    fake_run: dict[str, str], tmp_path: Path
+) -> None:
+    options = opts(operators=["aggregate_swap", "comparison"], max_mutants=2)
+    (p,) = plan([TUMBLE], options)
+    swap, comparison = (
+        next(m for m in p.mutants if m.operator == op) for op in ("aggregate_swap", "comparison")
+    )
+    spec = _marked(
+        tmp_path,
+        [
+            {"mutant": swap.description, "why": "one row per group"},
+            {"mutant": comparison.description, "why": "a wrong mark"},
+        ],
+    )
+    (marked,) = plan([spec], options)
+    assert set(marked.equivalent.values()) == {"one row per group", "a wrong mark"}
+    report = run([marked], options, Lines())
+    (s,) = report.specs
+    by_op = {r.mutant.operator: r for r in s.results}
+    assert by_op["aggregate_swap"].status is MutantStatus.EQUIVALENT
+    assert by_op["aggregate_swap"].detail == "one row per group"
+    # a marked mutant that a test kills is killed: the mark cannot hide a kill
+    assert by_op["comparison"].status is MutantStatus.KILLED
+    assert (by_op["comparison"].detail or "").startswith(
+        "marked equivalent in the spec, yet killed"
+    )
+    assert (s.killed, s.survived, s.equivalent, s.score) == (1, 0, 1, 100.0)
+    assert report.total.equivalent == 1
+
+
+def test_an_equivalent_mark_must_name_one_mutant(fake_run: dict[str, str], tmp_path: Path) -> None:
+    options = opts(operators=["aggregate_swap"], max_mutants=1)
+    (p,) = plan([TUMBLE], options)
+    label = p.mutants[0].description.rpartition(" at ")[0]
+    stale = _marked(tmp_path, [{"mutant": f"{label} at {TUMBLE.name}:1:1", "why": "moved"}])
+    with pytest.raises(ConfigError, match="not one of this spec's mutants") as err:
+        plan([stale], options)
+    assert err.value.file == str(stale) and "ctt mutate --list" in (err.value.hint or "")
+    no_why = _marked(tmp_path, [{"mutant": p.mutants[0].description}])
+    with pytest.raises(ConfigError, match=r"x-ctt-mutate\.equivalent\.0\.why"):
+        plan([no_why], options)
+    # a mark for another test's mutant is fine under -k (matched against every mutant)
+    other = next(
+        m for m in plan([TUMBLE], opts(select=None))[0].mutants if "tumble_tvf" not in m.tests[0]
+    )
+    ok = _marked(tmp_path, [{"mutant": other.description, "why": "elsewhere"}])
+    (q,) = plan([ok], options)
+    assert q.equivalent == {}

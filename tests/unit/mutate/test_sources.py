@@ -166,3 +166,23 @@ def test_not_a_spec_is_a_config_error(repo: Path) -> None:
     spec = write(repo / "n.yaml", "hello: world\n")
     with pytest.raises(ConfigError):
         load_sources(spec)
+
+
+def test_the_copy_holds_the_assertion_query_files_the_spec_names(repo: Path) -> None:
+    """`sql_assertions: [{file: ...}]` beside the spec and in the repository resolve in the copy."""
+    write(repo / "specs" / "q" / "queries" / "beside.sql", "SELECT * FROM out WHERE total < 0;\n")
+    write(repo / "checks" / "repo.sql", "SELECT * FROM out WHERE user_id IS NULL;\n")
+    spec = write(
+        repo / "specs" / "q" / "t.yaml",
+        "flink_transformation_tests:\n  t:\n    flink_sql: |\n"
+        "      CREATE TABLE out AS SELECT user_id, amount AS total FROM orders;\n"
+        "    validation:\n      - sql_assertions:\n          - file: queries/beside.sql\n"
+        "          - file: checks/repo.sql\n" + TABLES,
+    )
+    (m, _zero) = enumerate_mutants(load_sources(spec), ["watermark_delay"])
+    ws = Workspace(Layout.of(spec), m)
+    try:
+        assert (ws.dir / "specs" / "q" / "queries" / "beside.sql").is_file()
+        assert (ws.dir / "checks" / "repo.sql").is_file()
+    finally:
+        ws.remove()
