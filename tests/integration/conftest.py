@@ -6,6 +6,7 @@ session started is stopped at the end.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,3 +45,9 @@ def stack() -> Iterator[StackHandle]:
     finally:
         if started:
             sup.down()
+
+
+def developer_env() -> dict[str, str]:
+    """The environment of a developer's machine: CI refuses what only a developer may do
+    (recording snapshots), and the test suite itself runs under CI."""
+    return {k: v for k, v in os.environ.items() if k not in ("CI", "GITLAB_CI")}

@@ -8,7 +8,6 @@ text and runs it through the CLI, as a user would.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import StackHandle
+from tests.integration.conftest import StackHandle, developer_env
 
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
@@ -34,7 +33,7 @@ def copy_spec(rel: str, dest: Path, *, snapshots: bool = True) -> Path:
 
 
 def ctt_run(spec: Path, test: str, tmp: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env = developer_env()
     return subprocess.run(
         [
             sys.executable,

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.integration.conftest import StackHandle
+from tests.integration.conftest import StackHandle, developer_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -79,6 +79,7 @@ def test_oracle_only_spec_lets_a_mutant_survive_and_a_snapshot_kills_it(
     recorded = subprocess.run(
         [sys.executable, "-m", "ctt", "run", str(spec), "--update-snapshots"],
         cwd=tmp_path,
+        env=developer_env(),
         capture_output=True,
         text=True,
         timeout=300,
