@@ -17,14 +17,13 @@ from typer._click.exceptions import ClickException  # typer vendors click; pinne
 from ctt import __version__
 from ctt.console import Output
 from ctt.errors import CttError, ExitCode
-from ctt.report.model import exit_code
 
 app = typer.Typer(
     name="ctt",
     help="Test Kafka + Flink SQL pipelines on a real engine, and run those tests continuously.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # click's plain help: no rich/markdown import, so `--help` starts fast
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 stack_app = typer.Typer(
@@ -542,6 +541,8 @@ def main() -> None:
         exc.show()
         sys.exit(int(ExitCode.USAGE))
     except (CttError, KeyboardInterrupt) as exc:
+        from ctt.report.model import exit_code
+
         Output().failure(exc)
         sys.exit(int(exit_code(exc)))
     if code == int(ExitCode.INTERRUPTED):

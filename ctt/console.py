@@ -1,17 +1,23 @@
-"""The one object that owns terminal output (rich for people, plain lines in CI, JSON for scripts)."""
+"""The one object that owns terminal output (rich for people, plain lines in CI, JSON for scripts).
+
+rich and pydantic are imported when output is first written, not when ctt starts:
+``ctt --help`` and a command's argument errors should not pay for them.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-from typing import Any
-
-from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Table
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from ctt.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from rich.console import Console
+    from rich.table import Table
 
 
 def in_ci() -> bool:
@@ -29,12 +35,23 @@ class Output:
     def __init__(self, *, json_mode: bool = False, quiet: bool = False) -> None:
         self.json_mode = json_mode
         self.quiet = quiet
-        plain = in_ci() or not sys.stdout.isatty()
-        self.out = Console(
+        self._plain = in_ci() or not sys.stdout.isatty()
+        self.live = not self._plain and not json_mode and not quiet
+
+    @cached_property
+    def out(self) -> Console:
+        from rich.console import Console
+
+        plain = self._plain
+        return Console(
             highlight=False, soft_wrap=plain, force_terminal=None if not plain else False
         )
-        self.err = Console(stderr=True, highlight=False, soft_wrap=plain)
-        self.live = not plain and not json_mode and not quiet
+
+    @cached_property
+    def err(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, highlight=False, soft_wrap=self._plain)
 
     def info(self, text: str) -> None:
         if not self.quiet:
@@ -62,6 +79,8 @@ class Output:
 
     def emit_json(self, doc: BaseModel | dict[str, Any] | list[Any]) -> None:
         """Write one JSON document to stdout."""
+        from pydantic import BaseModel
+
         if isinstance(doc, BaseModel):
             text = doc.model_dump_json(indent=2)
         else:

@@ -43,6 +43,7 @@ LAYERS: dict[str, int] = {
     "config": 1,
     "errors": 0,
     "console": 0,
+    "polling": 0,
     "__init__": 0,
 }
 LAYER_NAMES = {

@@ -12,6 +12,9 @@ fi
 
 echo "bootstrap: Python environment (uv.lock)"
 uv sync --frozen --quiet --compile-bytecode  # .pyc files: faster CLI starts (PYTHONDONTWRITEBYTECODE may be set)
+# ctt itself is an editable install, which uv does not compile: with PYTHONDONTWRITEBYTECODE set,
+# every start would recompile it. compileall writes the .pyc files regardless of that variable.
+uv run --frozen python -m compileall -q ctt
 
 if [ "${CTT_SKIP_SYSTEM_DEPS:-0}" != "1" ]; then
   bash scripts/install-system-deps.sh

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from ctt.engines.base import EngineError
+from ctt.polling import Backoff
 
 
 class FlinkRest:
@@ -66,6 +67,7 @@ class FlinkRest:
             body["targetDirectory"] = target_dir
         trigger = self._call("POST", f"/jobs/{job_id}/stop", json=body)["request-id"]
         end = time.monotonic() + deadline_s
+        backoff = Backoff(0.2)
         while time.monotonic() < end:
             res = self._call("GET", f"/jobs/{job_id}/savepoints/{trigger}")
             if res.get("status", {}).get("id") == "COMPLETED":
@@ -74,7 +76,7 @@ class FlinkRest:
                     cause = op["failure-cause"].get("stack-trace", "").splitlines()
                     raise EngineError(f"stop-with-savepoint failed: {cause[0] if cause else op}")
                 return str(op.get("location"))
-            time.sleep(0.2)
+            backoff.wait()
         raise EngineError(
             f"stop-with-savepoint of {job_id} did not finish within {deadline_s:.0f}s"
         )

@@ -11,6 +11,7 @@ import httpx
 from pydantic import BaseModel
 
 from ctt.engines.base import EngineError, StatementError
+from ctt.polling import Backoff
 from ctt.sql.statements import error_position
 
 _CAUSE = re.compile(r"Caused by: (?P<cls>[\w.$]+): (?P<msg>.*)")
@@ -134,21 +135,24 @@ class SqlGateway:
     def pages(
         self, op: str, *, poll_s: float = 0.2, deadline_s: float | None = None
     ) -> Iterator[Page]:
-        """Follow ``nextResultUri`` until EOS; NOT_READY pages are polled, not returned."""
+        """Follow ``nextResultUri`` until EOS; NOT_READY pages are polled (backing off to
+        ``poll_s``), not returned."""
         uri: str | None = self.first_page_uri(op)
         end = None if deadline_s is None else time.monotonic() + deadline_s
+        backoff = Backoff(poll_s)
         while uri:
             page = self.fetch(uri)
             if page.result_type == "NOT_READY":
                 if end is not None and time.monotonic() > end:
                     return
-                time.sleep(poll_s)
+                backoff.wait()
                 uri = page.next_uri or uri
                 continue
             yield page
             if page.result_type == "EOS":
                 return
             uri = page.next_uri
+            backoff = Backoff(poll_s)  # rows came: the next page may be as quick
 
     def execute(
         self, sql: str, *, deadline_s: float = 120.0, config: dict[str, str] | None = None

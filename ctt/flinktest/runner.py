@@ -54,12 +54,14 @@ from ctt.observed.model import (
     TableOutput,
     ValidationContext,
 )
+from ctt.polling import Backoff
 from ctt.report.model import ErrorKind, Status
 from ctt.sql import statements
 from ctt.stack.state import StackState
 from ctt.validate import registry
 
 _SLOT_ATTEMPTS = 5
+_SMALL_INPUT_ROWS = 1000
 _SEGMENT_PRODUCER = {
     "enable.idempotence": False,
     "acks": "all",
@@ -454,8 +456,10 @@ class FlinkTestRunner:
         """Poll ``probe`` until it returns a value; on every poll check Ctrl-C, the job, the deadline.
 
         ``probe`` gets the job's status (None before a job exists), so a job that
-        fails while ctt waits for anything is reported at the next poll.
+        fails while ctt waits for anything is reported at the next poll. Polls start
+        at 10 ms and back off to ``interval``: most waits end within a few polls.
         """
+        backoff = Backoff(interval or self.poll_s)
         while True:
             if self.cancel.is_set():
                 raise Cancelled("interrupted")
@@ -464,7 +468,7 @@ class FlinkTestRunner:
             if value is not None:
                 return value
             self._check_deadline(lt, ctx, deadline, what)
-            time.sleep(interval or self.poll_s)
+            backoff.wait()
 
     def _check_job(self, ctx: _Ctx) -> StatementStatus | None:
         """The job's status; :class:`JobFailed` (with the spec line) if it failed or restarted."""
@@ -543,7 +547,9 @@ class FlinkTestRunner:
         # Many small sends (watermark barriers, paced rows): an idempotent producer costs
         # ~0.5 s to start (PID handshake), so these use acks=all with one request in flight,
         # which keeps order and loses nothing; the read-back would show any duplicate.
-        conf = _SEGMENT_PRODUCER if len(segments) > 1 or hold is not None else None
+        # A small explicit input is sent the same way: one request of a few rows.
+        small = not inp.generated and len(records) <= _SMALL_INPUT_ROWS
+        conf = _SEGMENT_PRODUCER if small or len(segments) > 1 or hold is not None else None
         parts = {r.partition for r in records} | ({hold.partition} if hold else set())
         seen: dict[int, int] = {}  # partition -> highest event time sent
         for segment in segments + ([[hold]] if hold is not None else []):
