@@ -71,7 +71,7 @@ def _show_outputs(out: Output, outputs: dict[str, TerraformOutput]) -> None:
 
 def _show_plan(out: Output, summary: PlanSummary, title: str) -> None:
     table = Table("", "resource", "action", title=title)
-    for change in summary.changes:
+    for change in sorted(summary.changes, key=lambda c: c.address):
         table.add_row(_SYMBOL.get(change.action, "?"), change.address, change.action)
     out.table(table)
     out.info(f"plan: {summary.add} to add, {summary.change} to change, {summary.remove} to destroy")
