@@ -19,6 +19,7 @@ from ctt.console import Output
 from ctt.errors import UsageError
 from ctt.infra.provision import (
     apply_kept,
+    forget_workspace,
     module_variables,
     resolve_module,
     workspace_name,
@@ -85,13 +86,14 @@ def plan(out: Output, module: str | None, *, workspace: str | None, var: list[st
     else:
         path = resolve_module(module)
         tf = Terraform(path, workspace=workspace_name(run_id))
-        tf.init()  # creates the workspace
     ws = tf.workspace or ""
     try:
+        if workspace is None:
+            tf.init()  # creates the workspace
         summary = tf.plan(variables=module_variables(run_id, parse_vars(var)))
     finally:
         if workspace is None:
-            tf.delete_workspace(ws)  # planned only: it tracks nothing
+            forget_workspace(tf)  # planned only: it tracks nothing
     if out.json_mode:
         out.emit_json(InfraResult(module=str(path), workspace=ws, summary=summary))
         return

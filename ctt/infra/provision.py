@@ -15,6 +15,7 @@ the same variables (:data:`FLINK_TESTING_INPUTS`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -38,6 +39,7 @@ __all__ = [
     "Provisioned",
     "apply_kept",
     "confluent_run",
+    "forget_workspace",
     "module_variables",
     "provisioned",
     "resolve_module",
@@ -134,6 +136,18 @@ def module_variables(
     return variables
 
 
+def forget_workspace(tf: Terraform) -> None:
+    """Remove a workspace that tracks nothing (a plan's, or one whose init failed)."""
+    if tf.workspace and (tf.workdir / "terraform.tfstate.d" / tf.workspace).exists():
+        with contextlib.suppress(TerraformError):
+            tf.delete_workspace(tf.workspace)
+        # terraform refuses to delete a workspace of an uninitialized directory
+        ws_dir = tf.workdir / "terraform.tfstate.d" / tf.workspace
+        for d in (ws_dir, ws_dir.parent):
+            if d.is_dir() and not any(d.iterdir()):
+                d.rmdir()
+
+
 @contextmanager
 def _shielded(say: Callable[[str], None]) -> Iterator[None]:
     """Ctrl-C during cleanup says so instead of abandoning half-destroyed resources."""
@@ -149,6 +163,15 @@ def _shielded(say: Callable[[str], None]) -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _init(tf: Terraform) -> None:
+    """``terraform init``, which creates the workspace; a failed one leaves none behind."""
+    try:
+        tf.init()
+    except BaseException:
+        forget_workspace(tf)
+        raise
 
 
 def _teardown(
@@ -182,7 +205,7 @@ def provisioned(
     tf = Terraform(module, binary=binary, env=env, workspace=workspace_name(run_id))
     values = dict(variables or {})
     say(f"terraform: applying {module} in workspace {tf.workspace}")
-    tf.init()  # creates the workspace (TF_WORKSPACE)
+    _init(tf)
     try:
         applied = tf.apply(variables=values)
         say(f"terraform: {applied.add} created, {applied.change} changed")
@@ -204,7 +227,7 @@ def apply_kept(
     """``ctt infra apply``: apply in a new workspace and keep it; a failed apply is undone."""
     tf = Terraform(module, workspace=workspace_name(run_id))
     values = dict(variables or {})
-    tf.init()
+    _init(tf)
     try:
         applied = tf.apply(variables=values)
         assert tf.workspace is not None

@@ -149,7 +149,17 @@ class Terraform:
             args.append(f"-test-directory={test_directory}")
         if not backend:
             args.append("-backend=false")
-        self._stream(args, "init")
+        try:
+            self._stream(args, "init")
+        except TerraformError as exc:
+            if "registry" not in exc.message or exc.hint:
+                raise
+            raise TerraformError(
+                exc.message,
+                diagnostics=exc.diagnostics,
+                hint="a provider could not be downloaded: terraform needs registry access "
+                "(or a provider mirror) for it; the modules' spec/ directories need none",
+            ) from exc
 
     def validate(self) -> list[Diagnostic]:
         """Warnings of a valid configuration; raises with the errors of an invalid one."""
