@@ -252,3 +252,14 @@ def test_sigint_to_ctt_run_provision_destroys_what_was_made(standin: Path, tmp_p
     assert created and created == destroyed, stderr
     assert "terraform: destroyed" in stdout + stderr
     assert _workspaces(standin) == []
+
+
+def test_module_needing_the_registry_fails_in_one_line_and_leaves_no_workspace(
+    standin: Path, env: Path
+) -> None:
+    """The real confluent layer cannot init here: exit 3, one line with a hint, no leftovers."""
+    topics = standin.parents[1] / "modules/topics"
+    proc = _ctt("infra", "plan", str(topics), cwd=standin)
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "registry access" in proc.stderr
+    assert not (topics / "terraform.tfstate.d").exists()
