@@ -30,6 +30,12 @@ stack_app = typer.Typer(
     help="Start, stop and inspect the local Kafka + Flink stack.", no_args_is_help=True
 )
 app.add_typer(stack_app, name="stack")
+infra_app = typer.Typer(
+    help="Terraform modules (terraform/modules/): plan, apply, destroy, output; one workspace "
+    "per run.",
+    no_args_is_help=True,
+)
+app.add_typer(infra_app, name="infra")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Write a JSON document to stdout.")]
 
@@ -189,6 +195,18 @@ def run(
     ci: Annotated[
         bool, typer.Option("--ci", help="CI mode (also CI=true): never write snapshots.")
     ] = False,
+    provision: Annotated[
+        bool,
+        typer.Option(
+            "--provision",
+            help="With --engine confluent: apply --provision-module before the run, use its "
+            "outputs as the engine's settings, destroy it after (also on failure and Ctrl-C).",
+        ),
+    ] = False,
+    provision_module: Annotated[
+        str | None,
+        typer.Option(help="Module for --provision (default terraform/modules/flink-testing)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run Flink test specs on a real Flink engine, or suites of a plan.
@@ -218,7 +236,63 @@ def run(
         engine=engine,
         update_snapshots=update_snapshots,
         ci=ci,
+        provision=provision,
+        provision_module=provision_module,
     )
+
+
+# --- infra -------------------------------------------------------------------------------------
+ModuleArg = Annotated[
+    str | None,
+    typer.Argument(help="A module directory, or a name under terraform/modules/ (flink-testing)."),
+]
+VarOpt = Annotated[
+    list[str] | None, typer.Option("--var", help="KEY=VALUE (JSON values allowed), repeatable.")
+]
+WorkspaceOpt = Annotated[str, typer.Option(help="The workspace `ctt infra apply` printed.")]
+
+
+@infra_app.command("plan")
+def infra_plan(
+    module: ModuleArg = None,
+    workspace: Annotated[
+        str | None, typer.Option(help="Plan against this workspace (default: a fresh one).")
+    ] = None,
+    var: VarOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show what applying MODULE would create, change and destroy (a readable summary)."""
+    from ctt.commands import infra
+
+    infra.plan(Output(json_mode=json_out), module, workspace=workspace, var=var or [])
+
+
+@infra_app.command("apply")
+def infra_apply(module: ModuleArg = None, var: VarOpt = None, json_out: JsonOpt = False) -> None:
+    """Apply MODULE in a new workspace ctt-<run id> and keep it; a failed apply is destroyed."""
+    from ctt.commands import infra
+
+    infra.apply(Output(json_mode=json_out), module, var=var or [])
+
+
+@infra_app.command("output")
+def infra_output(
+    workspace: WorkspaceOpt, module: ModuleArg = None, json_out: JsonOpt = False
+) -> None:
+    """Show the outputs of MODULE in WORKSPACE (sensitive values masked)."""
+    from ctt.commands import infra
+
+    infra.output(Output(json_mode=json_out), module, workspace=workspace)
+
+
+@infra_app.command("destroy")
+def infra_destroy(
+    workspace: WorkspaceOpt, module: ModuleArg = None, var: VarOpt = None, json_out: JsonOpt = False
+) -> None:
+    """Destroy everything MODULE created in WORKSPACE, then delete the workspace."""
+    from ctt.commands import infra
+
+    infra.destroy(Output(json_mode=json_out), module, workspace=workspace, var=var or [])
 
 
 @app.command("cleanup")

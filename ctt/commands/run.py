@@ -20,6 +20,7 @@ from ctt.expect import Policy
 from ctt.flinktest.reporting import TerminalReporter, write_reports
 from ctt.flinktest.results import RunReport, TestResult
 from ctt.flinktest.runner import FlinkTestRunner, local_engines
+from ctt.infra.provision import confluent_run
 from ctt.kafka.client import ConfluentKafka
 from ctt.kafka.naming import new_run_id
 from ctt.report.model import ErrorKind, RunNotPassed, Status, exit_code
@@ -145,24 +146,36 @@ def run(
     engine: str,
     update_snapshots: bool = False,
     ci: bool = False,
+    provision: bool = False,
+    provision_module: str | None = None,
 ) -> None:
     """``ctt run``: suites of a plan (``--plan``), one suite (``--suite``) or specs (the default)."""
     if plan is None and suite is None:
-        run_specs(
-            out,
-            paths or [DEFAULT_SPECS],
-            junit=junit or DEFAULT_JUNIT,
-            results=results or DEFAULT_RESULTS,
-            parallel=parallel,
-            select=select,
-            keep_topics=keep_topics,
+        hook = confluent_run(  # --provision: Terraform around the run (ctt/infra/provision.py)
+            enabled=provision,
             engine=engine,
-            update_snapshots=update_snapshots,
-            ci=ci,
+            module=provision_module,
+            run_id=new_run_id(),
+            say=out.info,
         )
+        with hook:
+            run_specs(
+                out,
+                paths or [DEFAULT_SPECS],
+                junit=junit or DEFAULT_JUNIT,
+                results=results or DEFAULT_RESULTS,
+                parallel=parallel,
+                select=select,
+                keep_topics=keep_topics,
+                engine=engine,
+                update_snapshots=update_snapshots,
+                ci=ci,
+            )
         return
     if plan is not None and suite is not None:
         raise UsageError("give --plan or --suite, not both")
+    if provision:
+        raise UsageError("--provision goes with a spec run, not with --plan/--suite")
     if paths:
         raise UsageError("spec paths cannot be combined with --plan/--suite")
     try:

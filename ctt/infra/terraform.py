@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from ctt.errors import InfraError
 __all__ = [
     "Diagnostic",
     "PlanSummary",
+    "PlannedChange",
     "Terraform",
     "TerraformError",
     "TerraformOutput",
@@ -54,11 +56,19 @@ class TerraformError(InfraError):
         self.diagnostics = list(diagnostics)
 
 
+class PlannedChange(BaseModel):
+    """One resource a plan would touch: ``create``, ``update``, ``delete``, ``replace``..."""
+
+    address: str
+    action: str
+
+
 class PlanSummary(BaseModel):
     add: int = 0
     change: int = 0
     remove: int = 0
     import_: int = Field(default=0, alias="import")
+    changes: list[PlannedChange] = Field(default_factory=list)
 
 
 class TerraformOutput(BaseModel):
@@ -109,8 +119,10 @@ class Terraform:
         *,
         binary: str = "terraform",
         env: Mapping[str, str] | None = None,
+        workspace: str | None = None,
         timeout_s: float = 1800.0,
     ) -> None:
+        """``workspace``: run every command in it (``TF_WORKSPACE``); ``init`` creates it."""
         self.workdir = Path(workdir)
         found = shutil.which(binary)
         if found is None:
@@ -121,6 +133,10 @@ class Terraform:
         self.binary = found
         self.timeout_s = timeout_s
         self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", **(env or {})}
+        self.env.pop("TF_WORKSPACE", None)
+        self.workspace = workspace
+        if workspace:
+            self.env["TF_WORKSPACE"] = workspace
 
     # ------------------------------------------------------------------ commands
 
@@ -133,7 +149,17 @@ class Terraform:
             args.append(f"-test-directory={test_directory}")
         if not backend:
             args.append("-backend=false")
-        self._stream(args, "init")
+        try:
+            self._stream(args, "init")
+        except TerraformError as exc:
+            if "registry" not in exc.message or exc.hint:
+                raise
+            raise TerraformError(
+                exc.message,
+                diagnostics=exc.diagnostics,
+                hint="a provider could not be downloaded: terraform needs registry access "
+                "(or a provider mirror) for it; the modules' spec/ directories need none",
+            ) from exc
 
     def validate(self) -> list[Diagnostic]:
         """Warnings of a valid configuration; raises with the errors of an invalid one."""
@@ -159,10 +185,17 @@ class Terraform:
         if destroy:
             args.append("-destroy")
         messages = self._stream(args, "plan")
-        for msg in messages:
-            if msg.get("type") == "change_summary":
-                return PlanSummary.model_validate(msg.get("changes") or {})
-        return PlanSummary()
+        summary = self._summary(messages)
+        summary.changes = [
+            PlannedChange(
+                address=str((change.get("resource") or {}).get("addr", "?")),
+                action=str(change.get("action", "?")),
+            )
+            for msg in messages
+            if msg.get("type") == "planned_change"
+            for change in [msg.get("change") or {}]
+        ]
+        return summary
 
     def apply(
         self, *, plan_file: str | None = None, variables: Mapping[str, Any] | None = None
@@ -174,6 +207,15 @@ class Terraform:
     def destroy(self, *, variables: Mapping[str, Any] | None = None) -> PlanSummary:
         args = ["destroy", "-json", "-input=false", "-no-color", "-auto-approve"]
         return self._summary(self._stream(args + self._var_args(variables), "destroy"))
+
+    def workspaces(self) -> list[str]:
+        """The workspaces of this directory (``terraform workspace list`` has no ``-json``)."""
+        proc = self._run(["workspace", "list", "-no-color"], (0,), workspace=False)
+        return [line.strip(" *") for line in proc.stdout.splitlines() if line.strip(" *")]
+
+    def delete_workspace(self, name: str) -> None:
+        """Delete an empty workspace (terraform refuses one that still tracks resources)."""
+        self._run(["workspace", "delete", "-no-color", name], (0,), workspace=False)
 
     def output(self) -> dict[str, TerraformOutput]:
         doc = self._json_doc(["output", "-json", "-no-color"])
@@ -243,23 +285,39 @@ class Terraform:
                 return PlanSummary.model_validate(msg.get("changes") or {})
         return PlanSummary()
 
-    def _run(self, args: list[str], ok_codes: Sequence[int]) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, args: list[str], ok_codes: Sequence[int], *, workspace: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        env = self.env if workspace else {k: v for k, v in self.env.items() if k != "TF_WORKSPACE"}
         try:
-            proc = subprocess.run(
+            child = subprocess.Popen(
                 [self.binary, *args],
                 cwd=self.workdir,
-                env=self.env,
-                capture_output=True,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=self.timeout_s,
-                check=False,
+                start_new_session=True,  # Ctrl-C reaches terraform once, through us
             )
+        except OSError as exc:
+            raise TerraformError(f"cannot run terraform {args[0]}: {exc}") from exc
+        try:
+            stdout, stderr = child.communicate(timeout=self.timeout_s)
+        except KeyboardInterrupt:
+            child.send_signal(signal.SIGINT)  # terraform stops cleanly and writes its state
+            child.communicate(timeout=self.timeout_s)
+            raise
         except subprocess.TimeoutExpired as exc:
+            child.send_signal(signal.SIGINT)
+            try:
+                child.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.communicate()
             raise TerraformError(
                 f"terraform {args[0]} in {self.workdir} took longer than {self.timeout_s:.0f}s"
             ) from exc
-        except OSError as exc:
-            raise TerraformError(f"cannot run terraform {args[0]}: {exc}") from exc
+        proc = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
         if proc.returncode not in ok_codes:
             # commands without -json output, or a crash before the JSON stream began
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
