@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ctt.config.datagen import GeneratorConfig
 from ctt.config.durations import Duration, parse_duration
+from ctt.config.error_handling import ErrorHandling
 from ctt.config.spec_scan import Template, kafka_key, resolve_template
 from ctt.config.yaml_source import SourceMap, load_yaml, parse_model, suggest
 from ctt.errors import ConfigError
@@ -209,6 +210,9 @@ class FlinkTest(_Strict):
     settings: dict[str, str] = Field(
         default_factory=dict, description="Flink SET options for this test"
     )
+    error_handling: ErrorHandling | None = Field(
+        None, description="malformed records to mix in and where they must go"
+    )
     tags: list[str] = Field(default_factory=list)
     skip: str | None = Field(None, description="skip this test, with the reason")
 
@@ -232,12 +236,27 @@ class FlinkTest(_Strict):
 
     def generated_data(self) -> dict[str, GeneratorConfig]:
         """Table -> generator, with the seed's list form applied to every source table."""
+        out: dict[str, GeneratorConfig] = {}
         if isinstance(self.test_data, list):
             cfg = GeneratorConfig.from_spec(self.test_data)
-            return dict.fromkeys(self.tables, cfg)
+            out = dict.fromkeys(self.tables, cfg)
+        elif isinstance(self.test_data, dict):
+            out = {t: d.generate for t, d in self.test_data.items() if d.generate is not None}
+        eh, source = self.error_handling, self.error_source()
+        if eh is not None and source in out:
+            out[source] = eh.generator(out[source], self.tables[source].schema_)
+        return out
+
+    def error_source(self) -> str | None:
+        """The table ``error_handling`` mixes bad records into: as named, else the only generated one."""
+        if self.error_handling is None:
+            return None
+        if self.error_handling.source is not None:
+            return self.error_handling.source
         if isinstance(self.test_data, dict):
-            return {t: d.generate for t, d in self.test_data.items() if d.generate is not None}
-        return {}
+            gen = [t for t, d in self.test_data.items() if d.generate is not None]
+            return gen[0] if len(gen) == 1 else None
+        return next(iter(self.tables), None) if isinstance(self.test_data, list) else None
 
     def explicit_data(self) -> dict[str, TableData]:
         if isinstance(self.test_data, dict):
@@ -333,6 +352,8 @@ def _check_references(
                 )
     elif isinstance(test.test_data, list):
         GeneratorConfig.from_spec(test.test_data, smap, root=(*loc, "test_data"))
+    if test.error_handling is not None:
+        check_error_handling(test, smap, (*loc, "error_handling"))
     if validations is None:
         return
     for i, item in enumerate(test.validation):
@@ -350,6 +371,56 @@ def _check_references(
             validations[vname](item[vname])
         except (ValueError, TypeError) as exc:
             raise smap.error(f"validation {vname}: {exc}", (*loc, "validation", i, vname)) from None
+
+
+def check_error_handling(test: FlinkTest, smap: SourceMap, loc: tuple[str, ...]) -> None:
+    """``error_handling`` names a generated source table and columns it has."""
+    eh = test.error_handling
+    assert eh is not None
+    source = test.error_source()
+    generated = test.generated_data()
+    if source is None or source not in generated:
+        where = (*loc, "source") if eh.source else loc
+        raise smap.error(
+            "error_handling: name the generated source table to mix bad records into"
+            if source is None
+            else f"error_handling: table {source!r} has no `generate:` data to mix bad records into",
+            where,
+            hint=f"generated tables: {', '.join(generated) or 'none'}",
+        )
+    columns = test.tables[source].schema_
+    named: list[tuple[str, str | int, str]] = (
+        [("poison", "field", eh.poison.field)] if eh.poison else []
+    )
+    named += [("enums", c, c) for c in eh.enums]
+    named += [("required", i, c) for i, c in enumerate(eh.required or [])]
+    for section, key, col in named:
+        if col not in columns:
+            near = suggest(col, columns)
+            raise smap.error(
+                f"error_handling: table {source!r} has no column {col!r}",
+                (*loc, section, key),
+                hint=f"did you mean {near!r}?" if near else f"columns: {', '.join(columns)}",
+            )
+    kinds = set(eh.malformed)
+    if "unknown_enum" in kinds and generated[source].malformed.enum_field is None:
+        raise smap.error(
+            "error_handling: unknown_enum records need an enum column",
+            (*loc, "malformed", "unknown_enum"),
+            hint="give `enums: {column: [values]}` or an `enum:` field in the generator",
+        )
+    timed = [c for c, t in columns.items() if t.upper().startswith("TIMESTAMP")]
+    if "bad_timestamp" in kinds and not timed:
+        raise smap.error(
+            f"error_handling: table {source!r} has no TIMESTAMP column to spoil",
+            (*loc, "malformed", "bad_timestamp"),
+        )
+    if eh.routing.value == "sql" and eh.dead_letter not in test.tables:
+        raise smap.error(
+            f"error_handling: with `routing: sql`, declare the dead-letter table "
+            f"{eh.dead_letter!r} under `tables:` (the SQL writes it)",
+            (*loc, "dead_letter") if "dead_letter" in eh.model_fields_set else (*loc, "routing"),
+        )
 
 
 def discover(paths: list[Path]) -> list[Path]:
