@@ -52,6 +52,11 @@ class ErrorHandling(BaseModel):
     poison: Poison | None = None
     routing: Routing = Routing.GENERATED
     dead_letter: str = Field(DEFAULT_DLQ, description="the table errors must reach")
+    raw_table: str | None = Field(
+        None,
+        description="routing: sql: the table (one `payload STRING` column) ctt declares over the "
+        "source's topic for the SQL to parse (default: <source>_raw)",
+    )
     max_record_bytes: int = Field(
         10_000, ge=1, description="generated routing: longer payloads are 'oversized'"
     )

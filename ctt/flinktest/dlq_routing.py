@@ -43,10 +43,20 @@ def routed_source(
     *,
     bootstrap: str,
 ) -> list[str]:
-    """The raw table over the routed source's topic and the view of its good records."""
+    """Generated routing: the raw table with parsed columns and the view of its good records.
+    The test's own routing: the raw table (``payload`` only) its SQL reads, beside the source."""
     eh, name = test.error_handling, test.error_source()
     assert eh is not None and name is not None
     table = test.tables[name]
+    if not generated(test):
+        return [
+            dlq.payload_table(
+                eh.raw_table or f"{name}_raw",
+                topic=topics[name],
+                bootstrap=bootstrap,
+                bounded=bounded,
+            )
+        ]
     try:
         dlq.check_supported(name, table)
     except dlq.RoutingUnsupported as exc:

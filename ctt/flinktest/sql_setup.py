@@ -312,7 +312,7 @@ class SqlSetup:
         spec: SourceMap | None,
     ) -> None:
         """CREATE TABLE for every declared table, bounded at the test's data when it is."""
-        routed = test.error_source() if dlq_routing.generated(test) else None
+        routed = test.error_source()
         for name, table in test.tables.items():
             bounded = None
             if name not in outs and test.completion is Completion.BOUNDED:
@@ -336,7 +336,8 @@ class SqlSetup:
                     test, topics, bounded, bootstrap=self.bootstrap
                 ):
                     self._run(sql, rejected)
-                continue
+                if dlq_routing.generated(test):
+                    continue
             self._run(
                 ddl.source_table(
                     name, table, topic=topics[name], bootstrap=self.bootstrap, bounded=bounded

@@ -135,6 +135,14 @@ def raw_source(
     cols.append(f"{quote(REASON)} AS {reason_expression(table, eh, enums)}")
     if table.watermark is not None:
         cols.append(table.watermark.sql())
+    columns = ",\n  ".join(cols)
+    return (
+        f"CREATE TABLE {quote(raw_name(name))} (\n  {columns}\n) "
+        f"WITH (\n  {_raw_options(topic, bootstrap, bounded)}\n)"
+    )
+
+
+def _raw_options(topic: str, bootstrap: str, bounded: Mapping[int, int] | None) -> str:
     opts = {
         "connector": "kafka",
         "topic": topic,
@@ -145,9 +153,17 @@ def raw_source(
     }
     if bounded is not None:
         opts.update(bounded_offsets(bounded))
-    options = ",\n  ".join(f"'{k}' = '{v}'" for k, v in opts.items())
-    columns = ",\n  ".join(cols)
-    return f"CREATE TABLE {quote(raw_name(name))} (\n  {columns}\n) WITH (\n  {options}\n)"
+    return ",\n  ".join(f"'{k}' = '{v}'" for k, v in opts.items())
+
+
+def payload_table(
+    name: str, *, topic: str, bootstrap: str, bounded: Mapping[int, int] | None
+) -> str:
+    """CREATE TABLE of one ``payload STRING`` column over a topic: what a routing SQL parses."""
+    return (
+        f"CREATE TABLE {quote(name)} (\n  {quote(PAYLOAD)} STRING\n) "
+        f"WITH (\n  {_raw_options(topic, bootstrap, bounded)}\n)"
+    )
 
 
 def good_view(name: str, table: TableDef) -> str:
@@ -173,6 +189,7 @@ __all__ = [
     "check_supported",
     "dlq_insert",
     "good_view",
+    "payload_table",
     "raw_name",
     "raw_source",
     "reason_expression",
