@@ -715,6 +715,6 @@ def insert_drop(tokens: list[Token], text: str) -> Iterator[Change]:
         return
     for a, b in inserts:
         target = next((toks[k].text for k in range(a + 1, b + 1) if not _is(toks[k], "INTO")), "?")
-        yield Change(
-            f"INSERT INTO {target} dropped", [(toks[a].offset, toks[b].end, "")], toks[a].offset
-        )
+        # from the end of the statement before, so the text after it stays as it was
+        cut_from = toks[a - 1].end if a > 0 else toks[a].offset
+        yield Change(f"INSERT INTO {target} dropped", [(cut_from, toks[b].end, "")], toks[a].offset)
