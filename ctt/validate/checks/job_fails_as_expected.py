@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ctt.observed.model import Outcome, ValidationContext
 from ctt.validate.registry import register
@@ -33,11 +33,11 @@ def parse(raw: Any) -> Expectation:
     if isinstance(raw, dict):
         try:
             return Expectation.model_validate(raw)
-        except ValueError as exc:
-            raise ValueError(
-                "expected {root_cause: text, restarts: n}: "
-                + "; ".join(str(e["msg"]) for e in getattr(exc, "errors", list)())
-            ) from None
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+            )
+            raise ValueError(f"expected {{root_cause: text, restarts: n}} ({problems})") from None
     raise ValueError(
         f"expected the root cause text or {{root_cause: ..., restarts: n}}, got {raw!r}"
     )

@@ -77,6 +77,7 @@ def test_registry_names_each_kind_once() -> None:
         "filter_removal",
         "group_by_column",
         "case_literal",
+        "insert_drop",
     }
     assert all(op.doc for op in OPERATORS.values())
 
@@ -221,7 +222,8 @@ def test_group_by_column_also_leaves_the_select_list() -> None:
 def test_group_by_column_file_position_is_the_group_by_item() -> None:
     ms = file_mutants("windows/tumble_aggregates.yaml", "group_by_column")
     group_by = [
-        line_of("windows/tumble_aggregates.yaml", f"GROUP BY {first},") for first in ("user_id", "product")
+        line_of("windows/tumble_aggregates.yaml", f"GROUP BY {first},")
+        for first in ("user_id", "product")
     ]
     assert [(m.line, m.col) for m in ms] == [(group_by[0], 16), (group_by[1], 16)]
     assert at(ms[0]).startswith("user_id, window_start")
@@ -302,3 +304,20 @@ def test_operators_never_raise_and_keep_one_span_on_any_text(text: str) -> None:
     for m in mutate_text(text):
         _one_span(text, m)
         assert m.text != text
+
+
+def test_insert_drop_drops_each_branch_of_a_statement_set() -> None:
+    sql = (
+        "INSERT INTO a SELECT * FROM s WHERE ok;\n\nINSERT INTO dlq SELECT * FROM s WHERE NOT ok;\n"
+    )
+    ms = mutate_text(sql, ["insert_drop"])
+    assert labels(ms) == ["INSERT INTO a dropped", "INSERT INTO dlq dropped"]
+    assert ms[0].text == "\n\nINSERT INTO dlq SELECT * FROM s WHERE NOT ok;\n"
+    assert ms[1].text == "INSERT INTO a SELECT * FROM s WHERE ok;\n"
+
+
+def test_insert_drop_leaves_a_single_insert_alone() -> None:
+    assert (
+        mutate_text("CREATE VIEW v AS SELECT 1; INSERT INTO a SELECT * FROM v", ["insert_drop"])
+        == []
+    )
