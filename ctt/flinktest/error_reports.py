@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -86,12 +87,19 @@ def failure_info(
 
 
 def suffix(records: Iterable[InputRecord]) -> str:
-    """Appended to a failed job's message: the offending record, when the ground truth knows it."""
-    bad = offending(records)
-    if not bad:
+    """Appended to a failed job's message: the offending record when the ground truth has a
+    poison record, else the malformed records sent (one of them is the likely cause)."""
+    recs = list(records)
+    bad = offending(recs)
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        return f"; offending record (ground truth): {bad[0]}{more}"
+    malformed = [r for r in recs if r.malformed is not None]
+    if not malformed:
         return ""
-    more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-    return f"; offending record (ground truth): {bad[0]}{more}"
+    kinds = Counter(r.malformed for r in malformed)
+    listed = ", ".join(f"{k}: {n}" for k, n in sorted(kinds.items()))
+    return f"; malformed records sent (ground truth): {listed}, e.g. {show_record(malformed[0])}"
 
 
 def dlq_rows(rows: Iterable[OutputRow]) -> list[dict[str, Any]]:

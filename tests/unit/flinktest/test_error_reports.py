@@ -35,6 +35,9 @@ def test_failure_info_names_the_poison_record_only() -> None:
     assert "SQL: s.yaml:4" in info["report"] and "restarts: 1" in info["report"]
     assert "offending record (ground truth)" in error_reports.suffix(records)
     assert error_reports.suffix(records[:1]) == ""
+    assert error_reports.suffix([records[0], records[2]]) == (
+        "; malformed records sent (ground truth): not_json: 1, e.g. {"
+    )
 
 
 def test_dlq_rows_for_the_report_are_bounded_and_masked() -> None:
