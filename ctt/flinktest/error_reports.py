@@ -77,6 +77,7 @@ def failure_info(
     return {
         "summary": cause.summary(),
         "exception": cause.exception,
+        "message": cause.message,
         "operator": cause.operator,
         "trace": cause.trace,
         "where": where,

@@ -52,7 +52,8 @@ def check(want: Expectation, ctx: ValidationContext) -> Outcome:
             passed=False,
             summary=f"the job did not fail (expected {want.root_cause!r})",
         )
-    chain = f"{failure['summary']}\n{failure.get('trace') or ''}"
+    root = f"{failure.get('exception')}: {failure.get('message')}"
+    chain = f"{failure['summary']}\n{root}\n{failure.get('trace') or ''}"
     problems = []
     if want.root_cause.lower() not in chain.lower():
         problems.append(f"the job failed for another reason: {failure['summary']}")
