@@ -11,12 +11,14 @@ the result against the ground truth. Reference: docs/spec-reference.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ctt.config.datagen import GeneratorConfig, Malformed, MalformedKind
+from ctt.config.yaml_source import SourceMap, suggest
 
 DEFAULT_DLQ = "dead_letter_queue"
 """The dead-letter table ctt creates for generated routing (the seed's ``dead-letter-queue``)."""
@@ -107,6 +109,66 @@ class ErrorHandling(BaseModel):
                 values = spec.enum if isinstance(spec.enum, list) else list(spec.enum)
                 out[name] = [str(v) for v in values]
         return out
+
+    def check(
+        self,
+        smap: SourceMap,
+        loc: tuple[str | int, ...],
+        *,
+        source: str | None,
+        generated: Mapping[str, GeneratorConfig],
+        tables: Mapping[str, Mapping[str, str]],
+    ) -> None:
+        """A ConfigError at the user's line unless this names a generated table and its columns.
+
+        ``generated`` holds the test's generators with this section applied, ``tables`` each
+        declared table's schema (the spec loader passes both).
+        """
+        if source is None or source not in generated:
+            raise smap.error(
+                "error_handling: name the generated source table to mix bad records into"
+                if source is None
+                else f"error_handling: table {source!r} has no `generate:` data to mix bad "
+                "records into",
+                (*loc, "source") if self.source else loc,
+                hint=f"generated tables: {', '.join(generated) or 'none'}",
+            )
+        columns = tables[source]
+        named: list[tuple[str, str | int, str]] = (
+            [("poison", "field", self.poison.field)] if self.poison else []
+        )
+        named += [("enums", c, c) for c in self.enums]
+        named += [("required", i, c) for i, c in enumerate(self.required or [])]
+        for section, key, col in named:
+            if col not in columns:
+                near = suggest(col, columns)
+                raise smap.error(
+                    f"error_handling: table {source!r} has no column {col!r}",
+                    (*loc, section, key),
+                    hint=f"did you mean {near!r}?" if near else f"columns: {', '.join(columns)}",
+                )
+        if MalformedKind.UNKNOWN_ENUM in self.malformed and (
+            generated[source].malformed.enum_field is None
+        ):
+            raise smap.error(
+                "error_handling: unknown_enum records need an enum column",
+                (*loc, "malformed", "unknown_enum"),
+                hint="give `enums: {column: [values]}` or an `enum:` field in the generator",
+            )
+        timed = [c for c, t in columns.items() if t.upper().startswith("TIMESTAMP")]
+        if MalformedKind.BAD_TIMESTAMP in self.malformed and not timed:
+            raise smap.error(
+                f"error_handling: table {source!r} has no TIMESTAMP column to spoil",
+                (*loc, "malformed", "bad_timestamp"),
+            )
+        if self.routing is Routing.SQL and self.dead_letter not in tables:
+            raise smap.error(
+                f"error_handling: with `routing: sql`, declare the dead-letter table "
+                f"{self.dead_letter!r} under `tables:` (the SQL writes it)",
+                (*loc, "dead_letter")
+                if "dead_letter" in self.model_fields_set
+                else (*loc, "routing"),
+            )
 
 
 __all__ = ["DEFAULT_DLQ", "ErrorHandling", "Poison", "Routing"]

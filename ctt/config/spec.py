@@ -353,7 +353,13 @@ def _check_references(
     elif isinstance(test.test_data, list):
         GeneratorConfig.from_spec(test.test_data, smap, root=(*loc, "test_data"))
     if test.error_handling is not None:
-        check_error_handling(test, smap, (*loc, "error_handling"))
+        test.error_handling.check(
+            smap,
+            (*loc, "error_handling"),
+            source=test.error_source(),
+            generated=test.generated_data(),
+            tables={n: t.schema_ for n, t in test.tables.items()},
+        )
     if validations is None:
         return
     for i, item in enumerate(test.validation):
@@ -371,56 +377,6 @@ def _check_references(
             validations[vname](item[vname])
         except (ValueError, TypeError) as exc:
             raise smap.error(f"validation {vname}: {exc}", (*loc, "validation", i, vname)) from None
-
-
-def check_error_handling(test: FlinkTest, smap: SourceMap, loc: tuple[str, ...]) -> None:
-    """``error_handling`` names a generated source table and columns it has."""
-    eh = test.error_handling
-    assert eh is not None
-    source = test.error_source()
-    generated = test.generated_data()
-    if source is None or source not in generated:
-        where = (*loc, "source") if eh.source else loc
-        raise smap.error(
-            "error_handling: name the generated source table to mix bad records into"
-            if source is None
-            else f"error_handling: table {source!r} has no `generate:` data to mix bad records into",
-            where,
-            hint=f"generated tables: {', '.join(generated) or 'none'}",
-        )
-    columns = test.tables[source].schema_
-    named: list[tuple[str, str | int, str]] = (
-        [("poison", "field", eh.poison.field)] if eh.poison else []
-    )
-    named += [("enums", c, c) for c in eh.enums]
-    named += [("required", i, c) for i, c in enumerate(eh.required or [])]
-    for section, key, col in named:
-        if col not in columns:
-            near = suggest(col, columns)
-            raise smap.error(
-                f"error_handling: table {source!r} has no column {col!r}",
-                (*loc, section, key),
-                hint=f"did you mean {near!r}?" if near else f"columns: {', '.join(columns)}",
-            )
-    kinds = set(eh.malformed)
-    if "unknown_enum" in kinds and generated[source].malformed.enum_field is None:
-        raise smap.error(
-            "error_handling: unknown_enum records need an enum column",
-            (*loc, "malformed", "unknown_enum"),
-            hint="give `enums: {column: [values]}` or an `enum:` field in the generator",
-        )
-    timed = [c for c, t in columns.items() if t.upper().startswith("TIMESTAMP")]
-    if "bad_timestamp" in kinds and not timed:
-        raise smap.error(
-            f"error_handling: table {source!r} has no TIMESTAMP column to spoil",
-            (*loc, "malformed", "bad_timestamp"),
-        )
-    if eh.routing.value == "sql" and eh.dead_letter not in test.tables:
-        raise smap.error(
-            f"error_handling: with `routing: sql`, declare the dead-letter table "
-            f"{eh.dead_letter!r} under `tables:` (the SQL writes it)",
-            (*loc, "dead_letter") if "dead_letter" in eh.model_fields_set else (*loc, "routing"),
-        )
 
 
 def discover(paths: list[Path]) -> list[Path]:
