@@ -158,3 +158,20 @@ def test_job_fails_as_expected() -> None:
 def test_job_fails_as_expected_rejects_bad_arguments(raw: object) -> None:
     with pytest.raises(ValueError):
         registry.get("job_fails_as_expected").parse(raw)
+
+
+def test_reasons_must_name_the_kind() -> None:
+    c = _ctx(GOOD_OUT, [GOOD_DLQ[0], {**GOOD_DLQ[1], "reason": "wrong_type: id"}])
+    o = run("dlq_routing", True, c)  # generated routing: reasons start with the kind
+    assert not o.passed and "does not name their kind" in o.summary
+    assert run(
+        "dlq_routing", {"reasons": {"not_json": "not_json"}}, _ctx(GOOD_OUT, GOOD_DLQ)
+    ).passed
+    other = run("dlq_routing", {"reasons": {"not_json": "unparseable"}}, _ctx(GOOD_OUT, GOOD_DLQ))
+    assert not other.passed and "'unparseable'" in other.summary
+
+
+@pytest.mark.parametrize("raw", ["yes", {"reasons": {"nope": "x"}}, {"reasons": {"not_json": ""}}])
+def test_dlq_routing_rejects_bad_arguments(raw: object) -> None:
+    with pytest.raises(ValueError):
+        registry.get("dlq_routing").parse(raw)
