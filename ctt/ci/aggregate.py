@@ -25,7 +25,9 @@ from ctt.report.junit import (
     read_junit,
 )
 from ctt.report.metrics import (
+    DEAD_LETTERS_KEY,
     AccuracyValue,
+    DeadLetterEntry,
     FailureEntry,
     FlakyEntry,
     NewFailures,
@@ -33,6 +35,7 @@ from ctt.report.metrics import (
     TestMetrics,
     Totals,
     TrendPoint,
+    parse_dead_letters,
 )
 from ctt.report.model import RunSummary, Status
 from ctt.report.results import ConsolidatedRun, RunMeta, SuiteSummary
@@ -310,6 +313,7 @@ def compute_metrics(
         trend=trend,
         problems=run.problems,
         history=history_label,
+        dead_letters=cases.dead_letters,
     )
 
 
@@ -324,9 +328,14 @@ class _CaseSections:
         self.failures: list[FailureEntry] = []
         self.flaky: dict[str, FlakyEntry] = {}
         self.failing_keys: list[str] = []
+        self.dead_letters: list[DeadLetterEntry] = []
         for suite, res in zip(run.suite_of, run.results, strict=True):
             for c in res.cases:
                 self._add(suite, c)
+                if DEAD_LETTERS_KEY in c.properties:
+                    entry = parse_dead_letters(suite, c.key, c.properties[DEAD_LETTERS_KEY])
+                    if entry is not None:
+                        self.dead_letters.append(entry)
         ran = self.totals.tests - self.totals.skipped
         self.totals.pass_rate = self.totals.passed / ran if ran else 1.0
         self.totals.flaky_share = self.totals.flaky / ran if ran else 0.0

@@ -202,14 +202,39 @@ class MalformedKind(StrEnum):
     WRONG_TYPE = "wrong_type"  # a field holds a value of another type
     MISSING_FIELD = "missing_field"  # a required field is absent
     OVERSIZED = "oversized"  # larger than `oversize_bytes`
+    BAD_TIMESTAMP = "bad_timestamp"  # a timestamp column holds a date that does not exist
+    UNKNOWN_ENUM = "unknown_enum"  # an enum column holds a value outside its enum
+    POISON = "poison"  # parses, but `poison_field` holds `poison_value`: the job throws
+
+
+SHARE_KINDS = (
+    MalformedKind.NOT_JSON,
+    MalformedKind.WRONG_TYPE,
+    MalformedKind.MISSING_FIELD,
+    MalformedKind.OVERSIZED,
+)
+"""The kinds ``share`` draws from by default: those that need no field named."""
 
 
 class Malformed(_Strict):
     share: Percent = 0.0
-    kinds: list[MalformedKind] = Field(default_factory=lambda: list(MalformedKind))
+    kinds: list[MalformedKind] = Field(default_factory=lambda: list(SHARE_KINDS))
+    counts: dict[MalformedKind, int] = Field(
+        default_factory=dict,
+        description="kind -> exact number of records (error_handling.malformed); beside share",
+    )
     oversize_bytes: int = Field(
         100_000, ge=1, description="size of oversized records (keep under the broker's 1 MB)"
     )
+    enum_field: str | None = Field(None, description="the column unknown_enum records spoil")
+    poison_field: str | None = Field(None, description="the column poison records set")
+    poison_value: Any = None
+
+    @model_validator(mode="after")
+    def _named(self) -> Malformed:
+        if self.counts.get(MalformedKind.POISON) and self.poison_field is None:
+            raise ValueError("poison records need poison_field")
+        return self
 
 
 class GeneratorConfig(_Strict):

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ctt.config.datagen import GeneratorConfig
 from ctt.config.durations import Duration, parse_duration
+from ctt.config.error_handling import ErrorHandling
 from ctt.config.spec_scan import Template, kafka_key, resolve_template
 from ctt.config.yaml_source import SourceMap, load_yaml, parse_model, suggest
 from ctt.errors import ConfigError
@@ -209,6 +210,9 @@ class FlinkTest(_Strict):
     settings: dict[str, str] = Field(
         default_factory=dict, description="Flink SET options for this test"
     )
+    error_handling: ErrorHandling | None = Field(
+        None, description="malformed records to mix in and where they must go"
+    )
     tags: list[str] = Field(default_factory=list)
     skip: str | None = Field(None, description="skip this test, with the reason")
 
@@ -232,12 +236,27 @@ class FlinkTest(_Strict):
 
     def generated_data(self) -> dict[str, GeneratorConfig]:
         """Table -> generator, with the seed's list form applied to every source table."""
+        out: dict[str, GeneratorConfig] = {}
         if isinstance(self.test_data, list):
             cfg = GeneratorConfig.from_spec(self.test_data)
-            return dict.fromkeys(self.tables, cfg)
+            out = dict.fromkeys(self.tables, cfg)
+        elif isinstance(self.test_data, dict):
+            out = {t: d.generate for t, d in self.test_data.items() if d.generate is not None}
+        eh, source = self.error_handling, self.error_source()
+        if eh is not None and source in out:
+            out[source] = eh.generator(out[source], self.tables[source].schema_)
+        return out
+
+    def error_source(self) -> str | None:
+        """The table ``error_handling`` mixes bad records into: as named, else the only generated one."""
+        if self.error_handling is None:
+            return None
+        if self.error_handling.source is not None:
+            return self.error_handling.source
         if isinstance(self.test_data, dict):
-            return {t: d.generate for t, d in self.test_data.items() if d.generate is not None}
-        return {}
+            gen = [t for t, d in self.test_data.items() if d.generate is not None]
+            return gen[0] if len(gen) == 1 else None
+        return next(iter(self.tables), None) if isinstance(self.test_data, list) else None
 
     def explicit_data(self) -> dict[str, TableData]:
         if isinstance(self.test_data, dict):
@@ -333,6 +352,14 @@ def _check_references(
                 )
     elif isinstance(test.test_data, list):
         GeneratorConfig.from_spec(test.test_data, smap, root=(*loc, "test_data"))
+    if test.error_handling is not None:
+        test.error_handling.check(
+            smap,
+            (*loc, "error_handling"),
+            source=test.error_source(),
+            generated=test.generated_data(),
+            tables={n: t.schema_ for n, t in test.tables.items()},
+        )
     if validations is None:
         return
     for i, item in enumerate(test.validation):

@@ -310,7 +310,26 @@ class _Generator:
             chosen = self.rng.sample(candidates, min(round(share * n), len(candidates)))
             kinds = cfg.malformed.kinds
             malformed = {i: kinds[self.rng.randrange(len(kinds))] for i in sorted(chosen)}
+        if cfg.malformed.counts:
+            malformed.update(self._counted(late | set(malformed)))
         return late, malformed
+
+    def _counted(self, taken: set[int]) -> dict[int, MalformedKind]:
+        """Exactly ``malformed.counts`` records of each kind, at seeded places not yet taken.
+
+        Its own random stream, so adding counts leaves the rest of the stream as it was.
+        """
+        counts = self.config.malformed.counts
+        kinds = [k for k in MalformedKind for _ in range(counts.get(k, 0))]
+        free = [i for i in range(self.n) if i not in taken]
+        if len(kinds) > len(free):
+            raise ConfigError(
+                f"table {self.table.name!r}: {len(kinds)} malformed records asked for, but only "
+                f"{len(free)} events to replace; raise `count`"
+            )
+        rng = random.Random(f"{self.config.seed}/{self.table.name}/malformed")
+        places = rng.sample(free, len(kinds))
+        return dict(zip(places, kinds, strict=True))
 
     def run(self, make: Callable[..., _R] = GeneratedRecord) -> Iterator[_R]:  # type: ignore[assignment]
         """The records; ``make`` is called with :class:`GeneratedRecord`'s fields, in order."""
@@ -474,6 +493,27 @@ class _Generator:
             )
             bad.pop(name, None)
             return _json(bad), bad
+        if kind is MalformedKind.BAD_TIMESTAMP:
+            timed = (Kind.TIMESTAMP, Kind.TIMESTAMP_LTZ)
+            name = self.event_time or self._target(lambda t: t.kind in timed)
+            if name is None:
+                raise ConfigError(
+                    f"table {self.table.name!r}: bad_timestamp needs a timestamp column"
+                )
+            bad[name] = "2024-02-30 25:61:00.000"  # no such day, hour or minute
+            return _json(bad), bad
+        if kind is MalformedKind.UNKNOWN_ENUM:
+            name = self.config.malformed.enum_field
+            if name is None or name not in self.types:
+                raise ConfigError(f"table {self.table.name!r}: unknown_enum needs an enum column")
+            bad[name] = "__not_in_enum__"
+            return _json(bad), bad
+        if kind is MalformedKind.POISON:
+            name = self.config.malformed.poison_field
+            if name is None or name not in self.types:
+                raise ConfigError(f"table {self.table.name!r}: poison names no column of it")
+            bad[name] = self.config.malformed.poison_value
+            return self._encode(bad), bad
         size = self.config.malformed.oversize_bytes
         name = self._target(lambda t: t.kind is Kind.STRING) or "_padding"
         bad[name] = str(bad.get(name) or "") + "x" * size

@@ -41,6 +41,8 @@ __all__ = [
     "ConfluentDialectError",
     "ConfluentSql",
     "FoldedSql",
+    "error_handling_options",
+    "error_handling_sql",
     "fold_client_side",
     "is_valid_statement_name",
     "rewrite_legacy_group_windows",
@@ -254,3 +256,22 @@ def rewrite_legacy_group_windows(sql: str) -> str:
         raise ConfluentDialectError(
             str(exc), sql_line=line_col(sql, exc.offset)[0], hint=_TVF_EXAMPLE
         ) from None
+
+
+def error_handling_options(dead_letter: str) -> dict[str, str]:
+    """Table options that send a source table's undeserializable records to ``dead_letter``.
+
+    Confluent Cloud's equivalent of ctt's generated routing (``error_handling:`` in a spec):
+    ``'error-handling.mode' = 'log'`` routes *deserialization* errors at the source only
+    (not-JSON, a wrong type, a missing required field, a bad timestamp against the
+    registered schema); an unknown enum value, an oversized record or a poison record
+    parse, so they reach the SQL as on the local engine. The DLQ table's schema is
+    Confluent's own (raw key/value bytes plus error metadata), not ctt's (payload, reason).
+    """
+    return {"error-handling.mode": "log", "error-handling.log.target": dead_letter}
+
+
+def error_handling_sql(table: str, dead_letter: str) -> str:
+    """``ALTER TABLE ... SET`` of :func:`error_handling_options` for an existing table (topic)."""
+    opts = ", ".join(f"'{k}' = '{v}'" for k, v in error_handling_options(dead_letter).items())
+    return f"ALTER TABLE `{table}` SET ({opts})"

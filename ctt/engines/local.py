@@ -297,7 +297,14 @@ class LocalEngine:
             late_records_dropped=late if late_seen else None,
             checkpoints_completed=cps.get("completed"),
             checkpoints_failed=cps.get("failed"),
+            raw={"restarts": self.restarts(job_id, str(job.get("state", "")))},
         )
+
+    def restarts(self, job_id: str, state: str) -> int:
+        """How often Flink restarted the job: one per failure in its exception history, the
+        final one of a FAILED job excepted (that failure ended it)."""
+        failures = len(self.rest.exception_history(job_id))
+        return max(0, failures - 1) if state == "FAILED" else failures
 
     def close(self) -> None:
         self.gateway.close()

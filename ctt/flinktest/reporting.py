@@ -16,6 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from ctt.console import Output
 from ctt.flinktest.results import RunReport, TestResult
 from ctt.report.junit import TestCaseResult, TestSuiteResult, write_junit
+from ctt.report.metrics import DEAD_LETTERS_KEY, dead_letters_property
 from ctt.report.model import Status
 
 _STYLE = {
@@ -106,6 +107,8 @@ def to_junit(report: RunReport) -> list[TestSuiteResult]:
         ] + t.log
         props = {k: v for o in t.outcomes for k, v in o.properties.items()}
         props.update({"run_id": report.run_id, **({"job_id": t.job_id} if t.job_id else {})})
+        if t.dead_letters is not None:
+            props[DEAD_LETTERS_KEY] = dead_letters_property(t.dead_letters)
         suite.cases.append(
             TestCaseResult(
                 name=t.name,

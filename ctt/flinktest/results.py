@@ -8,6 +8,7 @@ ones of :mod:`ctt.report.model`.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -37,6 +38,9 @@ class TestResult(BaseModel):
     run_id: str | None = None
     records_in: int = 0
     records_out: dict[str, int] = Field(default_factory=dict)
+    dead_letters: list[dict[str, Any]] | None = Field(
+        None, description="the dead-letter table's rows (cut), for the report"
+    )
     metrics: dict[str, float | int | str | None] = Field(default_factory=dict)
     log: list[str] = Field(default_factory=list, description="what the runner did, for system-out")
 

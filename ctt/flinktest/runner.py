@@ -39,6 +39,7 @@ from ctt.engines.factory import EngineFactory, LocalEngineSettings, engine_facto
 from ctt.errors import ConfigError, CttError, ExitCode, InfraError, Interrupted
 from ctt.expect import Policy
 from ctt.expect import plan as plan_expectations
+from ctt.flinktest import dlq_routing, error_reports
 from ctt.flinktest import inputs as inputs_mod
 from ctt.flinktest.outputs import UndecodableOutput, decode
 from ctt.flinktest.results import RunReport, TestResult
@@ -124,6 +125,8 @@ class _Ctx:
         self.sent = 0  # records produced so far (that a source counts as read)
         self.topics: list[str] = []
         self.late_dropped: int | None = None  # settled before the last record, if late data
+        self.produced: dict[str, list[InputRecord]] = {}  # filled as records are delivered
+        self.job_failure: dict[str, Any] | None = None  # a failure the spec expects
         self.log: list[str] = []
         self.started = time.monotonic()
 
@@ -236,7 +239,8 @@ class FlinkTestRunner:
                 **base,
                 status=Status.ERROR if infra else Status.FAILED,
                 error_kind=ErrorKind.INFRA if infra else ErrorKind.JOB_FAILED,
-                message=str(exc),
+                message=str(exc)
+                + error_reports.suffix(r for rs in ctx.produced.values() for r in rs),
                 job_id=ctx.handle.job_id if ctx.handle else None,
             )
         except CttError as exc:
@@ -272,15 +276,21 @@ class FlinkTestRunner:
         self._phase(lt, ctx, "creating session and tables")
         job, plans, settings, topic_of = self._create_tables(lt, ctx, outs, inputs)
 
-        self._phase(lt, ctx, "starting job")
-        reader = self._start_job(lt, ctx, job, plans, settings, deadline)
+        try:
+            self._phase(lt, ctx, "starting job")
+            reader = self._start_job(lt, ctx, job, plans, settings, deadline)
 
-        self._phase(lt, ctx, "producing input")
-        produced = self._produce(lt, ctx, inputs, topic_of, deadline)
+            self._phase(lt, ctx, "producing input")
+            produced = self._produce(lt, ctx, inputs, topic_of, deadline)
 
-        self._phase(lt, ctx, "collecting output")
-        records = self._collect(lt, ctx, reader, plans, deadline)
-        metrics = self._job_metrics(lt, ctx, produced, deadline)
+            self._phase(lt, ctx, "collecting output")
+            records = self._collect(lt, ctx, reader, plans, deadline)
+            metrics = self._job_metrics(lt, ctx, produced, deadline)
+        except JobFailed as exc:
+            if exc.cause.infrastructure or not error_reports.expects_failure(lt.test):
+                raise
+            produced = ctx.produced
+            records, metrics = self._failed_as_expected(lt, ctx, exc, plans, deadline)
 
         self._phase(lt, ctx, "validating")
         return self._validate(lt, ctx, base, plans, records, produced, metrics)
@@ -292,7 +302,7 @@ class FlinkTestRunner:
         test = lt.test
         ctx.src = sql_source(lt)
         ctx.stmts = statements.parse(ctx.src.text)
-        outs = set(targets(ctx.stmts))
+        outs = set(targets(ctx.stmts)) | dlq_routing.extra_outputs(test)
         sources = {n for n in test.tables if n not in outs}
         try:
             return outs, inputs_mod.build(test, sources)
@@ -410,6 +420,8 @@ class FlinkTestRunner:
         vctx = self._validation_context(lt, plans, records, produced, metrics, ctx.src.text)
         expect = plan_expectations(lt, vctx.outputs, self.snapshots)  # snapshot, assertions
         vctx.spec, vctx.snapshot = expect.spec, expect.snapshot
+        if ctx.job_failure is not None:
+            vctx.extra["job_failure"] = ctx.job_failure
         for warning in expect.warnings:
             ctx.note(f"warning: {warning}")
         outcomes = []
@@ -436,12 +448,48 @@ class FlinkTestRunner:
             job_id=ctx.handle.job_id if ctx.handle else None,
             records_in=sum(len(p) for p in produced.values()),
             records_out={t: len(r) for t, r in records.items()},
+            dead_letters=error_reports.dlq_rows(vctx.dead_letters.records)
+            if vctx.dead_letters
+            else None,
             metrics={
                 "late_records_dropped": metrics.late_records_dropped,
                 "records_in": metrics.records_in,
                 "records_out": metrics.records_out,
+                "restarts": metrics.raw.get("restarts"),
             },
         )
+
+    def _failed_as_expected(
+        self,
+        lt: LoadedTest,
+        ctx: _Ctx,
+        exc: JobFailed,
+        plans: list[OutputPlan],
+        deadline: float,
+    ) -> tuple[dict[str, list[OutputRow]], StatementMetrics]:
+        """The job failed and the spec expects it: wait until Flink gives up restarting it, then
+        read what it wrote and record the failure for ``job_fails_as_expected``."""
+        engine, handle = ctx.engine, ctx.handle
+        assert engine is not None and handle is not None
+        ctx.note(f"job failed as the spec expects: {exc.cause.summary()}")
+        while engine.status(handle).phase not in (Phase.FAILED, Phase.STOPPED):
+            self._check_deadline(lt, ctx, deadline, "waiting for the failed job to stop restarting")
+            time.sleep(self.poll_s)
+        metrics = engine.metrics(handle)
+        restarts = metrics.raw.get("restarts")
+        ctx.note(f"job FAILED after {restarts} restarts")
+        records: dict[str, list[OutputRow]] = {p.table: [] for p in plans}
+        if ctx.reader is not None:
+            ctx.reader.stop()
+            ctx.reader.read_to_end(deadline_s=max(1.0, deadline - time.monotonic()))
+            records = self._decode(ctx.reader, plans)
+        ctx.job_failure = error_reports.failure_info(
+            exc.cause,
+            where=self._where(ctx, exc.cause),
+            restarts=restarts,
+            records=(r for rs in ctx.produced.values() for r in rs),
+        )
+        return records, metrics
 
     def _wait(
         self,
@@ -515,7 +563,7 @@ class FlinkTestRunner:
         deadline: float,
     ) -> dict[str, list[InputRecord]]:
         """Send every table's records; a late record waits until Flink's watermark has passed it."""
-        out: dict[str, list[InputRecord]] = {}
+        out = ctx.produced
         for name, inp in inputs.items():
             out[name] = self._produce_table(lt, ctx, name, inp, topic_of[name], deadline)
             ctx.note(f"produced {len(out[name])} records to {topic_of[name]}")
@@ -533,7 +581,7 @@ class FlinkTestRunner:
         """One table's records, in segments that each may wait for a watermark first."""
         test = lt.test
         bounded = test.completion is Completion.BOUNDED
-        sent: list[InputRecord] = []
+        sent: list[InputRecord] = ctx.produced.setdefault(name, [])
         on_sent = _recorder(name, inp, sent)
         records = [r for r in inp.records if not (bounded and r.closing)]
         hold_back = self._holds_late_rows(test.late_rows, inp)
@@ -670,6 +718,11 @@ class FlinkTestRunner:
                 self._check_job(ctx)  # a job that died at the end wrote a partial result
         finally:
             reader.stop()
+        return self._decode(reader, plans)
+
+    @staticmethod
+    def _decode(reader: OutputReader, plans: list[OutputPlan]) -> dict[str, list[OutputRow]]:
+        """The records read, decoded into each output's rows."""
         by_topic = {p.topic: p for p in plans}
         out: dict[str, list[OutputRow]] = {p.table: [] for p in plans}
         last: dict[str, dict[bytes, Any]] = {p.table: {} for p in plans}
@@ -692,6 +745,7 @@ class FlinkTestRunner:
     ) -> ValidationContext:
         test = lt.test
         outputs = {}
+        dead = test.error_handling.dead_letter if test.error_handling else None
         for p in plans:
             exp = test.expected.get(p.table)
             declared = test.tables.get(p.table)
@@ -712,6 +766,7 @@ class FlinkTestRunner:
                 key=exp.key if exp else [],
             )
         extra: dict[str, Any] = {}
+        dead_letters = outputs.pop(dead, None) if dead else None
         for name, out in outputs.items():
             exp = test.expected.get(name)
             if (exp is None or exp.rows is None) and (
@@ -728,7 +783,7 @@ class FlinkTestRunner:
                 extra.setdefault("oracle_notes", []).extend(res.notes)
                 extra["allowed_lateness_ms"] = res.allowed_lateness_ms
         for name in test.expected:
-            if name not in outputs:
+            if name not in outputs and name != dead:
                 raise ConfigError(
                     f"`expected` names {name!r}, which the SQL does not write",
                     file=str(lt.file),
@@ -742,6 +797,7 @@ class FlinkTestRunner:
             inputs=[r for rs in produced.values() for r in rs],
             metrics=metrics,
             extra=extra,
+            dead_letters=dead_letters,
         )
 
     # -- cleanup ---------------------------------------------------------------------------------
@@ -787,6 +843,7 @@ def _recorder(
                 watermark_delay_ms=inp.watermark_delay_ms,
                 late=rec.late,
                 malformed=rec.malformed.value if rec.malformed else None,
+                payload=rec.value.decode("utf-8", "replace") if rec.malformed else None,
                 closing=rec.closing,
                 partition=rec.partition,
             )

@@ -22,6 +22,7 @@ from ctt.config.spec import Completion, FlinkTest, LoadedTest
 from ctt.config.yaml_source import SourceMap
 from ctt.engines.base import FlinkEngine, ResultRow, StatementError
 from ctt.errors import ConfigError, snippet
+from ctt.flinktest import dlq_routing
 from ctt.flinktest.inputs import TableInput
 from ctt.kafka.naming import scoped
 from ctt.observed.model import Column
@@ -285,6 +286,20 @@ class SqlSetup:
                 )
             else:
                 self._run(s.sql, _rejected_in(src, s))
+        if dlq_routing.generated(test):
+            dlq = dlq_routing.dead_letter(test, topics, bootstrap=self.bootstrap)
+            if dlq.ddl is not None:
+                self._run(dlq.ddl, _rejected_in(src, stmts[0], positioned=False))
+            plans.append(
+                OutputPlan(
+                    table=dlq.table,
+                    topic=dlq.topic,
+                    columns=dlq.columns,
+                    mode=ddl.SinkMode.APPEND,
+                    declared=dlq.ddl is None,
+                )
+            )
+            parts.append(JobPart(dlq.insert, stmts[0], verbatim=False))
         return Job(parts=parts), plans, settings
 
     def _declare_sources(
@@ -297,6 +312,7 @@ class SqlSetup:
         spec: SourceMap | None,
     ) -> None:
         """CREATE TABLE for every declared table, bounded at the test's data when it is."""
+        routed = test.error_source()
         for name, table in test.tables.items():
             bounded = None
             if name not in outs and test.completion is Completion.BOUNDED:
@@ -315,6 +331,13 @@ class SqlSetup:
                     message, ("flink_transformation_tests", test.name, "tables", name)
                 )
 
+            if name == routed:
+                for sql in dlq_routing.routed_source(
+                    test, topics, bounded, bootstrap=self.bootstrap
+                ):
+                    self._run(sql, rejected)
+                if dlq_routing.generated(test):
+                    continue
             self._run(
                 ddl.source_table(
                     name, table, topic=topics[name], bootstrap=self.bootstrap, bounded=bounded

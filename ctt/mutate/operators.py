@@ -693,3 +693,28 @@ def watermark_delay(tokens: list[Token], text: str) -> Iterator[Change]:
             label = f"watermark delay {iv.literal()} -> 0"
             edit = (toks[i - 2].end, iv.unit.end, "")
             yield Change(label, [edit], iv.number.offset)
+
+
+# --- statement sets ---------------------------------------------------------------------------
+
+
+@_register("insert_drop")
+def insert_drop(tokens: list[Token], text: str) -> Iterator[Change]:
+    """One INSERT of several dropped: a branch of the statement set (a dead-letter route) lost."""
+    toks = code(tokens)
+    inserts: list[tuple[int, int]] = []  # first token, the `;` that ends it (or the last token)
+    start: int | None = 0
+    for i, t in enumerate(toks):
+        if start is None:
+            start = i
+        if t.is_punct(";") or i == len(toks) - 1:
+            if _is(toks[start], "INSERT"):
+                inserts.append((start, i))
+            start = None
+    if len(inserts) < 2:
+        return
+    for a, b in inserts:
+        target = next((toks[k].text for k in range(a + 1, b + 1) if not _is(toks[k], "INTO")), "?")
+        # from the end of the statement before, so the text after it stays as it was
+        cut_from = toks[a - 1].end if a > 0 else toks[a].offset
+        yield Change(f"INSERT INTO {target} dropped", [(cut_from, toks[b].end, "")], toks[a].offset)

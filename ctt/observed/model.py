@@ -64,6 +64,7 @@ class InputRecord(BaseModel):
     watermark_delay_ms: int | None = Field(None, description="the table's watermark delay, if any")
     late: bool = False
     malformed: str | None = None
+    payload: str | None = Field(None, description="the value as sent, kept for malformed records")
     closing: bool = False
     partition: int = 0
 
@@ -138,6 +139,9 @@ class ValidationContext(BaseModel):
     inputs: list[InputRecord] = Field(default_factory=list)
     metrics: StatementMetrics = Field(default_factory=StatementMetrics)
     extra: dict[str, Any] = Field(default_factory=dict, description="oracle results and the like")
+    dead_letters: TableOutput | None = Field(
+        None, description="the dead-letter table (error_handling), kept out of `outputs`"
+    )
     spec: SpecRef | None = Field(None, description="for assertions over the sources")
     snapshot: SnapshotRef | None = Field(None, description="set when a snapshot applies")
 

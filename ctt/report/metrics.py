@@ -6,8 +6,10 @@ The schema is documented in docs/ci-workflow.md ("test-metrics.json"); bump
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -98,6 +100,39 @@ class TrendPoint(BaseModel):
     wall_seconds: float | None
 
 
+DEAD_LETTERS_KEY = "ctt.dead_letters"
+"""JUnit testcase property: the test's dead-letter rows as JSON (cut to fit _DEAD_LETTERS_MAX)."""
+_DEAD_LETTERS_MAX = 16_384
+
+
+class DeadLetterEntry(BaseModel):
+    """One test's dead-letter rows as the HTML report lists them."""
+
+    suite: str
+    test: str
+    rows: list[dict[str, Any]] = Field(default_factory=list)
+    cut: bool = Field(False, description="more rows than the property could carry")
+
+
+def dead_letters_property(rows: list[dict[str, Any]]) -> str:
+    """``rows`` as JSON for a JUnit property, the last rows dropped until it fits."""
+    shown = list(rows)
+    while True:
+        text = json.dumps({"rows": shown, "cut": len(shown) < len(rows)}, default=str)
+        if len(text) <= _DEAD_LETTERS_MAX or not shown:
+            return text
+        shown = shown[: len(shown) // 2]
+
+
+def parse_dead_letters(suite: str, test: str, text: str) -> DeadLetterEntry | None:
+    """The entry a property holds; None when it is not ctt's JSON (a foreign JUnit file)."""
+    try:
+        data = json.loads(text)
+        return DeadLetterEntry(suite=suite, test=test, rows=data["rows"], cut=bool(data["cut"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 class TestMetrics(BaseModel):
     """Everything a gate or a dashboard needs about one run."""
 
@@ -119,6 +154,9 @@ class TestMetrics(BaseModel):
     streaming_data_accuracy: list[AccuracyValue] = Field(default_factory=list)
     performance: list[PerformanceEntry] = Field(default_factory=list)
     trend: list[TrendPoint] = Field(default_factory=list)
+    dead_letters: list[DeadLetterEntry] = Field(
+        default_factory=list, description="each test's dead-letter rows (error_handling tests)"
+    )
     problems: list[str] = Field(default_factory=list)
     history: str | None = Field(None, description="history store used (password hidden)")
 

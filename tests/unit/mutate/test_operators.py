@@ -77,6 +77,7 @@ def test_registry_names_each_kind_once() -> None:
         "filter_removal",
         "group_by_column",
         "case_literal",
+        "insert_drop",
     }
     assert all(op.doc for op in OPERATORS.values())
 
@@ -302,3 +303,20 @@ def test_operators_never_raise_and_keep_one_span_on_any_text(text: str) -> None:
     for m in mutate_text(text):
         _one_span(text, m)
         assert m.text != text
+
+
+def test_insert_drop_drops_each_branch_of_a_statement_set() -> None:
+    sql = (
+        "INSERT INTO a SELECT * FROM s WHERE ok;\n\nINSERT INTO dlq SELECT * FROM s WHERE NOT ok;\n"
+    )
+    ms = mutate_text(sql, ["insert_drop"])
+    assert labels(ms) == ["INSERT INTO a dropped", "INSERT INTO dlq dropped"]
+    assert ms[0].text == "\n\nINSERT INTO dlq SELECT * FROM s WHERE NOT ok;\n"
+    assert ms[1].text == "INSERT INTO a SELECT * FROM s WHERE ok;\n"
+
+
+def test_insert_drop_leaves_a_single_insert_alone() -> None:
+    assert (
+        mutate_text("CREATE VIEW v AS SELECT 1; INSERT INTO a SELECT * FROM v", ["insert_drop"])
+        == []
+    )

@@ -1,0 +1,48 @@
+"""A test's dead-letter rows travel from the run's JUnit to the HTML report, escaped."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ctt.ci.aggregate import collect, compute_metrics
+from ctt.flinktest.reporting import write_reports
+from ctt.flinktest.results import RunReport, TestResult
+from ctt.report.html import render_html
+from ctt.report.metrics import DEAD_LETTERS_KEY, dead_letters_property, parse_dead_letters
+from ctt.report.model import Status
+
+ROWS = [
+    {"payload": '{"id": 1, "x": "<script>"}', "reason": "unknown_enum: x"},
+    {"payload": '{"id":', "reason": "not_json"},
+]
+
+
+def test_dead_letters_reach_the_html_report(tmp_path: Path) -> None:
+    report = RunReport(run_id="r", engine="local", started_at=datetime(2026, 1, 1, tzinfo=UTC))
+    report.tests = [
+        TestResult(
+            name="kinds", file="specs/errors/x.yaml", status=Status.PASSED, dead_letters=ROWS
+        ),
+        TestResult(name="plain", file="specs/errors/x.yaml", status=Status.PASSED),
+    ]
+    junit = tmp_path / "junit.xml"
+    write_reports(report, junit=junit, results=None)
+    metrics = compute_metrics(collect([junit]), None)
+    (entry,) = metrics.dead_letters
+    assert entry.test.endswith("kinds") and entry.rows == ROWS and not entry.cut
+    html = render_html(metrics)
+    assert 'id="dead-letters"' in html and "unknown_enum: x" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_big_dead_letter_tables_are_cut_to_fit() -> None:
+    rows = [{"payload": "x" * 1000, "reason": "oversized"}] * 50
+    text = dead_letters_property(rows)
+    entry = parse_dead_letters("s", "t", text)
+    assert entry is not None and entry.cut and 0 < len(entry.rows) < 50
+    assert len(text) <= 16_384
+    assert parse_dead_letters("s", "t", "not json") is None
+    assert json.loads(dead_letters_property([]))["rows"] == []
+    assert DEAD_LETTERS_KEY == "ctt.dead_letters"
