@@ -11,7 +11,7 @@ if ! command -v uv >/dev/null 2>&1 || [ "$(uv --version | awk '{print $2}')" != 
 fi
 
 echo "bootstrap: Python environment (uv.lock)"
-uv sync --frozen --quiet --compile-bytecode  # .pyc files: faster CLI starts (PYTHONDONTWRITEBYTECODE may be set)
+uv sync --frozen --extra table-api --quiet --compile-bytecode  # .pyc files: faster CLI starts (PYTHONDONTWRITEBYTECODE may be set)
 
 if [ "${CTT_SKIP_SYSTEM_DEPS:-0}" != "1" ]; then
   bash scripts/install-system-deps.sh
