@@ -46,3 +46,14 @@ def test_without_pyflink_the_error_names_the_extra(monkeypatch: pytest.MonkeyPat
 def test_lint_skips_programs_it_cannot_read_as_sql() -> None:
     report = lint([SHIPPED])
     assert report.files == [str(SHIPPED)] and report.units == 0 and not report.findings
+
+
+def test_a_mutant_workspace_copies_the_program_beside_the_spec() -> None:
+    from ctt.mutate.workspace import Layout, Workspace
+
+    ws = Workspace(Layout.of(SHIPPED), None)
+    try:
+        copied = ws.spec.parent / "programs" / "user_programs.py"
+        assert copied.read_text() == (SHIPPED.parent / "programs" / "user_programs.py").read_text()
+    finally:
+        ws.remove()
