@@ -602,6 +602,42 @@ def mutate_cmd(
     )
 
 
+@app.command("lint")
+def lint_cmd(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Spec files, directories of specs, or .sql files (default: specs/)."),
+    ] = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="Only this rule (repeatable).")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Skip this rule (repeatable).")
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option(help="Also write JUnit XML here (one case per file).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Report, at file:line:col, what Confluent Cloud rejects or runs differently.
+
+    Rules: legacy_group_window, proctime, temporary_object, connector_option, plain_format,
+    scan_startup_mode, window_without_watermark, sparse_partitions, error_handling_mode
+    (docs/confluent-cloud.md). Silence one where it is meant with a SQL comment
+    `-- ctt-lint: ignore\\[rule]` on its line or the line above. Exit codes: 0 clean,
+    1 findings, 2 unreadable input.
+    """
+    from ctt.commands.lint import lint_cli
+
+    lint_cli(
+        Output(json_mode=json_out),
+        paths or [Path("specs")],
+        select=select,
+        ignore=ignore,
+        junit=junit,
+    )
+
+
 def main() -> None:
     """Entry point: run the app and turn how a command ended into its documented exit code."""
     try:

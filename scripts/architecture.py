@@ -31,10 +31,12 @@ LAYERS: dict[str, int] = {
     "datagen": 4,
     "mutate": 4,
     "stack": 4,
+    "lint": 4,
     "validate": 3,
     "engines": 3,
     "oracle": 3,
     "expect": 3,
+    "tableapi": 3,
     "observed": 2,
     "kafka": 2,
     "sql": 2,
@@ -66,6 +68,7 @@ SIDEWAYS: set[tuple[str, str]] = {
     ("validate", "oracle"),  # sql_assertions query the oracle's ground-truth tables
     ("console", "errors"),  # the console prints errors
     ("ci", "mutate"),  # the mutation_score gate reads ctt mutate's report model
+    ("lint", "flinktest"),  # lint maps positions as the runner does (sql_setup.sql_source)
 }
 
 

@@ -11,7 +11,7 @@ if ! command -v uv >/dev/null 2>&1 || [ "$(uv --version | awk '{print $2}')" != 
 fi
 
 echo "bootstrap: Python environment (uv.lock)"
-uv sync --frozen --quiet --compile-bytecode  # .pyc files: faster CLI starts (PYTHONDONTWRITEBYTECODE may be set)
+uv sync --frozen --extra table-api --quiet --compile-bytecode  # .pyc files: faster CLI starts (PYTHONDONTWRITEBYTECODE may be set)
 # ctt itself is an editable install, which uv does not compile: with PYTHONDONTWRITEBYTECODE set,
 # every start would recompile it. compileall writes the .pyc files regardless of that variable.
 uv run --frozen python -m compileall -q ctt

@@ -4,5 +4,5 @@
 export UV_CACHE_DIR="${UV_CACHE_DIR:-$PWD/.cache/uv}"
 export CTT_CACHE_DIR="${CTT_CACHE_DIR:-$PWD/.cache/ctt/stack}"
 command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
-uv sync --frozen --quiet
+uv sync --frozen --extra table-api --quiet  # PyFlink: specs with a table_api program
 export PATH="$PWD/.venv/bin:$PATH"

@@ -181,6 +181,18 @@ class LateRows(StrEnum):
     WAIT_FOR_WATERMARK = "wait_for_watermark"  # hold a late row until Flink's watermark passed it
 
 
+class TableApiProgram(_Strict):
+    """A Python Table API program instead of SQL: ``function(table_env) -> Table``.
+
+    ctt declares the spec's tables in the environment, calls the function and writes the
+    Table it returns to ``output`` (the name ``expected:`` uses). docs/table-api.md.
+    """
+
+    program: str = Field(description="the program's .py file, relative to the spec")
+    function: str = Field("transform", description="the function that builds the result Table")
+    output: str = Field(description="the table the result is written to")
+
+
 class FlinkTest(_Strict):
     """One test of the ``flink_transformation_tests`` map."""
 
@@ -188,6 +200,7 @@ class FlinkTest(_Strict):
     description: str | None = None
     flink_sql: str | None = None
     sql_template: str | None = Field(None, description="path under flink/sql/")
+    table_api: TableApiProgram | None = Field(None, description="a Python Table API program")
     params: dict[str, Any] = Field(default_factory=dict)
     tables: dict[str, TableDef] = Field(default_factory=dict)
     test_data: dict[str, TableData] | list[dict[str, Any]] | None = None
@@ -230,8 +243,8 @@ class FlinkTest(_Strict):
 
     @model_validator(mode="after")
     def _sql_source(self) -> FlinkTest:
-        if bool(self.flink_sql) == bool(self.sql_template):
-            raise ValueError("give exactly one of flink_sql or sql_template")
+        if sum(map(bool, (self.flink_sql, self.sql_template, self.table_api))) != 1:
+            raise ValueError("give exactly one of flink_sql, sql_template or table_api")
         return self
 
     def generated_data(self) -> dict[str, GeneratorConfig]:
@@ -401,6 +414,7 @@ __all__ = [
     "LoadedTest",
     "OutputMode",
     "RowOrder",
+    "TableApiProgram",
     "TableData",
     "TableDef",
     "Validations",

@@ -141,6 +141,11 @@ def _block_indent(text: str | None, first_line: int) -> int:
 
 def sql_source(lt: LoadedTest) -> SqlSource:
     test = lt.test
+    if test.table_api is not None:  # the SQL Flink's Table API makes of the user's program
+        from ctt.tableapi import program_sql
+
+        made = program_sql(test, lt.file, lt.source_map)
+        return SqlSource(text=made.sql, file=str(made.program), first_line=1)
     if test.flink_sql is not None:
         first = lt.sql_line or 1
         text = render.render_text(test.flink_sql, test.params, file=str(lt.file), line_offset=first)

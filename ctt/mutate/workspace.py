@@ -53,16 +53,20 @@ class Layout(BaseModel):
 
 
 def _query_files(spec: Path) -> list[Path]:
-    """The assertion query files a spec names (``sql_assertions`` items with ``file:``)."""
+    """The files a spec names: assertion queries (``sql_assertions`` items with ``file:``) and
+    Table API programs (``table_api: {program: ...}``, relative to the spec)."""
     try:
         data = yaml.safe_load(spec.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return []
     names: list[str] = []
+    programs: list[Path] = []
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
+                if key == "table_api" and isinstance(value, dict) and "program" in value:
+                    programs.append(spec.parent / str(value["program"]))
                 if key == "sql_assertions":
                     items = value if isinstance(value, list) else [value]
                     names.extend(
@@ -75,7 +79,7 @@ def _query_files(spec: Path) -> list[Path]:
 
     walk(data)
     found = (resolve(name, spec) for name in dict.fromkeys(names))
-    return [p for p in found if p is not None]
+    return [p for p in found if p is not None] + [p for p in dict.fromkeys(programs) if p.is_file()]
 
 
 class Workspace:

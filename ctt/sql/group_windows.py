@@ -18,7 +18,13 @@ from dataclasses import dataclass
 
 from ctt.sql.lexer import Token, TokenKind, code, tokenize
 
-__all__ = ["GroupWindowError", "GroupWindowRewrite", "RewrittenWindow", "rewrite_group_windows"]
+__all__ = [
+    "GroupWindowError",
+    "GroupWindowRewrite",
+    "RewrittenWindow",
+    "legacy_window_calls",
+    "rewrite_group_windows",
+]
 
 LEGACY_WINDOWS = {"TUMBLE": 2, "HOP": 3, "SESSION": 2}  # name -> argument count
 _AUX = {"START": "window_start", "END": "window_end", "ROWTIME": "window_time"}
@@ -138,6 +144,20 @@ def _calls(scan: _Scan) -> list[_Calls]:
         block = blocks.setdefault(select, _Calls(select, level, [], []))
         (block.windows if is_window else block.aux).append(i)
     return list(blocks.values())
+
+
+def legacy_window_calls(sql: str) -> list[Token]:
+    """The ``TUMBLE``/``HOP``/``SESSION`` tokens of legacy group window calls (not the TVF form)."""
+    scan = _Scan(sql)
+    toks = scan.toks
+    return [
+        tok
+        for i, tok in enumerate(toks[:-1])
+        if tok.upper in LEGACY_WINDOWS
+        and toks[i + 1].is_punct("(")
+        and not (i > 0 and toks[i - 1].is_punct("."))
+        and not _is_tvf(scan, i)
+    ]
 
 
 def _is_tvf(scan: _Scan, i: int) -> bool:

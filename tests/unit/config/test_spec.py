@@ -106,7 +106,7 @@ def test_test_data_for_undeclared_table(tmp_path: Path) -> None:
 
 def test_exactly_one_sql_source(tmp_path: Path) -> None:
     spec = write(tmp_path, "flink_transformation_tests:\n  t:\n    tables: {}\n")
-    with pytest.raises(ConfigError, match="exactly one of flink_sql or sql_template"):
+    with pytest.raises(ConfigError, match="exactly one of flink_sql, sql_template or table_api"):
         load_spec(spec)
 
 

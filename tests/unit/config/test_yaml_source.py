@@ -89,7 +89,7 @@ def test_enum_bound_and_missing_key_messages(tmp_path: Path) -> None:
 
 def test_model_validator_errors_name_the_test(tmp_path: Path) -> None:
     err = _error(tmp_path, "flink_transformation_tests:\n  t:\n    tables: {}\n")
-    assert err.message == "test `t`: give exactly one of flink_sql or sql_template"
+    assert err.message == "test `t`: give exactly one of flink_sql, sql_template or table_api"
     assert (err.line, err.col) == (2, 3)
 
 
