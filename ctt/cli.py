@@ -624,7 +624,7 @@ def lint_cmd(
     Rules: legacy_group_window, proctime, temporary_object, connector_option, plain_format,
     scan_startup_mode, window_without_watermark, sparse_partitions, error_handling_mode
     (docs/confluent-cloud.md). Silence one where it is meant with a SQL comment
-    `-- ctt-lint: ignore\\[rule]` on its line or the line above. Exit codes: 0 clean,
+    `-- ctt-lint: ignore[rule]` on its line or the line above. Exit codes: 0 clean,
     1 findings, 2 unreadable input.
     """
     from ctt.commands.lint import lint_cli
