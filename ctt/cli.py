@@ -676,6 +676,9 @@ def trigger_cmd(
     deadline: Annotated[
         float, typer.Option(min=1, help="--watch: give up after this many seconds.")
     ] = 3600.0,
+    poll: Annotated[
+        float, typer.Option(min=0.01, help="--watch: first poll interval (doubles, up to 30s).")
+    ] = 2.0,
     api_url: ApiUrlOpt = None,
     project: ProjectOpt = None,
     json_out: JsonOpt = False,
@@ -694,6 +697,7 @@ def trigger_cmd(
         tests=tests,
         watch=watch,
         deadline=deadline,
+        poll=poll,
         api_url=api_url,
         project=project,
     )

@@ -23,6 +23,7 @@ def trigger(
     tests: str | None = None,
     watch: bool = False,
     deadline: float = 3600.0,
+    poll: float = 2.0,
     api_url: str | None = None,
     project: str | None = None,
 ) -> Pipeline:
@@ -52,7 +53,7 @@ def trigger(
             final = follow(
                 api,
                 started.id,
-                Poll(deadline=deadline),
+                Poll(first=poll, deadline=deadline),
                 on_change=lambda p: out.info(f"pipeline {p.id}: {p.status}"),
             )
     if out.json_mode:
