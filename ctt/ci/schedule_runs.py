@@ -103,9 +103,10 @@ def resolve_deferred(store: HistoryStore, config: SchedulesConfig, report: DueRe
                 continue
             late = decide(config, schedule, at, _aware(row["fired_at"]))
             if late.action is Action.RUN:
-                late = late.model_copy(
-                    update={"reason": f"deferred run of {row['fired_at']}: {row['reason']}"}
-                )
+                fired = _aware(row["fired_at"])
+                when = fired.isoformat() if fired else "?"
+                reason = f"deferred run of the {when} fire: window {row['window']!r} has ended"
+                late = late.model_copy(update={"reason": reason})
             decisions = [d for d in decisions if d.schedule != schedule.name] + [late]
     return DueReport(at=at, decisions=decisions)
 

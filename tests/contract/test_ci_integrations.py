@@ -209,7 +209,7 @@ def test_sync_leaves_foreign_schedules_and_prunes_its_own(
     (workdir / "continuous-testing/config/schedules.yaml").write_text(
         SCHEDULES.split("  smoke:")[0]
     )
-    code, out, _ = ctt(capsys, "schedule", "sync", "--prune", "--dry-run", "--json")
+    _, out, _ = ctt(capsys, "schedule", "sync", "--prune", "--dry-run", "--json")
     assert [c["action"] for c in json.loads(out) if c["schedule"] == "smoke"] == ["deactivate"]
     assert all(s["active"] for s in gitlab.schedules.values())  # dry run
     assert ctt(capsys, "schedule", "sync", "--prune")[0] == 0
