@@ -12,12 +12,17 @@ mode="${QUALITY_GATE_MODE:-}"
 gate=()
 [[ -n "$mode" ]] && gate+=(--gate-mode "$mode")
 notify=()
-schedule="${CTT_SCHEDULE:-}"
-[[ "$schedule" == '$'* ]] && schedule=""   # an unset variable passed down literally
-if [[ "${CTT_PARENT_PIPELINE_SOURCE:-${CI_PIPELINE_SOURCE:-}}" == "schedule" && -n "$schedule" ]]; then
-  ctt schedule regression --schedule "$schedule" --output schedule-regression.json \
-    && notify+=(--schedule-regression schedule-regression.json) \
-    || echo "notify-and-export: regression check failed (see above)"
+schedules="${CTT_SCHEDULE:-}"
+[[ "$schedules" == '$'* ]] && schedules=""   # an unset variable passed down literally
+if [[ "${CTT_PARENT_PIPELINE_SOURCE:-${CI_PIPELINE_SOURCE:-}}" == "schedule" && -n "$schedules" ]]; then
+  IFS=, read -ra names <<<"$schedules"
+  for name in "${names[@]}"; do  # usually one; a deferred run can join another schedule's
+    out="schedule-regression.json"
+    [[ "$name" != "${names[0]}" ]] && out="schedule-regression-$name.json"
+    ctt schedule regression --schedule "$name" --output "$out" \
+      || echo "notify-and-export: regression check for $name failed (see above)"
+  done
+  [[ -f schedule-regression.json ]] && notify+=(--schedule-regression schedule-regression.json)
 fi
 export_args=(--textfile ctt-metrics.prom)
 [[ -n "${OTEL_EXPORTER_OTLP_ENDPOINT:-}${OTEL_EXPORTER_OTLP_METRICS_ENDPOINT:-}" ]] && export_args+=(--otlp)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel
@@ -163,7 +164,7 @@ def pushgateway_path(job: str, grouping: dict[str, str]) -> str:
         if not value or "/" in value:
             encoded = base64.urlsafe_b64encode(value.encode()).decode() or "="
             return f"{label}@base64/{encoded}"
-        return f"{label}/{httpx.URL('/' + value).raw_path.decode()[1:]}"
+        return f"{label}/{quote(value, safe='')}"
 
     return "/metrics/" + "/".join([part("job", job), *(part(k, v) for k, v in grouping.items())])
 

@@ -39,8 +39,8 @@ def export(
     metrics = load_metrics(metrics_path)
     gate = evaluate(metrics, load_gates(gates_path), gate_mode) if gates_path.exists() else None
     extra = dict(labels or {})
-    schedule = os.environ.get("CTT_SCHEDULE")
-    if schedule:
+    schedule = os.environ.get("CTT_SCHEDULE", "")
+    if schedule and not schedule.startswith("$"):  # "$CTT_SCHEDULE": unset, passed down as text
         extra.setdefault("schedule", schedule)
     pts = points(metrics, gate, extra)
     pushgateway = pushgateway or os.environ.get("CTT_PUSHGATEWAY_URL")
