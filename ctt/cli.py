@@ -638,6 +638,262 @@ def lint_cmd(
     )
 
 
+# --- schedule, trigger, notify, metrics (continuous testing integrations) ---------------------
+schedule_app = typer.Typer(
+    help="Scheduled test runs: next fires, what runs now, GitLab schedules, regressions.",
+    no_args_is_help=True,
+)
+app.add_typer(schedule_app, name="schedule")
+metrics_app = typer.Typer(
+    help="Export test metrics to Prometheus and OpenTelemetry.", no_args_is_help=True
+)
+app.add_typer(metrics_app, name="metrics")
+SchedulesOpt = Annotated[Path, typer.Option("--config", help="schedules.yaml")]
+ApiUrlOpt = Annotated[str | None, typer.Option(help="GitLab API URL (default: CI_API_V4_URL).")]
+ProjectOpt = Annotated[
+    str | None, typer.Option(help="Project id or path (default: CI_PROJECT_ID).")
+]
+_SCHEDULES = Path("continuous-testing/config/schedules.yaml")
+_GATES = Path("continuous-testing/config/quality-gates.yaml")
+
+
+@schedule_app.command("next")
+def schedule_next(
+    config: SchedulesOpt = _SCHEDULES,
+    count: Annotated[int, typer.Option(min=1, help="Fires per schedule.")] = 3,
+    after: Annotated[
+        str | None, typer.Option("--from", help="Start time (ISO 8601; default now).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """List the next fires of every schedule, with the maintenance window each falls into."""
+    from ctt.commands import schedule
+
+    schedule.next_cmd(Output(json_mode=json_out), config=config, count=count, after=after)
+
+
+@schedule_app.command("due")
+def schedule_due(
+    at: Annotated[
+        str | None, typer.Option(help="Decision time, ISO 8601 with offset, or now.")
+    ] = None,
+    schedule_name: Annotated[
+        str | None,
+        typer.Option(
+            "--schedule", envvar="CTT_SCHEDULE", help="The schedule that started the pipeline."
+        ),
+    ] = None,
+    config: SchedulesOpt = _SCHEDULES,
+    history: Annotated[
+        str | None,
+        typer.Option(help="History store (default: CTT_HISTORY_URL or .ctt/history.sqlite)."),
+    ] = None,
+    record: Annotated[
+        bool, typer.Option(help="Log decisions and resolve deferred runs in the history store.")
+    ] = True,
+    dotenv: Annotated[
+        Path | None,
+        typer.Option(help="Write TEST_SELECTION_MODE, TEST_SUITES, CTT_SCHEDULE_ACTION here."),
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="Write the decisions as JSON here.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Decide what a scheduled pipeline runs now (cron fires, maintenance windows, deferred runs)."""
+    from ctt.commands import schedule
+
+    schedule.due_cmd(
+        Output(json_mode=json_out),
+        at=at,
+        schedule=schedule_name,
+        config=config,
+        history=history,
+        record=record,
+        dotenv=dotenv,
+        output=output,
+    )
+
+
+@schedule_app.command("sync")
+def schedule_sync(
+    config: SchedulesOpt = _SCHEDULES,
+    api_url: ApiUrlOpt = None,
+    project: ProjectOpt = None,
+    prune: Annotated[
+        bool, typer.Option(help="Deactivate ctt's schedules that left the file.")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option(help="Show the changes, change nothing.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create or update the project's GitLab pipeline schedules from schedules.yaml (token: CTT_GITLAB_TOKEN)."""
+    from ctt.commands import schedule
+
+    schedule.sync_cmd(
+        Output(json_mode=json_out),
+        config=config,
+        api_url=api_url,
+        project=project,
+        prune=prune,
+        dry_run=dry_run,
+    )
+
+
+@schedule_app.command("regression")
+def schedule_regression(
+    schedule_name: Annotated[
+        str, typer.Option("--schedule", envvar="CTT_SCHEDULE", help="The schedule of this run.")
+    ],
+    metrics: Annotated[Path, typer.Option(help="test-metrics.json from 'ctt aggregate'.")] = Path(
+        "test-metrics.json"
+    ),
+    history: Annotated[
+        str | None, typer.Option(help="History store (default: CTT_HISTORY_URL).")
+    ] = None,
+    max_slowdown: Annotated[
+        float, typer.Option(min=0, help="Percent slower than the good run that counts.")
+    ] = 25.0,
+    output: Annotated[Path | None, typer.Option(help="Write the comparison as JSON here.")] = None,
+    fail: Annotated[bool, typer.Option("--fail", help="Exit 1 when the run regressed.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Compare a scheduled run with the last good run of the same schedule."""
+    from ctt.commands import schedule
+
+    schedule.regression_cmd(
+        Output(json_mode=json_out),
+        schedule=schedule_name,
+        metrics_path=metrics,
+        history=history,
+        max_slowdown=max_slowdown / 100.0,
+        output=output,
+        fail=fail,
+    )
+
+
+@app.command("trigger")
+def trigger_cmd(
+    ref: Annotated[str, typer.Option(help="Branch or tag to run.")] = "main",
+    variable: Annotated[
+        list[str] | None, typer.Option("--variable", "-v", help="KEY=VALUE (repeatable).")
+    ] = None,
+    mode: Annotated[
+        str | None, typer.Option(help="TEST_SELECTION_MODE: smart, full or manual.")
+    ] = None,
+    tests: Annotated[str | None, typer.Option(help="Manual mode: comma-separated suites.")] = None,
+    watch: Annotated[
+        bool, typer.Option(help="Follow the pipeline; exit with its outcome.")
+    ] = False,
+    deadline: Annotated[
+        float, typer.Option(min=1, help="--watch: give up after this many seconds.")
+    ] = 3600.0,
+    poll: Annotated[
+        float, typer.Option(min=0.01, help="--watch: first poll interval (doubles, up to 30s).")
+    ] = 2.0,
+    api_url: ApiUrlOpt = None,
+    project: ProjectOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Start a pipeline through GitLab's trigger API (token: CTT_TRIGGER_TOKEN).
+
+    Exit codes with --watch: 0 success, 1 failed/canceled/blocked, 3 still running at the deadline.
+    """
+    from ctt.commands.trigger import trigger
+
+    trigger(
+        Output(json_mode=json_out),
+        ref=ref,
+        variables=variable or [],
+        mode=mode,
+        tests=tests,
+        watch=watch,
+        deadline=deadline,
+        poll=poll,
+        api_url=api_url,
+        project=project,
+    )
+
+
+@app.command("notify")
+def notify_cmd(
+    to: Annotated[
+        str | None, typer.Option(help="slack,teams,gitlab (default: all configured).")
+    ] = None,
+    metrics: Annotated[Path, typer.Option(help="test-metrics.json")] = Path("test-metrics.json"),
+    gates: Annotated[Path, typer.Option(help="quality-gates.yaml")] = _GATES,
+    gate_mode: Annotated[str | None, typer.Option(help="blocking, advisory or auto.")] = None,
+    mr: Annotated[
+        int | None, typer.Option(help="Merge request IID (default: CI_MERGE_REQUEST_IID).")
+    ] = None,
+    report_url: Annotated[str | None, typer.Option(help="Link to the HTML report.")] = None,
+    schedule_regression: Annotated[
+        Path | None, typer.Option(help="From 'ctt schedule regression --output'.")
+    ] = None,
+    schedule_decision: Annotated[
+        Path | None, typer.Option(help="From 'ctt schedule due --output'.")
+    ] = None,
+    api_url: ApiUrlOpt = None,
+    project: ProjectOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option(help="Print the messages as JSON, send nothing.")
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Send the run's summary to Slack, Teams and the merge request (one note, updated each run)."""
+    from ctt.commands import gate as gate_cmd_
+    from ctt.commands import notify
+
+    notify.notify(
+        Output(json_mode=json_out),
+        channels=notify.parse_channels(to),
+        metrics_path=metrics,
+        gates_path=gates,
+        gate_mode=gate_cmd_.parse_mode(gate_mode),
+        mr_iid=mr,
+        report_url=report_url,
+        regression_path=schedule_regression,
+        decision_path=schedule_decision,
+        api_url=api_url,
+        project=project,
+        dry_run=dry_run,
+    )
+
+
+@metrics_app.command("export")
+def metrics_export(
+    metrics: Annotated[Path, typer.Option(help="test-metrics.json")] = Path("test-metrics.json"),
+    gates: Annotated[Path, typer.Option(help="quality-gates.yaml")] = _GATES,
+    gate_mode: Annotated[str | None, typer.Option(help="blocking, advisory or auto.")] = None,
+    textfile: Annotated[
+        Path | None, typer.Option(help="Write a *.prom file (node_exporter textfile collector).")
+    ] = None,
+    pushgateway: Annotated[
+        str | None, typer.Option(help="Pushgateway URL (default: CTT_PUSHGATEWAY_URL).")
+    ] = None,
+    job: Annotated[str, typer.Option(help="Pushgateway job name.")] = "ctt",
+    otlp_endpoint: Annotated[
+        str | None,
+        typer.Option(help="OTLP/HTTP metrics URL, e.g. http://collector:4318/v1/metrics."),
+    ] = None,
+    otlp: Annotated[
+        bool, typer.Option(help="Export over OTLP/HTTP as OTEL_EXPORTER_OTLP_* say.")
+    ] = False,
+) -> None:
+    """Export the run's test metrics (Prometheus text format, pushgateway, OTLP/HTTP)."""
+    from ctt.commands import gate as gate_cmd_
+    from ctt.commands.telemetry import export
+
+    export(
+        Output(),
+        metrics_path=metrics,
+        gates_path=gates,
+        gate_mode=gate_cmd_.parse_mode(gate_mode),
+        textfile=textfile,
+        pushgateway=pushgateway,
+        job=job,
+        otlp_endpoint=otlp_endpoint,
+        otlp=otlp,
+    )
+
+
 def main() -> None:
     """Entry point: run the app and turn how a command ended into its documented exit code."""
     try:

@@ -33,3 +33,13 @@ if ! command -v gitlab-ci-local >/dev/null 2>&1; then
     npm install -g gitlab-ci-local@4.73.0
   fi
 fi
+
+# promtool checks and unit-tests the shipped alert rules (tests/unit/ci/test_alert_rules.py). It
+# comes from Debian's prometheus package; only the binary is taken, so no server is installed.
+if ! command -v promtool >/dev/null 2>&1; then
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && apt-get download -qq prometheus 2>/dev/null || { apt-get update -qq && apt-get download -qq prometheus; })
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+  install -m 0755 "$tmp/x/usr/bin/promtool" /usr/local/bin/promtool
+  rm -rf "$tmp"
+fi

@@ -8,7 +8,8 @@ command -v ctt >/dev/null 2>&1 || ctt() { uv run --frozen ctt "$@"; }
 template="${CTT_CHILD_TEMPLATE:-continuous-testing/templates/child-pipeline.yml}"
 effective="$(mktemp)"
 trap 'rm -f "$effective"' EXIT
-{ cat "$template"; printf '\nvariables:\n  CTT_PARENT_PIPELINE_SOURCE: "%s"\n' "${CI_PIPELINE_SOURCE:-}"; } >"$effective"
+# CTT_SCHEDULE: the schedules this run belongs to (schedule-due's dotenv), for the regression check.
+{ cat "$template"; printf '\nvariables:\n  CTT_PARENT_PIPELINE_SOURCE: "%s"\n  CTT_SCHEDULE: "%s"\n' "${CI_PIPELINE_SOURCE:-}" "${CTT_SCHEDULE_RUNS:-${CTT_SCHEDULE:-}}"; } >"$effective"
 args=()
 [[ -n "${TEST_SUITES:-}" && " $* " == *manual* && " $* " != *" --tests"* ]] && args+=(--tests "$TEST_SUITES")
 history=".ctt/history.sqlite"
