@@ -16,7 +16,7 @@ from typer._click.exceptions import ClickException  # typer vendors click; pinne
 
 from ctt import __version__
 from ctt.console import Output
-from ctt.errors import CttError, ExitCode, UsageError
+from ctt.errors import CttError, ExitCode
 from ctt.report.model import exit_code
 
 app = typer.Typer(
@@ -548,15 +548,6 @@ EnvConfigOpt = Annotated[Path, typer.Option("--config", help="The pools file.")]
 _ENV_CONFIG = Path("continuous-testing/config/environments.yaml")
 
 
-def _seconds(text: str | None, what: str) -> float | None:
-    from ctt.config.durations import parse_duration
-
-    try:
-        return parse_duration(text) if text else None
-    except ValueError as exc:
-        raise UsageError(f"{what}: {exc}") from None
-
-
 @env_app.command("lease")
 def env_lease(
     pool: Annotated[str, typer.Argument(help="Pool name.")],
@@ -580,8 +571,8 @@ def env_lease(
         pool,
         config=config,
         history=history,
-        ttl=_seconds(ttl, "--ttl"),
-        wait=_seconds(wait, "--wait") or 0.0,
+        ttl=ttl,
+        wait=wait,
         holder=holder,
         shell=shell,
     )
@@ -597,9 +588,7 @@ def env_renew(
     """Extend a lease (a job renews well within the TTL; an expired lease can be taken over)."""
     from ctt.commands import env
 
-    env.renew(
-        Output(json_mode=json_out), lease_id, ttl=_seconds(ttl, "--ttl") or 0.0, history=history
-    )
+    env.renew(Output(json_mode=json_out), lease_id, ttl=ttl, history=history)
 
 
 @env_app.command("release")

@@ -18,6 +18,7 @@ from typing import Any
 
 from rich.table import Table
 
+from ctt.config.durations import parse_duration
 from ctt.config.environments import DEFAULT_ENVIRONMENTS_FILE, EnvPool, load_env_pools
 from ctt.config.yaml_source import suggest
 from ctt.console import Output
@@ -32,6 +33,13 @@ def default_holder() -> str:
     job_id = os.environ.get("CI_JOB_ID")
     who = f"{job}#{job_id}" if job and job_id else (job or "local")
     return f"{who}@{socket.gethostname()}:{os.getpid()}"
+
+
+def _seconds(text: str | None, what: str) -> float | None:
+    try:
+        return parse_duration(text) if text else None
+    except ValueError as exc:
+        raise UsageError(f"{what}: {exc}") from None
 
 
 def _pool(config: Path, name: str) -> EnvPool:
@@ -58,14 +66,18 @@ def lease(
     *,
     config: Path = DEFAULT_ENVIRONMENTS_FILE,
     history: str | None = None,
-    ttl: float | None = None,
-    wait: float = 0.0,
+    ttl: str | None = None,
+    wait: str = "0s",
     holder: str | None = None,
     shell: bool = False,
 ) -> None:
     """Lease an environment and print it (``--shell``: ``export`` lines for ``eval``)."""
     got = _store(history).lease(
-        pool, _pool(config, pool), holder or default_holder(), ttl=ttl, wait=wait
+        pool,
+        _pool(config, pool),
+        holder or default_holder(),
+        ttl=_seconds(ttl, "--ttl"),
+        wait=_seconds(wait, "--wait") or 0.0,
     )
     if got.recovered_from:
         out.warn(f"took over the stale lease of {got.recovered_from} on {got.name}")
@@ -81,8 +93,8 @@ def lease(
         )
 
 
-def renew(out: Output, lease_id: str, *, ttl: float, history: str | None = None) -> None:
-    got = _store(history).renew(lease_id, ttl)
+def renew(out: Output, lease_id: str, *, ttl: str, history: str | None = None) -> None:
+    got = _store(history).renew(lease_id, _seconds(ttl, "--ttl") or 0.0)
     if out.json_mode:
         out.emit_json(got)
     else:
