@@ -191,3 +191,20 @@ def test_parsed_imports_are_cached_by_blob(root: Path) -> None:
     assert again.ctx.cache is not None and again.ctx.cache.hits >= len(distinct)
     got = again.select(SelectionMode.SMART, changes("app/db.py"))
     assert set(got.selected) == {"unit", "integration", "single"}
+
+
+def test_the_shipped_config_follows_a_runner_change_to_the_flink_and_integration_suites() -> None:
+    from ctt.ci.select import load_selector
+
+    repo = Path(__file__).resolve().parents[3]
+    conf = repo / "continuous-testing/config"
+    sel = load_selector(repo, conf / "test-selection.yaml", conf / "suites.yaml")
+    got = sel.select(SelectionMode.SMART, changes("ctt/flinktest/runner.py")).selected
+    assert {"flink_transformation_tests", "integration_tests", "all_unit_tests"} <= set(got)
+    assert "python" in {r.method for r in got["integration_tests"]}
+    # the producer/consumer suite's test imports ctt.kafka, not the runner
+    assert "basic_producer_consumer" not in got
+    kafka = sel.select(SelectionMode.SMART, changes("ctt/kafka/consume.py")).selected
+    assert {"basic_producer_consumer", "integration_tests"} <= set(kafka)
+    # terraform suites never import Python
+    assert not {"topic_tests", "rbac_tests"} & set(kafka)
