@@ -134,7 +134,7 @@ class EnvPoolStore:
             ).all()
         # free first, then stale; least recently leased first: environments rotate
         order = sorted(
-            (r for r in rows if r.lease_id is None or _aware(r.expires_at) <= now),  # type: ignore[operator]
+            (r for r in rows if r.lease_id is None or _expired(r.expires_at, now)),
             key=lambda r: (
                 r.lease_id is not None,
                 _aware(r.last_leased_at) or datetime.min.replace(tzinfo=UTC),
@@ -144,7 +144,11 @@ class EnvPoolStore:
         for row in order:
             lease_id = uuid.uuid4().hex
             expires = now + timedelta(seconds=ttl)
-            free = sa.or_(leases_t.c.lease_id.is_(None), leases_t.c.expires_at <= now)
+            free = sa.or_(
+                leases_t.c.lease_id.is_(None),
+                leases_t.c.expires_at.is_(None),
+                leases_t.c.expires_at <= now,
+            )
             with self._tx() as conn:
                 done = conn.execute(
                     sa.update(leases_t)
@@ -252,6 +256,12 @@ class EnvPoolStore:
                 )
             )
         return out
+
+
+def _expired(expires_at: datetime | None, now: datetime) -> bool:
+    """A lease with no expiry (a row written by hand) counts as expired: it can be taken."""
+    aware = _aware(expires_at)
+    return aware is None or aware <= now
 
 
 def _lease_of(row: Any) -> EnvLease:
