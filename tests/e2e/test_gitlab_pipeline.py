@@ -184,6 +184,7 @@ def _assert_order(run: PipelineRun, *jobs: str) -> None:
     assert positions == sorted(positions), f"jobs started in order {run.started}"
 
 
+@pytest.mark.timeout(PIPELINE_TIMEOUT_S + 60)  # real suites, not the default 900 s
 def test_merge_request_changing_a_template_runs_the_real_flink_suite_and_passes_the_gate(
     base_repo: Path, tmp_path: Path
 ) -> None:
@@ -240,6 +241,7 @@ def test_merge_request_changing_a_template_runs_the_real_flink_suite_and_passes_
     os.environ.get("CTT_E2E_GATE_BLOCKS") != "1",
     reason="a second real Flink suite run (~10 min here): set CTT_E2E_GATE_BLOCKS=1",
 )
+@pytest.mark.timeout(PIPELINE_TIMEOUT_S + 60)  # real suites, not the default 900 s
 def test_merge_request_gate_blocks_when_a_template_breaks(base_repo: Path, tmp_path: Path) -> None:
     repo, base = _change_template(base_repo, tmp_path / "mr-fail", BREAK)
     run = _run_pipeline(
@@ -260,6 +262,7 @@ def test_merge_request_gate_blocks_when_a_template_breaks(base_repo: Path, tmp_p
     reason="every shipped suite (integration restarts Kafka, terraform): "
     "set CTT_E2E_FULL_PIPELINE=1 and a CTT_STATE_DIR of its own",
 )
+@pytest.mark.timeout(PIPELINE_TIMEOUT_S + 60)  # real suites, not the default 900 s
 def test_main_branch_pipeline_runs_every_shipped_suite_green(
     base_repo: Path, tmp_path: Path
 ) -> None:
