@@ -34,8 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench._common import machine  # noqa: E402
 from ctt.ci.analysis import ChangeAnalysis, ChangedFile, DiffSource, FileStatus  # noqa: E402
-from ctt.ci.plan import SelectionMode, build_plan  # noqa: E402
+from ctt.ci.plan import build_plan  # noqa: E402
 from ctt.ci.select import Selector, load_selector, repo_files  # noqa: E402
+from ctt.ci.selection import SelectionMode  # noqa: E402
 
 SECTION = "## Change analysis and test selection"
 GIT_ENV = {
@@ -72,6 +73,8 @@ class World:
     module_suite: dict[str, str] = field(default_factory=dict)  # module dir -> suite
     module_users: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     app_files: dict[str, list[str]] = field(default_factory=dict)  # file -> suites
+    lib_importers: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    lib_apps: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     filler: list[str] = field(default_factory=list)
     globals: list[str] = field(default_factory=lambda: [".gitlab-ci.yml", "uv.lock"])
 
@@ -104,6 +107,16 @@ class World:
                     out |= {self.stages[i].suite for i in self.downstream_stages(st)}
                 else:
                     out.add(st.suite)
+        if path in self.lib_importers or path in self.lib_apps:
+            seen = {path}  # a Python library: the apps whose tests import it, transitively
+            queue = deque([path])
+            while queue:
+                lib = queue.popleft()
+                out.update(self.lib_apps.get(lib, ()))
+                for user in self.lib_importers.get(lib, ()):
+                    if user not in seen:
+                        seen.add(user)
+                        queue.append(user)
         mod = path.rsplit("/", 1)[0]
         if mod in self.module_suite:
             seen = {mod}
@@ -215,6 +228,28 @@ def generate(n_suites: int, n_files: int, seed: int) -> World:
             w.files[path] = f"VALUE = {f}\n"
             w.app_files[path] = tests
 
+    # Python libraries outside every path rule, imported by other libraries and by apps' tests:
+    # only import following (lineage.python) connects them to suites.
+    n_lib = max(n_app // 5, 1)
+    for k in range(n_lib):
+        lib = f"libs/lib{k:05d}/core.py"
+        uses = rnd.sample(range(k), k=min(k, rnd.choice([0, 1, 1, 2])))
+        w.files[lib] = "".join(f"from libs.lib{u:05d} import core as c{u}\n" for u in uses) + (
+            f"NAME = 'lib{k}'\n"
+        )
+        w.lib_importers.setdefault(lib, [])
+        for u in uses:
+            w.lib_importers[f"libs/lib{u:05d}/core.py"].append(lib)
+    for a in range(n_app):
+        used = rnd.sample(range(n_lib), k=min(n_lib, rnd.choice([0, 1, 1, 2])))
+        if not used:
+            continue
+        test = f"apps/app{a:05d}/tests/test_libs.py"
+        w.files[test] = "".join(f"import libs.lib{u:05d}.core\n" for u in used)
+        w.app_files[test] = next(t for p, t in w.rules if p.startswith(f"apps/app{a:05d}/"))
+        for u in used:
+            w.lib_apps[f"libs/lib{u:05d}/core.py"].append(f"app_{a:05d}")
+
     w.suites["smoke"] = "{kind: command, command: 'true', always_run: true}"
     w.always = {"smoke"}
     names = sorted(w.suites)
@@ -263,10 +298,19 @@ def seeded_changes(w: World, n: int, seed: int) -> list[list[str]]:
         "spec": [s.spec for s in w.stages],
         "module": [f"{m}/main.tf" for m in w.module_suite],
         "app": list(w.app_files),
+        "pylib": list(w.lib_importers),
         "filler": w.filler,
         "global": w.globals,
     }
-    weights = {"template": 25, "spec": 20, "module": 20, "app": 25, "filler": 8, "global": 2}
+    weights = {
+        "template": 25,
+        "spec": 20,
+        "module": 20,
+        "app": 25,
+        "pylib": 10,
+        "filler": 8,
+        "global": 2,
+    }
     kinds = list(weights)
     out: list[list[str]] = []
     for i in range(n):
@@ -398,10 +442,12 @@ directory; seeds fixed, so the numbers repeat). Machine: {machine()}.
 Flink SQL templates and specs chained through topics (pipelines of 1-5 stages, 10% of stages
 join another pipeline's output, 30% of specs carry inline `flink_sql`), Terraform modules
 that use 0-2 other modules, applications under path rules (20% globs), 5% of suites with
-`requires`, one always-run suite, filler docs. {acc["changes"]:.0f} seeded changes (80% one
-file, 20% two to five files; 25% templates, 20% specs, 20% modules, 25% application files,
-8% docs, 2% global paths). The affected suites come from the generator's own model of the
-dataflow, module uses and rules, not from ctt's parsers.
+`requires`, one always-run suite, Python libraries outside every path rule that import
+0-2 other libraries and that apps' tests import (only import following connects them to
+suites), filler docs. {acc["changes"]:.0f} seeded changes (80% one file, 20% two to five
+files; weights 25 templates, 20 specs, 20 modules, 25 application files, 10 Python
+libraries, 8 docs, 2 global paths). The affected suites come from the generator's own model of the
+dataflow, module uses, imports and rules, not from ctt's parsers.
 
 | measure | result | target |
 |---|---|---|

@@ -207,6 +207,13 @@ def run(
         str | None,
         typer.Option(help="Module for --provision (default terraform/modules/flink-testing)."),
     ] = None,
+    env_pool: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CTT_ENV_POOL_NAME",
+            help="Lease an environment of this pool (environments.yaml) for the run.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Run Flink test specs on a real Flink engine, or suites of a plan.
@@ -238,6 +245,7 @@ def run(
         ci=ci,
         provision=provision,
         provision_module=provision_module,
+        env_pool=env_pool,
     )
 
 
@@ -892,6 +900,83 @@ def metrics_export(
         otlp_endpoint=otlp_endpoint,
         otlp=otlp,
     )
+
+
+# --- env ---------------------------------------------------------------------------------------
+env_app = typer.Typer(
+    help="Lease shared test environments (pools in environments.yaml; leases in the history "
+    "database, so parallel jobs agree).",
+    no_args_is_help=True,
+)
+app.add_typer(env_app, name="env")
+EnvConfigOpt = Annotated[Path, typer.Option("--config", help="The pools file.")]
+_ENV_CONFIG = Path("continuous-testing/config/environments.yaml")
+
+
+@env_app.command("lease")
+def env_lease(
+    pool: Annotated[str, typer.Argument(help="Pool name.")],
+    ttl: Annotated[
+        str | None, typer.Option(help="Lease time, e.g. 30m (default: the pool's).")
+    ] = None,
+    wait: Annotated[str, typer.Option(help="Wait this long for a free environment.")] = "0s",
+    holder: Annotated[
+        str | None, typer.Option(help="Who holds it (default: CI job, host, pid).")
+    ] = None,
+    shell: Annotated[bool, typer.Option("--shell", help="Print export lines for eval.")] = False,
+    config: EnvConfigOpt = _ENV_CONFIG,
+    history: HistoryOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Lease a free (or stale) environment of POOL: `eval "$(ctt env lease stacks --shell)"`."""
+    from ctt.commands import env
+
+    env.lease(
+        Output(json_mode=json_out),
+        pool,
+        config=config,
+        history=history,
+        ttl=ttl,
+        wait=wait,
+        holder=holder,
+        shell=shell,
+    )
+
+
+@env_app.command("renew")
+def env_renew(
+    lease_id: Annotated[str, typer.Argument(help="The lease id 'ctt env lease' printed.")],
+    ttl: Annotated[str, typer.Option(help="New lease time from now.")] = "30m",
+    history: HistoryOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Extend a lease (a job renews well within the TTL; an expired lease can be taken over)."""
+    from ctt.commands import env
+
+    env.renew(Output(json_mode=json_out), lease_id, ttl=ttl, history=history)
+
+
+@env_app.command("release")
+def env_release(
+    lease_id: Annotated[str, typer.Argument(help="The lease id.")],
+    history: HistoryOpt = None,
+) -> None:
+    """Give an environment back to its pool."""
+    from ctt.commands import env
+
+    env.release(Output(), lease_id, history=history)
+
+
+@env_app.command("list")
+def env_list(
+    pool: Annotated[str | None, typer.Argument(help="Only this pool.")] = None,
+    history: HistoryOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Environments and their leases: free, leased (by whom, until when) or stale."""
+    from ctt.commands import env
+
+    env.list_envs(Output(json_mode=json_out), pool, history=history)
 
 
 def main() -> None:

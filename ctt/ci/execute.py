@@ -16,11 +16,13 @@ leaves no readable result is an *error*, never a pass.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import queue as stdqueue
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -299,6 +301,7 @@ def _run_attempt(
     t0 = time.monotonic()
     with open(files.log, "wb") as logfh:
         try:
+            _check_startable(suite, files)
             proc = subprocess.Popen(
                 files.argv,
                 cwd=files.cwd,
@@ -317,7 +320,7 @@ def _run_attempt(
                 log=str(files.log),
                 problems=[f"cannot start: {exc}"],
             )
-            message = f"cannot start {files.argv[0]}: {exc.strerror}"
+            message = f"suite {suite.name!r} cannot start: {exc.strerror or exc}"
             return _AttemptOutcome(
                 attempt=attempt, cases=[_error_case(suite.name, message)], metrics={}
             )
@@ -337,6 +340,24 @@ def _run_attempt(
         **ending.model_dump(),
     )
     return _AttemptOutcome(attempt=attempt, cases=cases, metrics=metrics)
+
+
+def _check_startable(suite: Suite, files: _AttemptFiles) -> None:
+    """Raise an OSError that says why the suite cannot start, before ``Popen`` says it wrongly.
+
+    ``Popen`` reports a missing working directory as the program missing
+    ("cannot start /bin/sh"), which sends the reader to the wrong place.
+    """
+    if not files.cwd.is_dir():
+        what = "module directory" if suite.kind is SuiteKind.TERRAFORM else "directory"
+        raise FileNotFoundError(
+            errno.ENOENT, f"its {what} {suite.path or files.cwd} does not exist ({files.cwd})"
+        )
+    if (
+        suite.kind is SuiteKind.TERRAFORM
+        and shutil.which("terraform", path=files.env.get("PATH")) is None
+    ):
+        raise FileNotFoundError(errno.ENOENT, "terraform is not on PATH")
 
 
 def _attempt_files(suite: Suite, number: int, opts: ExecOptions) -> _AttemptFiles:
@@ -410,14 +431,23 @@ def _attempt_cases(
         problems.extend(str(p) for p in read.problems)
         for s in read.suites:
             cases.extend(s.cases)
-    why = _why_error(ending, timeout, junit_file.exists(), cases, files.log)
+    why = _why_error(suite.name, ending, timeout, junit_file.exists(), cases, files.log)
     if why is not None:
         cases.append(_error_case(suite.name, why, _tail(files.log)))
     return cases
 
 
+_PYTEST_NO_TESTS = 5
+"""pytest's exit code when it collected no test: a suite that selects nothing is an error."""
+
+
 def _why_error(
-    ending: _Ending, timeout: float | None, has_junit: bool, cases: list[TestCaseResult], log: Path
+    suite: str,
+    ending: _Ending,
+    timeout: float | None,
+    has_junit: bool,
+    cases: list[TestCaseResult],
+    log: Path,
 ) -> str | None:
     """Why an attempt is an error although its cases may not say so; None when they speak."""
     code = ending.exit_code
@@ -428,6 +458,11 @@ def _why_error(
     if not has_junit:
         return f"no JUnit result written (exit code {code}); see {log}"
     if not cases:
+        if code == _PYTEST_NO_TESTS:
+            return (
+                f"suite {suite!r} selected no test (exit code 5: pytest collected nothing); "
+                "check the paths and -k/-m filters of its command in suites.yaml"
+            )
         return f"JUnit result holds no test cases (exit code {code})"
     if code != 0 and all(c.status in (Status.PASSED, Status.SKIPPED) for c in cases):
         return f"process exited with code {code} although no test failed"

@@ -1,4 +1,4 @@
-"""The selection graph: files, components, tables, topics, modules and suites.
+"""The selection graph: files, components, tables, topics, modules, Python files and suites.
 
 An edge ``a -> b`` means "a change to ``a`` can break ``b``", and carries the
 rule that says so (for ``--explain``): a path rule, a lineage fact, a module
@@ -30,6 +30,7 @@ class NodeKind(StrEnum):
     TABLE = "table"
     TOPIC = "topic"
     MODULE = "module"  # a Terraform module directory
+    PYTHON = "py"  # a Python file (imports, tests a suite runs)
     SUITE = "suite"
 
 

@@ -216,7 +216,7 @@ class Selector:
         suite = self.ctx.catalogue.suites[name]
         if suite.path:
             triggers.append(f"changes under {suite.path}")
-        triggers.sort()
+        triggers = sorted(set(triggers))
         if mode is SelectionMode.MANUAL:
             why = "not named with --tests and not required by a named suite"
         elif not triggers:

@@ -241,14 +241,15 @@ class LineageCache:
 
     Sections: ``spec`` (a spec file's tests, as :func:`scan_data` reads them), ``sql`` (lineage of a SQL text),
     ``template`` (lineage of a template rendered with given params), ``terraform``
-    (a file's module sources and file references). A JSON file
+    (a file's module sources and file references), ``python`` (a Python file's import
+    statements). A JSON file
     (``.ctt/cache/lineage.json``); entries a run did not use are dropped when it
     is saved, so it never outgrows the repository.
     """
 
     FILE = "lineage.json"
-    VERSION = 3  # 3: spec entries are ScannedTest dumps
-    SECTIONS = ("spec", "sql", "template", "terraform")
+    VERSION = 4  # 3: spec entries are ScannedTest dumps; 4: python imports
+    SECTIONS = ("spec", "sql", "template", "terraform", "python")
 
     def __init__(self, path: Path, old: dict[str, dict[str, Any]]) -> None:
         self.path = path

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 from ctt.ci.analysis import ChangeAnalysis
 from ctt.ci.graph import Edge, NodeKind, node_id
+from ctt.ci.python_imports import ImportFrom, ModuleIndex, command_entries, parse_imports
 from ctt.ci.selection import Reason
 from ctt.ci.selection_history import History
 from ctt.ci.selection_inputs import (
@@ -56,6 +57,7 @@ class MethodName(StrEnum):
     SUITE_PATH = "suite_path"  # files under a suite's own path
     LINEAGE = "lineage"  # Flink SQL templates, specs, tables and topics
     MODULE = "module"  # Terraform modules and the modules they use
+    PYTHON = "python"  # Python imports: a module -> the tests that import it -> their suites
     DEPENDENCY = "dependency"  # dependencies.<suite>.requires
     ALWAYS_RUN = "always_run"
     PREVIOUS_FAILURE = "previous_failure"
@@ -409,6 +411,104 @@ class ModuleMethod(SelectorMethod):
                 break
 
 
+FLINK_SUITE_ENTRY = "ctt/commands/run.py"
+"""What a ``kind: flink`` suite runs (``python -m ctt run PATH``): the ``run`` command.
+
+Not ``ctt/cli.py``: the CLI imports every command lazily, so following it would
+make every change to ctt select every Flink suite.
+"""
+
+
+class PythonImportMethod(SelectorMethod):
+    """Python imports: a changed module selects the suites whose tests import it.
+
+    Edges go from a file to each file that imports it (``a -> b``: b imports a),
+    and from a suite's entry files to the suite: the files and directories its
+    command names (``pytest tests/integration``: every Python file below it, and
+    the ``conftest.py`` files pytest loads above it; ``python -m pkg``:
+    ``pkg/__main__.py``), and the ``run`` command for Flink suites.
+    """
+
+    name = MethodName.PYTHON
+
+    def __init__(self, ctx: SelectionContext) -> None:
+        super().__init__(ctx)
+        self._edges: list[Edge] = []
+        self.files: set[str] = set()
+        lin = ctx.config.test_selection.lineage
+        if not lin.enabled or not lin.python:
+            return
+        index: PatternIndex[bool] = PatternIndex()
+        for p in lin.python:
+            index.add(p, True)
+        self.files = set(index.filter(ctx.repo))
+        modules = ModuleIndex(self.files)
+        for path in sorted(self.files):
+            for stmt in self._imports(path):
+                for dep, name in modules.resolve(path, stmt):
+                    if dep != path:
+                        self._edges.append(self.edge(_py(dep), _py(path), f"{path} imports {name}"))
+        for name, suite in ctx.catalogue.suites.items():
+            for entry, rule in self._suite_entries(name, suite.kind, suite.command, suite.path):
+                self._edges.append(self.edge(_py(entry), _suite(name), rule))
+
+    def _imports(self, path: str) -> list[ImportFrom]:
+        cache = self.ctx.cache
+        key = self.ctx.repo.blobs.get(path)
+        hit = cache.get("python", key) if cache else None
+        if hit is not None:
+            return [ImportFrom(level, module, list(names)) for level, module, names in hit]
+        text = self.ctx.repo.read(path)
+        if text is None:
+            return []
+        found = parse_imports(text)
+        if cache:
+            cache.put("python", key or digest(text), [list(s) for s in found])
+        return found
+
+    def _suite_entries(
+        self, name: str, kind: SuiteKind, command: str | None, path: str | None
+    ) -> Iterator[tuple[str, str]]:
+        if kind is SuiteKind.FLINK:
+            if FLINK_SUITE_ENTRY in self.files:
+                yield FLINK_SUITE_ENTRY, f"suite {name!r} runs specs with 'ctt run'"
+            return
+        if kind is not SuiteKind.COMMAND or not command:
+            return
+        cwd = posixpath.normpath(path.strip("/")) if path and path.strip("/") else ""
+        for target in command_entries(command, cwd):
+            if target in self.files:
+                yield target, f"suite {name!r} runs {target}"
+                continue
+            main = posixpath.join(target, "__main__.py") if target else "__main__.py"
+            if main in self.files:
+                yield main, f"suite {name!r} runs {target} ({main})"
+                continue
+            below = [f for f in self.ctx.repo.under(target) if f in self.files] if target else []
+            if not below:
+                continue
+            rule = f"suite {name!r} runs the tests under {target}/"
+            for f in below:
+                yield f, rule
+            for anc in ancestors(posixpath.dirname(target)):
+                conftest = f"{anc}/conftest.py"
+                if conftest in self.files:
+                    yield conftest, f"suite {name!r} loads {conftest} (pytest, above {target}/)"
+            if "conftest.py" in self.files:
+                yield "conftest.py", f"suite {name!r} loads conftest.py (pytest rootdir)"
+
+    def edges(self) -> Iterable[Edge]:
+        return self._edges
+
+    def entries(self, path: str) -> Iterable[tuple[str, str]]:
+        if path in self.files:
+            yield _py(path), f"{path} is a Python file"
+
+
+def _py(path: str) -> str:
+    return node_id(NodeKind.PYTHON, path)
+
+
 class DependencyMethod(SelectorMethod):
     """``dependencies.X.requires``: whenever X runs, what it requires runs first."""
 
@@ -479,6 +579,7 @@ METHODS: dict[MethodName, type[SelectorMethod]] = {
     MethodName.SUITE_PATH: SuitePathMethod,
     MethodName.LINEAGE: LineageMethod,
     MethodName.MODULE: ModuleMethod,
+    MethodName.PYTHON: PythonImportMethod,
     MethodName.DEPENDENCY: DependencyMethod,
     MethodName.ALWAYS_RUN: AlwaysRunMethod,
     MethodName.PREVIOUS_FAILURE: PreviousFailureMethod,

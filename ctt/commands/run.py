@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ctt.commands._suites import run_plan, run_suite
+from ctt.commands.env import with_env_pool
 from ctt.config.durations import parse_duration
 from ctt.config.spec import LoadedTest, discover
 from ctt.console import Output
@@ -126,6 +127,7 @@ def run_specs(
     raise RunNotPassed(f"{report.summary.errors} test(s) could not run (see above)", report.tests)
 
 
+@with_env_pool  # ctt run --env-pool NAME: the whole run holds a leased environment
 def run(
     out: Output,
     paths: list[Path] | None,

@@ -111,12 +111,17 @@ class ExecutionStrategy(_Strict):
 
 
 class Lineage(_Strict):
-    """Where lineage is read from: Flink SQL templates, Flink specs, Terraform modules."""
+    """Where lineage is read from: Flink SQL templates, Flink specs, Terraform modules, Python."""
 
     enabled: bool = True
     sql: list[str] = Field(default_factory=lambda: ["*.sql"])
     specs: list[str] = Field(default_factory=lambda: ["/specs/**/*.yaml", "/specs/**/*.yml"])
     terraform: list[str] = Field(default_factory=lambda: ["*.tf", "*.tftest.hcl"])
+    python: list[str] = Field(
+        default_factory=lambda: ["*.py"],
+        description="Python files whose imports are followed (a changed module selects the "
+        "suites whose tests import it)",
+    )
 
 
 class TestSelection(_Strict):

@@ -309,3 +309,43 @@ def test_ctrl_c_cancels_suites_and_exits_130(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "test-results" / "run-summary.json").read_text())
     assert summary["interrupted"] is True
     assert summary["suites"][0]["status"] == "error"
+
+
+def _suite_error(tmp_path: Path, name: str) -> str:
+    case = read_junit(tmp_path / "test-results" / f"junit-{name}.xml").suites[0].cases[0]
+    return case.message or ""
+
+
+def test_a_suite_whose_directory_is_missing_says_so(tmp_path: Path) -> None:
+    cat = _cat(
+        {
+            "rbac_tests": {"kind": "terraform", "path": "terraform/modules/rbac"},
+            "cmd": {"kind": "command", "path": "no/such/dir", "command": "true"},
+        }
+    )
+    summary = execute(["rbac_tests", "cmd"], cat, _opts(tmp_path))
+    assert [s.status for s in summary.suites] == [Status.ERROR, Status.ERROR]
+    message = _suite_error(tmp_path, "rbac_tests")
+    assert "suite 'rbac_tests' cannot start" in message
+    assert "module directory terraform/modules/rbac does not exist" in message
+    assert "/bin/sh" not in message
+    assert "directory no/such/dir does not exist" in _suite_error(tmp_path, "cmd")
+
+
+def test_a_command_that_selects_no_test_is_an_error_naming_the_suite(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("def test_a():\n    pass\n")
+    pytest_cmd = (
+        f'{sys.executable} -m pytest tests -q -p no:cacheprovider --junitxml "$CTT_JUNIT_PATH"'
+    )
+    cat = _cat(
+        {
+            "none": {"kind": "command", "command": f"{pytest_cmd} -k nothing_matches"},
+            "one": {"kind": "command", "command": pytest_cmd},
+        }
+    )
+    by = {s.name: s for s in execute(["none", "one"], cat, _opts(tmp_path)).suites}
+    assert by["one"].status is Status.PASSED and by["one"].tests == 1
+    assert by["none"].status is Status.ERROR
+    message = _suite_error(tmp_path, "none")
+    assert "suite 'none' selected no test (exit code 5" in message
