@@ -103,6 +103,11 @@ class FlinkRest:
         data: dict[str, Any] = self._call("GET", f"/jobs/{job_id}/checkpoints")
         return data
 
+    def job_metrics(self, job_id: str, names: list[str]) -> dict[str, str]:
+        """Job-level metric values (``numRestarts``, ...); absent names are left out."""
+        data = self._call("GET", f"/jobs/{job_id}/metrics", params={"get": ",".join(names)})
+        return {m["id"]: m.get("value", "") for m in data}
+
     def vertices(self, job_id: str) -> list[dict[str, Any]]:
         vs: list[dict[str, Any]] = self.job(job_id).get("vertices", [])
         return vs

@@ -21,6 +21,7 @@ from ctt.engines.base import (
     StatementHandle,
     StatementStatus,
 )
+from ctt.engines.flink_checkpoints import checkpoint_stats
 from ctt.engines.flink_rest import FlinkRest
 from ctt.engines.gateway import SqlGateway
 from ctt.observed.model import StatementMetrics
@@ -290,14 +291,21 @@ class LocalEngine:
         io = {str(v["id"]): v.get("metrics", {}) for v in vertices}
         sources = [v for v, ins in inputs.items() if not ins and v in io]
         sinks = [v for v in inputs if v not in fed and v in io]
-        cps = self.rest.checkpoints(job_id).get("counts", {})
+        cps = checkpoint_stats(self.rest.checkpoints(job_id))
         return StatementMetrics(
             records_in=sum(_int(io[v].get("read-records")) for v in sources) if sources else None,
             records_out=sum(_int(io[v].get("write-records")) for v in sinks) if sinks else None,
             late_records_dropped=late if late_seen else None,
-            checkpoints_completed=cps.get("completed"),
-            checkpoints_failed=cps.get("failed"),
+            checkpoints_completed=cps.completed,
+            checkpoints_failed=cps.failed,
+            checkpoints=cps,
+            restarts=self.restarts(job_id),
         )
+
+    def restarts(self, job_id: str) -> int | None:
+        """Flink's ``numRestarts`` of the job (full and partial restarts)."""
+        value = self.rest.job_metrics(job_id, ["numRestarts"]).get("numRestarts")
+        return _int(value) if value not in (None, "") else None
 
     def close(self) -> None:
         self.gateway.close()

@@ -40,6 +40,7 @@ from ctt.errors import ConfigError, CttError, ExitCode, InfraError, Interrupted
 from ctt.expect import Policy
 from ctt.expect import plan as plan_expectations
 from ctt.flinktest import inputs as inputs_mod
+from ctt.flinktest.job_metrics import result_metrics
 from ctt.flinktest.outputs import UndecodableOutput, decode
 from ctt.flinktest.results import RunReport, TestResult
 from ctt.flinktest.sql_setup import Job, OutputPlan, SqlSetup, SqlSource, sql_source, targets
@@ -47,6 +48,7 @@ from ctt.kafka.client import ConfluentKafka, KafkaClient, OutputReader
 from ctt.kafka.naming import new_run_id, test_scope
 from ctt.kafka.record import GeneratedRecord
 from ctt.observed.model import (
+    CheckpointStats,
     Column,
     InputRecord,
     OutputRow,
@@ -122,6 +124,7 @@ class _Ctx:
         self.sent = 0  # records produced so far (that a source counts as read)
         self.topics: list[str] = []
         self.late_dropped: int | None = None  # settled before the last record, if late data
+        self.checkpoints_at_start: CheckpointStats | None = None  # once every task ran
         self.log: list[str] = []
         self.started = time.monotonic()
 
@@ -370,6 +373,8 @@ class FlinkTestRunner:
                 f"no TaskManager slot became free for {lt.test.name} after {_SLOT_ATTEMPTS} attempts",
                 hint="run fewer tests at once (-p) or start the stack with more --slots",
             )
+        if lt.test.state is not None:  # failures so far were triggers while tasks deployed
+            ctx.checkpoints_at_start = engine.metrics(ctx.handle).checkpoints
         reader.start()
         return reader
 
@@ -385,13 +390,28 @@ class FlinkTestRunner:
         late_sent = any(r.late for rs in produced.values() for r in rs)
         if ctx.late_dropped is None and lt.test.completion is Completion.QUIET and late_sent:
             ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
+        state = lt.test.state
+        if state is not None and state.min_checkpoints:
+            self._wait_for_checkpoints(lt, ctx, state.min_checkpoints, deadline)
         metrics = ctx.engine.metrics(ctx.handle)
+        if metrics.checkpoints is not None and ctx.checkpoints_at_start is not None:
+            metrics.checkpoints.failed_while_starting = ctx.checkpoints_at_start.failed
         if ctx.late_dropped is not None:
             # The settled count misses drops that happen later (a local window combiner
             # buffers a late row until the next watermark); a snapshot after a bounded job
             # finished may miss the last updates: each is a lower bound.
             metrics.late_records_dropped = max(ctx.late_dropped, metrics.late_records_dropped or 0)
         return metrics
+
+    def _wait_for_checkpoints(self, lt: LoadedTest, ctx: _Ctx, count: int, deadline: float) -> None:
+        engine, handle = ctx.engine, ctx.handle
+        assert engine is not None and handle is not None
+
+        def enough(_st: StatementStatus | None) -> bool | None:
+            cps = engine.metrics(handle).checkpoints
+            return True if cps is None or cps.completed >= count else None
+
+        self._wait(lt, ctx, deadline, f"waiting for {count} completed checkpoints", enough)
 
     def _validate(
         self,
@@ -434,11 +454,7 @@ class FlinkTestRunner:
             job_id=ctx.handle.job_id if ctx.handle else None,
             records_in=sum(len(p) for p in produced.values()),
             records_out={t: len(r) for t, r in records.items()},
-            metrics={
-                "late_records_dropped": metrics.late_records_dropped,
-                "records_in": metrics.records_in,
-                "records_out": metrics.records_out,
-            },
+            metrics=result_metrics(metrics),
         )
 
     def _wait(

@@ -262,7 +262,8 @@ class SqlSetup:
                 file=src.file,
                 line=src.first_line,
             )
-        settings: dict[str, str] = dict(test.settings)
+        # `state:` first: `settings:` and the SQL's own SETs override it.
+        settings = {**(test.state.flink_options() if test.state else {}), **test.settings}
         for s in stmts:
             if s.kind is Kind.SET:
                 k, v = statements.set_option(s)
