@@ -27,6 +27,8 @@ def checkpoint_stats(data: dict[str, Any]) -> CheckpointStats:
         durations_ms=durations,
         last_size_bytes=int(size) if size is not None else None,
         last_restored_id=int(restored["id"]) if restored.get("id") is not None else None,
+        last_completed_id=latest_completed_id(data),
+        last_triggered_id=max((int(h["id"]) for h in history if "id" in h), default=None),
     )
 
 

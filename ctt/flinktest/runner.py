@@ -40,6 +40,7 @@ from ctt.errors import ConfigError, CttError, ExitCode, InfraError, Interrupted
 from ctt.expect import Policy
 from ctt.expect import plan as plan_expectations
 from ctt.flinktest import inputs as inputs_mod
+from ctt.flinktest import recovery as recovery_mod
 from ctt.flinktest.job_metrics import result_metrics
 from ctt.flinktest.outputs import UndecodableOutput, decode
 from ctt.flinktest.results import RunReport, TestResult
@@ -59,6 +60,7 @@ from ctt.observed.model import (
 from ctt.report.model import ErrorKind, Status
 from ctt.sql import statements
 from ctt.stack.state import StackState
+from ctt.stack.supervisor import LocalStack
 from ctt.validate import registry
 
 _SLOT_ATTEMPTS = 5
@@ -125,6 +127,9 @@ class _Ctx:
         self.topics: list[str] = []
         self.late_dropped: int | None = None  # settled before the last record, if late data
         self.checkpoints_at_start: CheckpointStats | None = None  # once every task ran
+        self.recovery: recovery_mod.Recovery | None = None  # the spec's `recovery:` scenario
+        self.restarting = False  # a scenario waits for Flink to restart the job
+        self.job: tuple[str, str, dict[str, str]] | None = None  # (sql, name, SETs) to resubmit
         self.log: list[str] = []
         self.started = time.monotonic()
 
@@ -152,6 +157,7 @@ class FlinkTestRunner:
         keep: bool = False,
         snapshots: Policy | None = None,
         poll_s: float = 0.1,
+        faults: recovery_mod.Faults | None = None,
     ) -> None:
         self.snapshots = snapshots or Policy()
         if engines is None or kafka is None:
@@ -168,6 +174,7 @@ class FlinkTestRunner:
         self.keep = keep
         self.poll_s = poll_s
         self.cancel = threading.Event()
+        self.faults = faults if faults is not None or stack is None else LocalStack()
 
     # -- the run ----------------------------------------------------------------------------
     def run(
@@ -211,6 +218,8 @@ class FlinkTestRunner:
                 message="not started: interrupted",
             )
         ctx = _Ctx(test_scope(str(lt.file), test.name))
+        if test.recovery is not None:
+            ctx.recovery = recovery_mod.Recovery(test.recovery, self.faults)
         result: TestResult
         try:
             result = self._execute(lt, ctx, base)
@@ -339,6 +348,7 @@ class FlinkTestRunner:
         assert engine is not None and src is not None
         reader = ctx.reader = self.kafka.reader([p.topic for p in plans])
         job_name = f"ctt-{self.run_id}-{ctx.scope}"
+        ctx.job = (job.sql, job_name, settings)
         for attempt in range(1, _SLOT_ATTEMPTS + 1):
             self._wait(
                 lt,
@@ -403,6 +413,45 @@ class FlinkTestRunner:
             metrics.late_records_dropped = max(ctx.late_dropped, metrics.late_records_dropped or 0)
         return metrics
 
+    def _recovery_step(self, lt: LoadedTest, ctx: _Ctx, deadline: float) -> None:
+        """The recovery scenario's step due at the records produced so far (ctt.flinktest.recovery)."""
+        rec, engine, handle = ctx.recovery, ctx.engine, ctx.handle
+        if rec is None or rec.fired or engine is None or handle is None or ctx.job is None:
+            return
+        sql, name, settings = ctx.job
+
+        def wait(what: str, probe: Callable[[], _T | None], *, restarting: bool = False) -> _T:
+            ctx.restarting = restarting
+            try:
+                return self._wait(lt, ctx, deadline, what, lambda _st: probe())
+            finally:
+                ctx.restarting = False
+
+        def resubmit(extra: dict[str, str]) -> StatementHandle:
+            assert engine is not None
+            old = ctx.handle
+            ctx.handle = engine.submit(sql, name=name, properties={**settings, **extra})
+            if old is not None:
+                engine.delete(old)
+            self._wait(
+                lt,
+                ctx,
+                deadline,
+                "waiting for the resumed job to run",
+                lambda st: True if st and st.phase in (Phase.RUNNING, Phase.COMPLETED) else None,
+            )
+            return ctx.handle
+
+        was_checkpointed = rec.checkpointed
+        try:
+            ctx.handle = rec.step(ctx.sent, engine, handle, wait, resubmit)
+        except recovery_mod.RecoveryUnavailable as exc:
+            raise InfraError(str(exc), hint="recovery scenarios run on the local stack") from None
+        if rec.checkpointed and not was_checkpointed:
+            ctx.note(f"recovery: checkpoint {rec.report.checkpoint_id} holds {ctx.sent} records")
+        if rec.fired:
+            ctx.note(f"recovery: {rec.report.model_dump_json(exclude_none=True)}")
+
     def _wait_for_checkpoints(self, lt: LoadedTest, ctx: _Ctx, count: int, deadline: float) -> None:
         engine, handle = ctx.engine, ctx.handle
         assert engine is not None and handle is not None
@@ -435,6 +484,8 @@ class FlinkTestRunner:
             ((name, raw),) = item.items()
             v = registry.get(name)
             outcomes.append(v.check(v.parse(raw), vctx))
+        if ctx.recovery is not None:
+            outcomes.append(recovery_mod.outcome(ctx.recovery, vctx))
         failed = [o for o in outcomes if not o.passed]
         status = Status.FAILED if failed else Status.PASSED
         message: str | None
@@ -486,7 +537,14 @@ class FlinkTestRunner:
         """The job's status; :class:`JobFailed` (with the spec line) if it failed or restarted."""
         if ctx.engine is None or ctx.handle is None:
             return None
-        st = ctx.engine.status(ctx.handle)
+        try:
+            st = ctx.engine.status(ctx.handle)
+        except NoCapacity:
+            if not ctx.restarting:
+                raise
+            return None  # the restarted job waits for the new TaskManager's slots
+        if ctx.restarting and recovery_mod.restart_tolerated(st):
+            return st
         failed = st.phase in FAILED_PHASES or (st.phase is Phase.DEGRADED and st.cause)
         if failed:
             cause = st.cause or _unknown_cause(st)
@@ -556,6 +614,8 @@ class FlinkTestRunner:
             records.pop() if bounded and len(records) > 1 and any(r.late for r in records) else None
         )
         segments = self._segments(records, test.produce_rate, split_late=hold_back)
+        if ctx.recovery is not None:
+            segments = ctx.recovery.split(segments, ctx.sent)
         # Many small sends (watermark barriers, paced rows): an idempotent producer costs
         # ~0.5 s to start (PID handshake), so these use acks=all with one request in flight,
         # which keeps order and loses nothing; the read-back would show any duplicate.
@@ -578,10 +638,12 @@ class FlinkTestRunner:
                 _note_late_as_written(ctx, name, segment)
             if first is hold:
                 ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
+            self._recovery_step(lt, ctx, deadline)
             self.kafka.produce(segment, topic, on_sent=on_sent, producer_config=conf)
             ctx.sent += sum(1 for r in segment if r.fields is not None and not r.malformed)
             for r in segment:
                 seen[r.partition] = max(seen.get(r.partition, r.event_time_ms), r.event_time_ms)
+        self._recovery_step(lt, ctx, deadline)
         return sent
 
     @staticmethod

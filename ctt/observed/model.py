@@ -40,6 +40,8 @@ class CheckpointStats(BaseModel):
     )
     last_size_bytes: int | None = Field(None, description="checkpointed size of the latest one")
     last_restored_id: int | None = None
+    last_completed_id: int | None = Field(None, description="newest completed checkpoint")
+    last_triggered_id: int | None = Field(None, description="newest checkpoint started")
     failed_while_starting: int = Field(
         0,
         description="failed before every task ran: Flink counts each trigger it could not send "
