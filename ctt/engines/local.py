@@ -145,7 +145,7 @@ class LocalEngine:
             return self._causes[job_id]
         entries = self.rest.exception_history(job_id)
         if flink_failures.no_capacity(entries):
-            raise NoCapacity(f"job {job_id} got no TaskManager slot")
+            raise NoCapacity(f"job {job_id} got no TaskManager slot", final=final)
         cause = flink_failures.deepest(entries)
         if cause is None:
             return None

@@ -69,7 +69,7 @@ class RecoveryReport(BaseModel):
     killed_pid: int | None = None
     savepoint: str | None = None
     restarts: int | None = None
-    recovery_s: float | None = Field(None, description="fault to every task running again")
+    seconds: float | None = Field(None, description="fault to every task running again")
     records_replayed: int | None = Field(None, description="records the sources read again")
 
     def properties(self) -> dict[str, str]:
@@ -163,13 +163,15 @@ class Recovery:
         def recovered() -> int | None:
             try:
                 st = engine.status(handle)
-            except NoCapacity:  # the new TaskManager has not registered its slots yet
+            except NoCapacity as exc:  # the new TaskManager has not registered its slots yet
+                if exc.final:
+                    raise
                 return None
             restarts = engine.metrics(handle).restarts or 0
             return restarts if st.phase is Phase.RUNNING and restarts > before else None
 
         restarts = wait("waiting for the job to recover", recovered, restarting=True)
-        self.report.recovery_s = time.monotonic() - fault_at
+        self.report.seconds = time.monotonic() - fault_at
         self.report.restarts = restarts - before
         cps = engine.metrics(handle).checkpoints
         self.report.restored_id = cps.last_restored_id if cps else None
@@ -197,7 +199,7 @@ class Recovery:
         self.report.savepoint = path
         resumed_at = time.monotonic()
         new = resubmit({STATE_RECOVERY_PATH: path})
-        self.report.recovery_s = time.monotonic() - resumed_at
+        self.report.seconds = time.monotonic() - resumed_at
         cps = engine.metrics(new).checkpoints
         self.report.restored_id = cps.last_restored_id if cps else None
         self.report.restarts = 0
@@ -263,7 +265,7 @@ def outcome(recovery: Recovery, ctx: ValidationContext) -> Outcome:
     exactly = sc.guarantee is Guarantee.EXACTLY_ONCE
     passed = lost == 0 and changed == 0 and (duplicated == 0 or not exactly)
     r = recovery.report
-    timing = f", recovered in {r.recovery_s:.1f}s" if r.recovery_s is not None else ""
+    timing = f", recovered in {r.seconds:.1f}s" if r.seconds is not None else ""
     return Outcome(
         name="recovery",
         passed=passed,

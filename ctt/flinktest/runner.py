@@ -185,9 +185,10 @@ class FlinkTestRunner:
         )
         t0 = time.monotonic()
         results: dict[int, TestResult] = {}
-        with ThreadPoolExecutor(
-            max_workers=min(self.parallel, max(1, len(tests))), thread_name_prefix="ctt-test"
-        ) as pool:
+        # A recovery scenario kills the TaskManager every job runs on: run such tests alone.
+        alone = any(lt.test.recovery is not None and not lt.test.skip for lt in tests)
+        workers = 1 if alone else min(self.parallel, max(1, len(tests)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ctt-test") as pool:
             futures = {pool.submit(self.run_one, lt): i for i, lt in enumerate(tests)}
             try:
                 for fut, i in futures.items():
@@ -539,10 +540,15 @@ class FlinkTestRunner:
             return None
         try:
             st = ctx.engine.status(ctx.handle)
-        except NoCapacity:
+        except NoCapacity as exc:
             if not ctx.restarting:
                 raise
-            return None  # the restarted job waits for the new TaskManager's slots
+            if exc.final:  # the restart strategy gave up before a TaskManager came back
+                raise JobFailed(
+                    FailureCause(exception="NoResourceAvailableException", message=exc.message),
+                    where="restarts exhausted while the new TaskManager registered",
+                ) from None
+            return None  # a restart attempt found no slot yet: Flink tries again
         if ctx.restarting and recovery_mod.restart_tolerated(st):
             return st
         failed = st.phase in FAILED_PHASES or (st.phase is Phase.DEGRADED and st.cause)
