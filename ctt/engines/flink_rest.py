@@ -120,6 +120,15 @@ class FlinkRest:
         data = self._call("GET", f"/jobs/{job_id}/vertices/{vertex_id}/metrics", params=params)
         return {m["id"]: m.get("value", "") for m in data}
 
+    def subtask_sums(self, job_id: str, vertex_id: str, names: list[str]) -> dict[str, float]:
+        """Metrics summed over a vertex's subtasks (``numRecordsInPerSecond``, ...)."""
+        data = self._call(
+            "GET",
+            f"/jobs/{job_id}/vertices/{vertex_id}/subtasks/metrics",
+            params={"get": ",".join(names), "agg": "sum"},
+        )
+        return {m["id"]: float(m["sum"]) for m in data if "sum" in m}
+
     def backpressure(self, job_id: str, vertex_id: str) -> dict[str, Any]:
         data: dict[str, Any] = self._call(
             "GET", f"/jobs/{job_id}/vertices/{vertex_id}/backpressure"

@@ -16,6 +16,16 @@ def result_metrics(m: StatementMetrics) -> dict[str, MetricValue]:
     }
     if m.restarts is not None:
         out["restarts"] = m.restarts
+    if m.backpressure_ratio is not None:
+        out["backpressure_max"] = m.backpressure_ratio
+    busy = [v.busy_ratio for v in m.vertices if v.busy_ratio is not None]
+    if busy:
+        out["busy_max"] = max(busy)
+    for i, v in enumerate(m.vertices):
+        for what in ("records_in_per_s", "records_out_per_s", "backpressure_ratio"):
+            value = getattr(v, what)
+            if value is not None:
+                out[f"vertex{i}.{what}"] = round(value, 3)
     cps = m.checkpoints
     if cps is not None:
         out["checkpoints_completed"] = cps.completed

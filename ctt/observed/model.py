@@ -58,6 +58,16 @@ class CheckpointStats(BaseModel):
         return self.completed + self.failed_running
 
 
+class VertexMetrics(BaseModel):
+    """One job vertex (a chain of operators): its rates and how busy or backpressured it is."""
+
+    name: str
+    records_in_per_s: float | None = None
+    records_out_per_s: float | None = None
+    backpressure_ratio: float | None = Field(None, description="max over subtasks, 0..1")
+    busy_ratio: float | None = Field(None, description="max over subtasks, 0..1")
+
+
 class StatementMetrics(BaseModel):
     """What the engine reports of a job: the performance and late-data checks read it."""
 
@@ -69,6 +79,7 @@ class StatementMetrics(BaseModel):
     checkpoints_failed: int | None = None
     checkpoints: CheckpointStats | None = Field(None, description="None: the engine cannot tell")
     restarts: int | None = Field(None, description="times Flink restarted the job")
+    vertices: list[VertexMetrics] = Field(default_factory=list)
     watermark_ms: int | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
 

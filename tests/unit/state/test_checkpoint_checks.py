@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from ctt.engines.flink_checkpoints import checkpoint_stats, latest_completed_id
 from ctt.flinktest.job_metrics import result_metrics
-from ctt.observed.model import CheckpointStats, StatementMetrics, ValidationContext
+from ctt.observed.model import CheckpointStats, StatementMetrics, ValidationContext, VertexMetrics
 from ctt.validate import registry
 from ctt.validate.checks.checkpoint_duration_p95 import p95
 
@@ -90,3 +90,19 @@ def test_results_keep_checkpoint_counts() -> None:
     assert out["checkpoint_duration_max_ms"] == 9
     assert out["restarts"] == 1
     assert "restarts" not in result_metrics(StatementMetrics())
+
+
+def test_results_keep_backpressure_and_per_vertex_rates() -> None:
+    m = StatementMetrics(
+        backpressure_ratio=0.4,
+        vertices=[
+            VertexMetrics(name="Source", records_out_per_s=120.0, busy_ratio=0.2),
+            VertexMetrics(name="Sink", records_in_per_s=119.5, backpressure_ratio=0.4),
+        ],
+    )
+    out = result_metrics(m)
+    assert out["backpressure_max"] == 0.4
+    assert out["busy_max"] == 0.2
+    assert out["vertex0.records_out_per_s"] == 120.0
+    assert out["vertex1.backpressure_ratio"] == 0.4
+    assert "vertex0.records_in_per_s" not in out
