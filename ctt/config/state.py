@@ -177,6 +177,7 @@ class RecoveryScenario(BaseModel):
 __all__ = [
     "CheckpointMode",
     "Guarantee",
+    "PerformanceConfig",
     "RecoveryScenario",
     "RestartStrategy",
     "RestartType",
@@ -184,3 +185,43 @@ __all__ = [
     "StateBackend",
     "StateConfig",
 ]
+
+
+class PerformanceConfig(BaseModel):
+    """``performance:``: thresholds over the run, each judged by a validator (over enough samples).
+
+    ``warmup`` records are dropped first and fewer than ``min_samples`` left is a spec error
+    for latency, a failure for throughput: a rate over a handful of records says nothing.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    throughput_min: float | None = Field(None, gt=0, description="output records/s ctt read")
+    backpressure_max: float | None = Field(
+        None, ge=0, le=1, description="highest share of time any vertex was backpressured"
+    )
+    latency_p95_max: Duration | None = Field(None, description="input ack to output read")
+    checkpoint_duration_p95_max: Duration | None = None
+    warmup: int = Field(10, ge=0)
+    min_samples: int = Field(50, ge=2)
+
+    @field_validator("backpressure_max", mode="before")
+    @classmethod
+    def _percent(cls, v: Any) -> Any:
+        if isinstance(v, str) and v.strip().endswith("%"):
+            return float(v.strip()[:-1]) / 100
+        return v
+
+    def validations(self) -> list[dict[str, Any]]:
+        """The validation items these thresholds stand for (names of ``ctt.validate`` checks)."""
+        sample = {"warmup": self.warmup, "min_samples": self.min_samples}
+        out: list[dict[str, Any]] = []
+        if self.throughput_min is not None:
+            out.append({"throughput_min": {"records_per_s": self.throughput_min, **sample}})
+        if self.backpressure_max is not None:
+            out.append({"backpressure_max": self.backpressure_max})
+        if self.latency_p95_max is not None:
+            out.append({"processing_latency_sla": {"p95": self.latency_p95_max, **sample}})
+        if self.checkpoint_duration_p95_max is not None:
+            out.append({"checkpoint_duration_p95": self.checkpoint_duration_p95_max})
+        return out

@@ -883,6 +883,12 @@ def _note_late_as_written(ctx: _Ctx, name: str, segment: list[GeneratedRecord]) 
 
 
 def _validations(test: FlinkTest) -> list[dict[str, Any]]:
+    """The spec's ``validation:`` (or what its ``expected:`` implies) and ``performance:``."""
+    perf = test.performance.validations() if test.performance else []
+    return [*_declared_validations(test), *perf]
+
+
+def _declared_validations(test: FlinkTest) -> list[dict[str, Any]]:
     """The spec's ``validation:``, or what its ``expected:`` implies: rows, else a count."""
     if test.validation:
         return list(test.validation)
