@@ -43,6 +43,7 @@ from ctt.flinktest import inputs as inputs_mod
 from ctt.flinktest import recovery as recovery_mod
 from ctt.flinktest.job_metrics import result_metrics
 from ctt.flinktest.outputs import UndecodableOutput, decode
+from ctt.flinktest.pacing import Pacer
 from ctt.flinktest.results import RunReport, TestResult
 from ctt.flinktest.sql_setup import Job, OutputPlan, SqlSetup, SqlSource, sql_source, targets
 from ctt.kafka.client import ConfluentKafka, KafkaClient, OutputReader
@@ -622,6 +623,10 @@ class FlinkTestRunner:
         segments = self._segments(records, test.produce_rate, split_late=hold_back)
         if ctx.recovery is not None:
             segments = ctx.recovery.split(segments, ctx.sent)
+        gen = test.generated_data().get(name)
+        pacer = Pacer(gen.rate) if gen is not None and gen.rate and not test.produce_rate else None
+        if pacer is not None:
+            segments = pacer.chunks(segments)
         # Many small sends (watermark barriers, paced rows): an idempotent producer costs
         # ~0.5 s to start (PID handshake), so these use acks=all with one request in flight,
         # which keeps order and loses nothing; the read-back would show any duplicate.
@@ -645,11 +650,16 @@ class FlinkTestRunner:
             if first is hold:
                 ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
             self._recovery_step(lt, ctx, deadline)
+            if pacer is not None:
+                time.sleep(pacer.delay())  # rate control (at most 1/20 s), not synchronization
+                pacer.sent += len(segment)
             self.kafka.produce(segment, topic, on_sent=on_sent, producer_config=conf)
             ctx.sent += sum(1 for r in segment if r.fields is not None and not r.malformed)
             for r in segment:
                 seen[r.partition] = max(seen.get(r.partition, r.event_time_ms), r.event_time_ms)
         self._recovery_step(lt, ctx, deadline)
+        if pacer is not None and (achieved := pacer.achieved()) is not None:
+            ctx.note(f"{name}: produced at {achieved:.0f} records/s (rate {pacer.rate:g})")
         return sent
 
     @staticmethod
