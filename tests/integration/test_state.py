@@ -55,7 +55,7 @@ def test_state_section_reaches_the_job_and_checkpoints_are_judged(stack: StackHa
 @own_stack
 @pytest.mark.parametrize("name", ["kill_taskmanager_append", "kill_taskmanager_keyed_state"])
 def test_killed_taskmanager_loses_and_duplicates_nothing(stack: StackHandle, name: str) -> None:
-    (r,) = run(stack, "recovery/kill_taskmanager.yaml", name)
+    (r,) = run(stack, "../isolated-specs/recovery/kill_taskmanager.yaml", name)
     assert r.status is Status.PASSED, (r.message, r.log)
     props = outcome(r, "recovery")
     assert (props["recovery_lost"], props["recovery_duplicated"]) == ("0", "0")
@@ -66,7 +66,7 @@ def test_killed_taskmanager_loses_and_duplicates_nothing(stack: StackHandle, nam
 
 @own_stack
 def test_savepoint_resume_restores_keyed_state(stack: StackHandle) -> None:
-    (r,) = run(stack, "recovery/savepoint_resume.yaml")
+    (r,) = run(stack, "../isolated-specs/recovery/savepoint_resume.yaml")
     assert r.status is Status.PASSED, (r.message, r.log)
     props = outcome(r, "recovery")
     assert (props["recovery_lost"], props["recovery_changed"]) == ("0", "0")
