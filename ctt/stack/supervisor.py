@@ -489,16 +489,6 @@ class LocalStack:
         state.write(st)
         return st
 
-    def heal(self) -> list[str]:
-        """Start every Flink process of the stack that died; the ones started."""
-        st = self._running()
-        dead = [
-            n for n in ("jobmanager", "taskmanager", "sql-gateway") if not st.components[n].alive()
-        ]
-        for name in dead:
-            self.restart(name)
-        return dead
-
     def _running(self) -> StackState:
         st = state.read()
         if st is None:
