@@ -18,6 +18,7 @@ from ctt.config.datagen import GeneratorConfig
 from ctt.config.durations import Duration, parse_duration
 from ctt.config.error_handling import ErrorHandling
 from ctt.config.spec_scan import Template, kafka_key, resolve_template
+from ctt.config.state import PerformanceConfig, RecoveryScenario, StateConfig
 from ctt.config.yaml_source import SourceMap, load_yaml, parse_model, suggest
 from ctt.errors import ConfigError
 
@@ -226,6 +227,9 @@ class FlinkTest(_Strict):
     error_handling: ErrorHandling | None = Field(
         None, description="malformed records to mix in and where they must go"
     )
+    state: StateConfig | None = Field(None, description="checkpointing, backend, TTL, restarts")
+    recovery: RecoveryScenario | None = Field(None, description="a fault injected mid-stream")
+    performance: PerformanceConfig | None = Field(None, description="throughput, latency limits")
     tags: list[str] = Field(default_factory=list)
     skip: str | None = Field(None, description="skip this test, with the reason")
 

@@ -36,7 +36,14 @@ class Unsupported(EngineError):
 
 
 class NoCapacity(EngineError):
-    """The engine has no room for the job (no free TaskManager slot); worth waiting and retrying."""
+    """The engine has no room for the job (no free TaskManager slot); worth waiting and retrying.
+
+    ``final``: the job failed for good for want of slots (not just a restart attempt that did).
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, final: bool = False) -> None:
+        super().__init__(message, hint=hint)
+        self.final = final
 
 
 class StatementError(ConfigError):

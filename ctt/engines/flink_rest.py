@@ -105,6 +105,11 @@ class FlinkRest:
         data: dict[str, Any] = self._call("GET", f"/jobs/{job_id}/checkpoints")
         return data
 
+    def job_metrics(self, job_id: str, names: list[str]) -> dict[str, str]:
+        """Job-level metric values (``numRestarts``, ...); absent names are left out."""
+        data = self._call("GET", f"/jobs/{job_id}/metrics", params={"get": ",".join(names)})
+        return {m["id"]: m.get("value", "") for m in data}
+
     def vertices(self, job_id: str) -> list[dict[str, Any]]:
         vs: list[dict[str, Any]] = self.job(job_id).get("vertices", [])
         return vs
@@ -116,6 +121,15 @@ class FlinkRest:
         params = {"get": ",".join(names)} if names else None
         data = self._call("GET", f"/jobs/{job_id}/vertices/{vertex_id}/metrics", params=params)
         return {m["id"]: m.get("value", "") for m in data}
+
+    def subtask_sums(self, job_id: str, vertex_id: str, names: list[str]) -> dict[str, float]:
+        """Metrics summed over a vertex's subtasks (``numRecordsInPerSecond``, ...)."""
+        data = self._call(
+            "GET",
+            f"/jobs/{job_id}/vertices/{vertex_id}/subtasks/metrics",
+            params={"get": ",".join(names), "agg": "sum"},
+        )
+        return {m["id"]: float(m["sum"]) for m in data if "sum" in m}
 
     def backpressure(self, job_id: str, vertex_id: str) -> dict[str, Any]:
         data: dict[str, Any] = self._call(

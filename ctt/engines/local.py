@@ -21,9 +21,10 @@ from ctt.engines.base import (
     StatementHandle,
     StatementStatus,
 )
+from ctt.engines.flink_checkpoints import checkpoint_stats
 from ctt.engines.flink_rest import FlinkRest
 from ctt.engines.gateway import SqlGateway
-from ctt.observed.model import StatementMetrics
+from ctt.observed.model import StatementMetrics, VertexMetrics
 
 _JOB_PHASE = {
     "INITIALIZING": Phase.PENDING,
@@ -53,6 +54,7 @@ _NO_WATERMARK = -(2**62)  # Flink reports Long.MIN_VALUE before the first waterm
 # Two REST reads this far apart straddle at least two metric refreshes
 # (metrics.fetcher.update-interval: 200 ms in the stack's config).
 SETTLE_S = 0.45
+_RATE_METRICS = ["numRecordsInPerSecond", "numRecordsOutPerSecond"]
 
 # Session defaults that make tests deterministic and quick on a laptop-sized stack.
 SESSION_DEFAULTS = {
@@ -144,7 +146,7 @@ class LocalEngine:
             return self._causes[job_id]
         entries = self.rest.exception_history(job_id)
         if flink_failures.no_capacity(entries):
-            raise NoCapacity(f"job {job_id} got no TaskManager slot")
+            raise NoCapacity(f"job {job_id} got no TaskManager slot", final=final)
         cause = flink_failures.deepest(entries)
         if cause is None:
             return None
@@ -290,19 +292,47 @@ class LocalEngine:
         io = {str(v["id"]): v.get("metrics", {}) for v in vertices}
         sources = [v for v, ins in inputs.items() if not ins and v in io]
         sinks = [v for v in inputs if v not in fed and v in io]
-        cps = self.rest.checkpoints(job_id).get("counts", {})
+        cps = checkpoint_stats(self.rest.checkpoints(job_id))
+        vertex_stats = [self._vertex_stats(job_id, v) for v in vertices]
         return StatementMetrics(
             records_in=sum(_int(io[v].get("read-records")) for v in sources) if sources else None,
             records_out=sum(_int(io[v].get("write-records")) for v in sinks) if sinks else None,
             late_records_dropped=late if late_seen else None,
-            checkpoints_completed=cps.get("completed"),
-            checkpoints_failed=cps.get("failed"),
-            raw={"restarts": self.restarts(job_id, str(job.get("state", "")))},
+            checkpoints_completed=cps.completed,
+            checkpoints_failed=cps.failed,
+            checkpoints=cps,
+            restarts=self.restarts(job_id, str(job.get("state", ""))),
+            vertices=vertex_stats,
+            backpressure_ratio=max(
+                (v.backpressure_ratio for v in vertex_stats if v.backpressure_ratio is not None),
+                default=None,
+            ),
         )
 
+    def _vertex_stats(self, job_id: str, vertex: dict[str, Any]) -> VertexMetrics:
+        """Rates and back pressure of a running vertex; None where Flink no longer serves them."""
+        out = VertexMetrics(name=str(vertex.get("name", vertex["id"]))[:120])
+        if vertex.get("status") != "RUNNING":
+            return out
+        with contextlib.suppress(EngineError):
+            sums = self.rest.subtask_sums(job_id, vertex["id"], _RATE_METRICS)
+            out.records_in_per_s = sums.get("numRecordsInPerSecond")
+            out.records_out_per_s = sums.get("numRecordsOutPerSecond")
+        with contextlib.suppress(EngineError):
+            subtasks = self.rest.backpressure(job_id, vertex["id"]).get("subtasks", [])
+            if subtasks:
+                out.backpressure_ratio = max(float(t.get("ratio", 0.0)) for t in subtasks)
+                out.busy_ratio = max(float(t.get("busyRatio", 0.0)) for t in subtasks)
+        return out
+
     def restarts(self, job_id: str, state: str) -> int:
-        """How often Flink restarted the job: one per failure in its exception history, the
-        final one of a FAILED job excepted (that failure ended it)."""
+        """How often Flink restarted the job: its ``numRestarts`` while Flink serves job metrics;
+        once the job ended, one per failure in its exception history, the final one of a FAILED
+        job excepted (that failure ended it)."""
+        with contextlib.suppress(EngineError):
+            value = self.rest.job_metrics(job_id, ["numRestarts"]).get("numRestarts")
+            if value not in (None, ""):
+                return _int(value)
         failures = len(self.rest.exception_history(job_id))
         return max(0, failures - 1) if state == "FAILED" else failures
 

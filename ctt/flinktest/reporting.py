@@ -106,6 +106,7 @@ def to_junit(report: RunReport) -> list[TestSuiteResult]:
             f"{'PASS' if o.passed else 'FAIL'} {o.name}: {o.summary}" for o in t.outcomes
         ] + t.log
         props = {k: v for o in t.outcomes for k, v in o.properties.items()}
+        props.update({f"metric.{k}": str(v) for k, v in t.metrics.items() if v is not None})
         props.update({"run_id": report.run_id, **({"job_id": t.job_id} if t.job_id else {})})
         if t.dead_letters is not None:
             props[DEAD_LETTERS_KEY] = dead_letters_property(t.dead_letters)

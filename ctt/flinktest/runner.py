@@ -41,13 +41,17 @@ from ctt.expect import Policy
 from ctt.expect import plan as plan_expectations
 from ctt.flinktest import dlq_routing, error_reports
 from ctt.flinktest import inputs as inputs_mod
+from ctt.flinktest import recovery as recovery_mod
+from ctt.flinktest.job_metrics import result_metrics
 from ctt.flinktest.outputs import UndecodableOutput, decode
+from ctt.flinktest.pacing import Pacer
 from ctt.flinktest.results import RunReport, TestResult
 from ctt.flinktest.sql_setup import Job, OutputPlan, SqlSetup, SqlSource, sql_source, targets
 from ctt.kafka.client import ConfluentKafka, KafkaClient, OutputReader
 from ctt.kafka.naming import new_run_id, test_scope
 from ctt.kafka.record import GeneratedRecord
 from ctt.observed.model import (
+    CheckpointStats,
     Column,
     InputRecord,
     OutputRow,
@@ -59,6 +63,7 @@ from ctt.polling import Backoff
 from ctt.report.model import ErrorKind, Status
 from ctt.sql import statements
 from ctt.stack.state import StackState
+from ctt.stack.supervisor import LocalStack
 from ctt.validate import registry
 
 _SLOT_ATTEMPTS = 5
@@ -127,6 +132,10 @@ class _Ctx:
         self.late_dropped: int | None = None  # settled before the last record, if late data
         self.produced: dict[str, list[InputRecord]] = {}  # filled as records are delivered
         self.job_failure: dict[str, Any] | None = None  # a failure the spec expects
+        self.checkpoints_at_start: CheckpointStats | None = None  # once every task ran
+        self.recovery: recovery_mod.Recovery | None = None  # the spec's `recovery:` scenario
+        self.restarting = False  # a scenario waits for Flink to restart the job
+        self.job: tuple[str, str, dict[str, str]] | None = None  # (sql, name, SETs) to resubmit
         self.log: list[str] = []
         self.started = time.monotonic()
 
@@ -154,6 +163,7 @@ class FlinkTestRunner:
         keep: bool = False,
         snapshots: Policy | None = None,
         poll_s: float = 0.1,
+        faults: recovery_mod.Faults | None = None,
     ) -> None:
         self.snapshots = snapshots or Policy()
         if engines is None or kafka is None:
@@ -170,6 +180,7 @@ class FlinkTestRunner:
         self.keep = keep
         self.poll_s = poll_s
         self.cancel = threading.Event()
+        self.faults = faults if faults is not None or stack is None else LocalStack()
 
     # -- the run ----------------------------------------------------------------------------
     def run(
@@ -180,9 +191,10 @@ class FlinkTestRunner:
         )
         t0 = time.monotonic()
         results: dict[int, TestResult] = {}
-        with ThreadPoolExecutor(
-            max_workers=min(self.parallel, max(1, len(tests))), thread_name_prefix="ctt-test"
-        ) as pool:
+        # A recovery scenario kills the TaskManager every job runs on: run such tests alone.
+        alone = any(lt.test.recovery is not None and not lt.test.skip for lt in tests)
+        workers = 1 if alone else min(self.parallel, max(1, len(tests)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ctt-test") as pool:
             futures = {pool.submit(self.run_one, lt): i for i, lt in enumerate(tests)}
             try:
                 for fut, i in futures.items():
@@ -213,6 +225,8 @@ class FlinkTestRunner:
                 message="not started: interrupted",
             )
         ctx = _Ctx(test_scope(str(lt.file), test.name))
+        if test.recovery is not None:
+            ctx.recovery = recovery_mod.Recovery(test.recovery, self.faults)
         result: TestResult
         try:
             result = self._execute(lt, ctx, base)
@@ -348,6 +362,7 @@ class FlinkTestRunner:
         assert engine is not None and src is not None
         reader = ctx.reader = self.kafka.reader([p.topic for p in plans])
         job_name = f"ctt-{self.run_id}-{ctx.scope}"
+        ctx.job = (job.sql, job_name, settings)
         for attempt in range(1, _SLOT_ATTEMPTS + 1):
             self._wait(
                 lt,
@@ -382,6 +397,8 @@ class FlinkTestRunner:
                 f"no TaskManager slot became free for {lt.test.name} after {_SLOT_ATTEMPTS} attempts",
                 hint="run fewer tests at once (-p) or start the stack with more --slots",
             )
+        if lt.test.state is not None:  # failures so far were triggers while tasks deployed
+            ctx.checkpoints_at_start = engine.metrics(ctx.handle).checkpoints
         reader.start()
         return reader
 
@@ -397,13 +414,67 @@ class FlinkTestRunner:
         late_sent = any(r.late for rs in produced.values() for r in rs)
         if ctx.late_dropped is None and lt.test.completion is Completion.QUIET and late_sent:
             ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
+        state = lt.test.state
+        if state is not None and state.min_checkpoints:
+            self._wait_for_checkpoints(lt, ctx, state.min_checkpoints, deadline)
         metrics = ctx.engine.metrics(ctx.handle)
+        if metrics.checkpoints is not None and ctx.checkpoints_at_start is not None:
+            metrics.checkpoints.failed_while_starting = ctx.checkpoints_at_start.failed
         if ctx.late_dropped is not None:
             # The settled count misses drops that happen later (a local window combiner
             # buffers a late row until the next watermark); a snapshot after a bounded job
             # finished may miss the last updates: each is a lower bound.
             metrics.late_records_dropped = max(ctx.late_dropped, metrics.late_records_dropped or 0)
         return metrics
+
+    def _recovery_step(self, lt: LoadedTest, ctx: _Ctx, deadline: float) -> None:
+        """The recovery scenario's step due at the records produced so far (ctt.flinktest.recovery)."""
+        rec, engine, handle = ctx.recovery, ctx.engine, ctx.handle
+        if rec is None or rec.fired or engine is None or handle is None or ctx.job is None:
+            return
+        sql, name, settings = ctx.job
+
+        def wait(what: str, probe: Callable[[], _T | None], *, restarting: bool = False) -> _T:
+            ctx.restarting = restarting
+            try:
+                return self._wait(lt, ctx, deadline, what, lambda _st: probe())
+            finally:
+                ctx.restarting = False
+
+        def resubmit(extra: dict[str, str]) -> StatementHandle:
+            assert engine is not None
+            old = ctx.handle
+            ctx.handle = engine.submit(sql, name=name, properties={**settings, **extra})
+            if old is not None:
+                engine.delete(old)
+            self._wait(
+                lt,
+                ctx,
+                deadline,
+                "waiting for the resumed job to run",
+                lambda st: True if st and st.phase in (Phase.RUNNING, Phase.COMPLETED) else None,
+            )
+            return ctx.handle
+
+        was_checkpointed = rec.checkpointed
+        try:
+            ctx.handle = rec.step(ctx.sent, engine, handle, wait, resubmit)
+        except recovery_mod.RecoveryUnavailable as exc:
+            raise InfraError(str(exc), hint="recovery scenarios run on the local stack") from None
+        if rec.checkpointed and not was_checkpointed:
+            ctx.note(f"recovery: checkpoint {rec.report.checkpoint_id} holds {ctx.sent} records")
+        if rec.fired:
+            ctx.note(f"recovery: {rec.report.model_dump_json(exclude_none=True)}")
+
+    def _wait_for_checkpoints(self, lt: LoadedTest, ctx: _Ctx, count: int, deadline: float) -> None:
+        engine, handle = ctx.engine, ctx.handle
+        assert engine is not None and handle is not None
+
+        def enough(_st: StatementStatus | None) -> bool | None:
+            cps = engine.metrics(handle).checkpoints
+            return True if cps is None or cps.completed >= count else None
+
+        self._wait(lt, ctx, deadline, f"waiting for {count} completed checkpoints", enough)
 
     def _validate(
         self,
@@ -429,6 +500,8 @@ class FlinkTestRunner:
             ((name, raw),) = item.items()
             v = registry.get(name)
             outcomes.append(v.check(v.parse(raw), vctx))
+        if ctx.recovery is not None:
+            outcomes.append(recovery_mod.outcome(ctx.recovery, vctx))
         failed = [o for o in outcomes if not o.passed]
         status = Status.FAILED if failed else Status.PASSED
         message: str | None
@@ -451,12 +524,7 @@ class FlinkTestRunner:
             dead_letters=error_reports.dlq_rows(vctx.dead_letters.records)
             if vctx.dead_letters
             else None,
-            metrics={
-                "late_records_dropped": metrics.late_records_dropped,
-                "records_in": metrics.records_in,
-                "records_out": metrics.records_out,
-                "restarts": metrics.raw.get("restarts"),
-            },
+            metrics=result_metrics(metrics),
         )
 
     def _failed_as_expected(
@@ -476,7 +544,7 @@ class FlinkTestRunner:
             self._check_deadline(lt, ctx, deadline, "waiting for the failed job to stop restarting")
             time.sleep(self.poll_s)
         metrics = engine.metrics(handle)
-        restarts = metrics.raw.get("restarts")
+        restarts = metrics.restarts
         ctx.note(f"job FAILED after {restarts} restarts")
         records: dict[str, list[OutputRow]] = {p.table: [] for p in plans}
         if ctx.reader is not None:
@@ -522,7 +590,19 @@ class FlinkTestRunner:
         """The job's status; :class:`JobFailed` (with the spec line) if it failed or restarted."""
         if ctx.engine is None or ctx.handle is None:
             return None
-        st = ctx.engine.status(ctx.handle)
+        try:
+            st = ctx.engine.status(ctx.handle)
+        except NoCapacity as exc:
+            if not ctx.restarting:
+                raise
+            if exc.final:  # the restart strategy gave up before a TaskManager came back
+                raise JobFailed(
+                    FailureCause(exception="NoResourceAvailableException", message=exc.message),
+                    where="restarts exhausted while the new TaskManager registered",
+                ) from None
+            return None  # a restart attempt found no slot yet: Flink tries again
+        if ctx.restarting and recovery_mod.restart_tolerated(st):
+            return st
         failed = st.phase in FAILED_PHASES or (st.phase is Phase.DEGRADED and st.cause)
         if failed:
             cause = st.cause or _unknown_cause(st)
@@ -592,6 +672,12 @@ class FlinkTestRunner:
             records.pop() if bounded and len(records) > 1 and any(r.late for r in records) else None
         )
         segments = self._segments(records, test.produce_rate, split_late=hold_back)
+        if ctx.recovery is not None:
+            segments = ctx.recovery.split(segments, ctx.sent)
+        gen = test.generated_data().get(name)
+        pacer = Pacer(gen.rate) if gen is not None and gen.rate and not test.produce_rate else None
+        if pacer is not None:
+            segments = pacer.chunks(segments)
         # Many small sends (watermark barriers, paced rows): an idempotent producer costs
         # ~0.5 s to start (PID handshake), so these use acks=all with one request in flight,
         # which keeps order and loses nothing; the read-back would show any duplicate.
@@ -616,10 +702,17 @@ class FlinkTestRunner:
                 _note_late_as_written(ctx, name, segment)
             if first is hold:
                 ctx.late_dropped = self._settled_late_count(lt, ctx, deadline)
+            self._recovery_step(lt, ctx, deadline)
+            if pacer is not None:
+                time.sleep(pacer.delay())  # rate control (at most 1/20 s), not synchronization
+                pacer.sent += len(segment)
             self.kafka.produce(segment, topic, on_sent=on_sent, producer_config=conf)
             ctx.sent += sum(1 for r in segment if r.fields is not None and not r.malformed)
             for r in segment:
                 seen[r.partition] = max(seen.get(r.partition, r.event_time_ms), r.event_time_ms)
+        self._recovery_step(lt, ctx, deadline)
+        if pacer is not None and (achieved := pacer.achieved()) is not None:
+            ctx.note(f"{name}: produced at {achieved:.0f} records/s (rate {pacer.rate:g})")
         return sent
 
     @staticmethod
@@ -862,6 +955,12 @@ def _note_late_as_written(ctx: _Ctx, name: str, segment: list[GeneratedRecord]) 
 
 
 def _validations(test: FlinkTest) -> list[dict[str, Any]]:
+    """The spec's ``validation:`` (or what its ``expected:`` implies) and ``performance:``."""
+    perf = test.performance.validations() if test.performance else []
+    return [*_declared_validations(test), *perf]
+
+
+def _declared_validations(test: FlinkTest) -> list[dict[str, Any]]:
     """The spec's ``validation:``, or what its ``expected:`` implies: rows, else a count."""
     if test.validation:
         return list(test.validation)

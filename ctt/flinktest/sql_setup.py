@@ -268,7 +268,8 @@ class SqlSetup:
                 file=src.file,
                 line=src.first_line,
             )
-        settings: dict[str, str] = dict(test.settings)
+        # `state:` first: `settings:` and the SQL's own SETs override it.
+        settings = {**(test.state.flink_options() if test.state else {}), **test.settings}
         for s in stmts:
             if s.kind is Kind.SET:
                 k, v = statements.set_option(s)
@@ -345,7 +346,12 @@ class SqlSetup:
                     continue
             self._run(
                 ddl.source_table(
-                    name, table, topic=topics[name], bootstrap=self.bootstrap, bounded=bounded
+                    name,
+                    table,
+                    topic=topics[name],
+                    bootstrap=self.bootstrap,
+                    bounded=bounded,
+                    extra=_sink_options(test, topics[name]) if name in outs else None,
                 ),
                 rejected,
             )
@@ -408,9 +414,15 @@ class SqlSetup:
                     bootstrap=self.bootstrap,
                     mode=mode,
                     primary_key=pk,
+                    extra=_sink_options(test, topic),
                 ),
                 _rejected_in(src, s, positioned=False),
             )
         return OutputPlan(
             table=s.target, topic=topic, columns=cols, mode=mode, declared=declared is not None
         )
+
+
+def _sink_options(test: FlinkTest, topic: str) -> dict[str, str]:
+    """What a recovery scenario's guarantee asks of the sink (transactions for exactly-once)."""
+    return test.recovery.sink_options(topic) if test.recovery else {}

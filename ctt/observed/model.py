@@ -26,6 +26,48 @@ def is_proctime(flink_type: str) -> bool:
     return "*PROCTIME*" in flink_type.upper()
 
 
+class CheckpointStats(BaseModel):
+    """A job's checkpoints as Flink's ``/jobs/:id/checkpoints`` reports them (savepoints excluded)."""
+
+    completed: int = 0
+    failed: int = 0
+    in_progress: int = 0
+    restored: int = Field(0, description="times the job restored from a checkpoint or savepoint")
+    durations_ms: list[int] = Field(
+        default_factory=list,
+        description="end-to-end durations of the completed checkpoints Flink "
+        "still lists (its history keeps the latest ones only)",
+    )
+    last_size_bytes: int | None = Field(None, description="checkpointed size of the latest one")
+    last_restored_id: int | None = None
+    last_completed_id: int | None = Field(None, description="newest completed checkpoint")
+    last_triggered_id: int | None = Field(None, description="newest checkpoint started")
+    failed_while_starting: int = Field(
+        0,
+        description="failed before every task ran: Flink counts each trigger it could not send "
+        "to a task still deploying",
+    )
+
+    @property
+    def failed_running(self) -> int:
+        """Checkpoints that failed while the job ran: the ones a success rate is about."""
+        return max(0, self.failed - self.failed_while_starting)
+
+    @property
+    def triggered(self) -> int:
+        return self.completed + self.failed_running
+
+
+class VertexMetrics(BaseModel):
+    """One job vertex (a chain of operators): its rates and how busy or backpressured it is."""
+
+    name: str
+    records_in_per_s: float | None = None
+    records_out_per_s: float | None = None
+    backpressure_ratio: float | None = Field(None, description="max over subtasks, 0..1")
+    busy_ratio: float | None = Field(None, description="max over subtasks, 0..1")
+
+
 class StatementMetrics(BaseModel):
     """What the engine reports of a job: the performance and late-data checks read it."""
 
@@ -35,6 +77,9 @@ class StatementMetrics(BaseModel):
     backpressure_ratio: float | None = None
     checkpoints_completed: int | None = None
     checkpoints_failed: int | None = None
+    checkpoints: CheckpointStats | None = Field(None, description="None: the engine cannot tell")
+    restarts: int | None = Field(None, description="times Flink restarted the job")
+    vertices: list[VertexMetrics] = Field(default_factory=list)
     watermark_ms: int | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
 

@@ -67,8 +67,9 @@ def source_table(
     topic: str,
     bootstrap: str,
     bounded: Mapping[int, int] | None = None,
+    extra: Mapping[str, str] | None = None,
 ) -> str:
-    """CREATE TABLE for a spec table read from (or written to) Kafka."""
+    """CREATE TABLE for a spec table read from (or written to) Kafka; the spec's options win."""
     opts: dict[str, str] = {"topic": topic, "properties.bootstrap.servers": bootstrap}
     fmt = table.format.value
     if table.updating:
@@ -89,6 +90,7 @@ def source_table(
             opts.update(_format_options(fmt))
     if bounded is not None:
         opts.update(bounded_offsets(bounded))
+    opts.update(extra or {})
     opts.update(table.options)
     cols = list(table.schema_.items())
     return f"CREATE TABLE {quote(name)} (\n  {_columns(cols, table.watermark, key_cols)}\n) WITH (\n  {_opts(opts)}\n)"
@@ -102,6 +104,7 @@ def sink_table(
     bootstrap: str,
     mode: SinkMode,
     primary_key: Sequence[str] = (),
+    extra: Mapping[str, str] | None = None,
 ) -> str:
     """CREATE TABLE for a CTAS target, with the connector its changelog needs."""
     opts: dict[str, str] = {"topic": topic, "properties.bootstrap.servers": bootstrap}
@@ -124,6 +127,7 @@ def sink_table(
         }
     else:
         opts = {"connector": "kafka", **opts, **_format_options("json")}
+    opts.update(extra or {})
     return f"CREATE TABLE {quote(name)} (\n  {_columns(columns, None, pk)}\n) WITH (\n  {_opts(opts)}\n)"
 
 

@@ -52,6 +52,14 @@ def terminate(pids: Sequence[int], *, deadline_s: float = 15.0) -> list[int]:
     return killed
 
 
+def kill(pid: int) -> None:
+    """SIGKILL one process (not its group: a JVM's children are its own) and reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(psutil.Error):
+        psutil.Process(pid).wait(timeout=10)
+
+
 def tail(path: Path, lines: int = 20) -> list[str]:
     """Last ``lines`` lines of a log file (reads only the end of big files)."""
     try:

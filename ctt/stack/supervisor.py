@@ -310,6 +310,12 @@ class LocalStack:
             paths.stack_resources() / "templates" / "flink-log4j.properties",
             conf / "log4j.properties",
         )
+        for name in ("jobmanager", "taskmanager", "sql-gateway"):
+            self._spawn_flink(java, lay, st, name)
+
+    def _spawn_flink(self, java: Path, lay: artifacts.Layout, st: StackState, which: str) -> None:
+        """Start one Flink process (again) with the run directory's config and record it."""
+        conf = st.run_dir / "conf"
         logs = st.run_dir / "logs"
         common = [
             *_FLINK_JVM_OPENS,
@@ -322,8 +328,16 @@ class LocalStack:
             "FLINK_OPT_DIR": str(lay.flink_opt),
             "FLINK_HOME": str(lay.flink_home),
         }
-        jm_jvm, jm_dyn = _bash_java_utils(java, lay, conf, "GET_JM_RESOURCE_PARAMS")
-        tm_jvm, tm_dyn = _bash_java_utils(java, lay, conf, "GET_TM_RESOURCE_PARAMS")
+        jm_jvm, jm_dyn = (
+            _bash_java_utils(java, lay, conf, "GET_JM_RESOURCE_PARAMS")
+            if which == "jobmanager"
+            else ([], [])
+        )
+        tm_jvm, tm_dyn = (
+            _bash_java_utils(java, lay, conf, "GET_TM_RESOURCE_PARAMS")
+            if which == "taskmanager"
+            else ([], [])
+        )
         cp = _flink_classpath(lay)
         specs = [
             (
@@ -363,7 +377,7 @@ class LocalStack:
                 ],
             ),
         ]
-        for name, port, jvm, main in specs:
+        for name, port, jvm, main in (spec for spec in specs if spec[0] == which):
             log = logs / f"{name}.log"
             out = logs / f"{name}.out"
             proc = process.spawn([str(java), *jvm, f"-Dlog.file={log}", *main], log=out, env=env)
@@ -451,4 +465,32 @@ class LocalStack:
             lambda: health.kafka_ready(st.bootstrap_servers), deadline_s=deadline_s
         ):
             raise InfraError(f"Kafka did not come back within {deadline_s:.0f}s")
+        return st
+
+    # -- Flink process faults (recovery testing) -------------------------------------------------
+    def kill(self, component: str) -> int:
+        """SIGKILL one Flink process by its recorded pid (no shutdown hooks run); its pid."""
+        st = self._running()
+        comp = st.components[component]
+        if not comp.alive():
+            raise InfraError(f"{component} (pid {comp.pid}) is not running")
+        process.kill(comp.pid)
+        return comp.pid
+
+    def restart(self, component: str) -> StackState:
+        """Start ``component`` again (the stack's supervision): stop it first if it still runs."""
+        st = self._running()
+        comp = st.components[component]
+        if comp.alive():
+            process.terminate([comp.pid], deadline_s=self.settings.stop_deadline_s)
+        v = artifacts.load_versions()
+        java = require_java(v.java_min)
+        self._spawn_flink(java, artifacts.layout(v), st, component)
+        state.write(st)
+        return st
+
+    def _running(self) -> StackState:
+        st = state.read()
+        if st is None:
+            raise InfraError("no stack is running", hint="run `ctt stack up`")
         return st

@@ -41,8 +41,7 @@ def register(name: str, *, parse: Parse) -> Callable[[Check], Check]:
 
 
 def _load() -> None:
-    if _REGISTRY:
-        return
+    """Import every check module once (importing one check directly must not stop the rest)."""
     from ctt.validate import checks
 
     for mod in pkgutil.iter_modules(checks.__path__):

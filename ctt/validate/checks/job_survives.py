@@ -17,7 +17,7 @@ def check(enabled: bool, ctx: ValidationContext) -> Outcome:
     if not enabled:
         return Outcome(name="job_survives", passed=True, summary="disabled")
     failure = ctx.extra.get("job_failure")
-    restarts = ctx.metrics.raw.get("restarts")
+    restarts = ctx.metrics.restarts
     if failure:
         return Outcome(
             name="job_survives", passed=False, summary=f"the job failed: {failure['summary']}"

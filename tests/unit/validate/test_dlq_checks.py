@@ -62,7 +62,7 @@ def _ctx(
         else TableOutput(table="dlq", columns=DLQ_COLS, records=[OutputRow(row=r) for r in dlq]),
         inputs=INPUTS,
         spec=SpecRef(test=TEST, file="s.yaml"),  # type: ignore[arg-type]
-        metrics=StatementMetrics(raw={"restarts": restarts}),
+        metrics=StatementMetrics(restarts=restarts),
         extra=extra or {},
     )
 

@@ -1,0 +1,276 @@
+"""Recovery scenarios inside a test: a fault mid-stream, the job's recovery, the output judged.
+
+A scenario (``recovery:`` in a spec, :class:`ctt.config.state.RecoveryScenario`) runs in two
+steps while the runner produces input:
+
+1. after ``after_records`` records: wait until the job read them all (counters settled), then
+   for a checkpoint that *started* after that, so the checkpoint holds every one of them;
+2. after ``in_flight`` more records (read, not checkpointed unless a periodic checkpoint
+   came in between): the fault. ``kill_taskmanager`` SIGKILLs the TaskManager's pid and has
+   the stack start a new one; ctt waits until Flink restarted the job and every task runs
+   again, and measures the seconds that took, the restarts and the records the sources read
+   again (replayed). ``stop_with_savepoint_and_resume`` stops the job with a savepoint and
+   submits the same statement restored from it.
+
+After the run, :func:`outcome` compares the output with the uninterrupted expected rows
+(explicit or oracle): records lost, duplicated (counted, and a failure for exactly-once) and
+changed. Every wait is a poll with the test's deadline, through the runner's waiter.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from pydantic import BaseModel, Field
+
+from ctt.config.state import Guarantee, RecoveryScenario, ScenarioKind
+from ctt.engines.base import FlinkEngine, NoCapacity, Phase, StatementHandle, StatementStatus
+from ctt.kafka.record import GeneratedRecord
+from ctt.observed.model import Outcome, ValidationContext
+from ctt.observed.rows import Comparer, compare
+
+_T = TypeVar("_T")
+STATE_RECOVERY_PATH = "execution.state-recovery.path"
+
+
+class Faults(Protocol):
+    """What a scenario does to the stack: ``ctt.stack.supervisor.LocalStack`` implements it."""
+
+    def kill(self, component: str) -> int:
+        """SIGKILL the component's process; its pid."""
+        ...
+
+    def restart(self, component: str) -> object:
+        """Start the component again."""
+        ...
+
+
+class Waiter(Protocol):
+    """The runner's poll loop (Ctrl-C, deadline, failed job); ``restarting`` tolerates a restart."""
+
+    def __call__(
+        self, what: str, probe: Callable[[], _T | None], *, restarting: bool = False
+    ) -> _T: ...
+
+
+Resubmit = Callable[[dict[str, str]], StatementHandle]
+"""Submit the test's job again with extra options, wait until it runs; its new handle."""
+
+
+class RecoveryReport(BaseModel):
+    """What a scenario did and measured; kept as the ``recovery`` outcome's properties."""
+
+    scenario: ScenarioKind
+    fired_after_records: int = 0
+    checkpoint_id: int | None = Field(None, description="the checkpoint ctt waited for")
+    restored_id: int | None = Field(None, description="the checkpoint/savepoint Flink restored")
+    killed_pid: int | None = None
+    savepoint: str | None = None
+    restarts: int | None = None
+    seconds: float | None = Field(None, description="fault to every task running again")
+    records_replayed: int | None = Field(None, description="records the sources read again")
+
+    def properties(self) -> dict[str, str]:
+        return {
+            f"recovery_{k}": f"{v:.2f}" if isinstance(v, float) else str(v)
+            for k, v in self.model_dump(mode="json").items()
+            if v is not None
+        }
+
+
+class Recovery:
+    """One scenario's progress through a test's input (see the module docstring)."""
+
+    def __init__(self, scenario: RecoveryScenario, faults: Faults | None) -> None:
+        self.scenario = scenario
+        self.faults = faults
+        self.report = RecoveryReport(scenario=scenario.scenario)
+        self.checkpointed = False
+        self.fired = False
+
+    @property
+    def _fire_at(self) -> int:
+        return self.scenario.after_records + self.scenario.in_flight
+
+    def split(
+        self, segments: list[list[GeneratedRecord]], sent: int
+    ) -> list[list[GeneratedRecord]]:
+        """Segments cut where a step is due, counting records as the runner does (``sent``)."""
+        cuts = {self.scenario.after_records, self._fire_at}
+        out: list[list[GeneratedRecord]] = []
+        for seg in segments:
+            cur: list[GeneratedRecord] = []
+            for rec in seg:
+                if sent in cuts and cur:
+                    out.append(cur)
+                    cur = []
+                cur.append(rec)
+                if rec.fields is not None and not rec.malformed:
+                    sent += 1
+            if cur:
+                out.append(cur)
+        return out
+
+    def step(
+        self,
+        sent: int,
+        engine: FlinkEngine,
+        handle: StatementHandle,
+        wait: Waiter,
+        resubmit: Resubmit,
+    ) -> StatementHandle:
+        """Run the step due at ``sent`` records, if any; the job's handle afterwards."""
+        if not self.checkpointed and sent >= self.scenario.after_records:
+            self._checkpoint(sent, engine, handle, wait)
+            self.checkpointed = True
+        if self.checkpointed and not self.fired and sent >= self._fire_at:
+            self.fired = True
+            self.report.fired_after_records = sent
+            _caught_up(sent, engine, handle, wait)
+            if self.scenario.scenario is ScenarioKind.KILL_TASKMANAGER:
+                self._kill_taskmanager(engine, handle, wait)
+            else:
+                handle = self._savepoint_and_resume(engine, handle, resubmit)
+        return handle
+
+    def _checkpoint(
+        self, sent: int, engine: FlinkEngine, handle: StatementHandle, wait: Waiter
+    ) -> None:
+        _caught_up(sent, engine, handle, wait)
+        cps = engine.metrics(handle).checkpoints
+        started = (cps.last_triggered_id if cps else None) or 0
+
+        def covering() -> int | None:
+            now = engine.metrics(handle).checkpoints
+            done = now.last_completed_id if now else None
+            return done if done is not None and done > started else None
+
+        self.report.checkpoint_id = wait(
+            f"waiting for a checkpoint after {sent} records (set `state.checkpoint_interval`)",
+            covering,
+        )
+
+    def _kill_taskmanager(self, engine: FlinkEngine, handle: StatementHandle, wait: Waiter) -> None:
+        if self.faults is None:
+            raise RecoveryUnavailable("kill_taskmanager needs the local stack")
+        before = engine.metrics(handle).restarts or 0
+        self.report.killed_pid = self.faults.kill("taskmanager")
+        fault_at = time.monotonic()
+        self.faults.restart("taskmanager")
+
+        def recovered() -> int | None:
+            try:
+                st = engine.status(handle)
+            except NoCapacity as exc:  # the new TaskManager has not registered its slots yet
+                if exc.final:
+                    raise
+                return None
+            restarts = engine.metrics(handle).restarts or 0
+            return restarts if st.phase is Phase.RUNNING and restarts > before else None
+
+        restarts = wait("waiting for the job to recover", recovered, restarting=True)
+        self.report.seconds = time.monotonic() - fault_at
+        self.report.restarts = restarts - before
+        cps = engine.metrics(handle).checkpoints
+        self.report.restored_id = cps.last_restored_id if cps else None
+        # Nothing was produced since the fault: what the sources read now, they read again.
+        # Restored from the checkpoint ctt waited for, that is at least the in-flight records;
+        # from a later periodic one, fewer, and the settled counters tell how many.
+        floor = (
+            self.scenario.in_flight or None
+            if self.report.restored_id == self.report.checkpoint_id
+            else None
+        )
+
+        def settled() -> int | None:
+            count = engine.settled_late_count(handle, min_source_records=floor)
+            return None if count is None else (engine.metrics(handle).records_in or 0)
+
+        self.report.records_replayed = wait("waiting for the replay to settle", settled)
+
+    def _savepoint_and_resume(
+        self, engine: FlinkEngine, handle: StatementHandle, resubmit: Resubmit
+    ) -> StatementHandle:
+        path = engine.stop(handle, savepoint=True)
+        if path is None:
+            raise RecoveryUnavailable(f"the {engine.name} engine took no savepoint")
+        self.report.savepoint = path
+        resumed_at = time.monotonic()
+        new = resubmit({STATE_RECOVERY_PATH: path})
+        self.report.seconds = time.monotonic() - resumed_at
+        cps = engine.metrics(new).checkpoints
+        self.report.restored_id = cps.last_restored_id if cps else None
+        self.report.restarts = 0
+        return new
+
+
+class RecoveryUnavailable(RuntimeError):
+    """The engine or stack cannot inject this fault."""
+
+
+def _caught_up(sent: int, engine: FlinkEngine, handle: StatementHandle, wait: Waiter) -> None:
+    """Until the sources read ``sent`` records and every operator processed what it was sent."""
+    wait(
+        f"waiting for the job to read {sent} records",
+        lambda: engine.settled_late_count(handle, min_source_records=sent),
+    )
+
+
+def restart_tolerated(status: StatementStatus) -> bool:
+    """A restart in progress, not a failure, while a scenario waits for recovery."""
+    return status.phase in (Phase.DEGRADED, Phase.FAILING, Phase.PENDING)
+
+
+def outcome(recovery: Recovery, ctx: ValidationContext) -> Outcome:
+    """Output against the uninterrupted expectation: lost, duplicated and changed records."""
+    sc = recovery.scenario
+    props = recovery.report.properties()
+    if not recovery.fired:
+        return Outcome(
+            name="recovery",
+            passed=False,
+            summary=f"the fault never fired: the test produced fewer than "
+            f"{sc.after_records + sc.in_flight} records",
+            properties=props,
+        )
+    lost = duplicated = changed = compared = 0
+    for out in ctx.outputs.values():
+        m = compare(out)
+        if m is None:
+            continue
+        compared += 1
+        cmp = Comparer(out.columns, tolerance=out.tolerance, ignore=out.ignore_columns)
+        expected = out.expected_rows or []
+        lost += len(m.missing)
+        for row in m.unexpected:
+            if any(cmp.equal(e, row) for e in expected):
+                duplicated += 1
+            else:
+                changed += 1
+    if compared == 0:
+        return Outcome(
+            name="recovery",
+            passed=False,
+            summary="no expected rows to judge recovery by: give `expected:` rows or generated "
+            "data (oracle)",
+            properties=props,
+        )
+    props |= {
+        "recovery_lost": str(lost),
+        "recovery_duplicated": str(duplicated),
+        "recovery_changed": str(changed),
+    }
+    exactly = sc.guarantee is Guarantee.EXACTLY_ONCE
+    passed = lost == 0 and changed == 0 and (duplicated == 0 or not exactly)
+    r = recovery.report
+    timing = f", recovered in {r.seconds:.1f}s" if r.seconds is not None else ""
+    return Outcome(
+        name="recovery",
+        passed=passed,
+        summary=f"{sc.scenario.value} after {r.fired_after_records} records: {lost} lost, "
+        f"{duplicated} duplicated, {changed} changed ({sc.guarantee.value}){timing}",
+        measured=float(duplicated),
+        properties=props,
+    )

@@ -1,0 +1,74 @@
+"""State and recovery on the real stack: `state:` reaches the job, faults mid-stream lose nothing.
+
+The recovery tests SIGKILL the TaskManager, which takes every job of the session cluster with
+it: they run only on a stack of your own (CTT_STATE_DIR set, not the shared default).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ctt.flinktest.results import TestResult
+from ctt.flinktest.runner import FlinkTestRunner
+from ctt.report.model import Status
+from ctt.validate.registry import load_spec
+from tests.integration.conftest import StackHandle
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+own_stack = pytest.mark.skipif(
+    not os.environ.get("CTT_STATE_DIR"),
+    reason="kills the TaskManager: run with CTT_STATE_DIR pointing at a stack of your own",
+)
+
+
+def run(stack: StackHandle, spec: str, name: str | None = None) -> list[TestResult]:
+    tests = [t for t in load_spec(SPECS / spec) if name is None or t.test.name == name]
+    return FlinkTestRunner(stack.state).run(tests).tests
+
+
+def outcome(result: TestResult, name: str) -> dict[str, str]:
+    return next(o for o in result.outcomes if o.name == name).properties
+
+
+def test_state_section_reaches_the_job_and_checkpoints_are_judged(stack: StackHandle) -> None:
+    results = {r.name: r for r in run(stack, "state/checkpointing.yaml")}
+    for r in results.values():
+        assert r.status is Status.PASSED, (r.name, r.message, r.log)
+        assert isinstance(r.metrics["checkpoints_completed"], int)
+        assert r.metrics["checkpoints_completed"] >= 1
+        assert r.metrics["checkpoints_failed"] == 0
+    rocks = results["rocksdb_checkpoints"]
+    assert rocks.metrics["checkpoints_completed"] >= 5  # min_checkpoints: ctt waited for them
+    config = httpx.get(f"{stack.flink_rest_url}/jobs/{rocks.job_id}/checkpoints/config").json()
+    assert config["state_backend"] == "EmbeddedRocksDBStateBackend"
+    assert (config["mode"], config["interval"]) == ("exactly_once", 300)
+    heap = results["hashmap_with_ttl"]
+    config = httpx.get(f"{stack.flink_rest_url}/jobs/{heap.job_id}/checkpoints/config").json()
+    assert config["state_backend"] == "HashMapStateBackend"
+    assert config["mode"] == "at_least_once"
+
+
+@own_stack
+@pytest.mark.parametrize("name", ["kill_taskmanager_append", "kill_taskmanager_keyed_state"])
+def test_killed_taskmanager_loses_and_duplicates_nothing(stack: StackHandle, name: str) -> None:
+    (r,) = run(stack, "../isolated-specs/recovery/kill_taskmanager.yaml", name)
+    assert r.status is Status.PASSED, (r.message, r.log)
+    props = outcome(r, "recovery")
+    assert (props["recovery_lost"], props["recovery_duplicated"]) == ("0", "0")
+    assert int(props["recovery_restarts"]) >= 1
+    assert int(props["recovery_killed_pid"]) > 0
+    assert float(props["recovery_seconds"]) > 0
+
+
+@own_stack
+def test_savepoint_resume_restores_keyed_state(stack: StackHandle) -> None:
+    (r,) = run(stack, "../isolated-specs/recovery/savepoint_resume.yaml")
+    assert r.status is Status.PASSED, (r.message, r.log)
+    props = outcome(r, "recovery")
+    assert (props["recovery_lost"], props["recovery_changed"]) == ("0", "0")
+    assert "savepoint" in props["recovery_savepoint"]
+    assert props.get("recovery_restored_id") is not None

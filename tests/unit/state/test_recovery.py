@@ -1,0 +1,96 @@
+"""Recovery scenarios without a JVM: where the input is cut, and how the output is judged."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ctt.config.state import Guarantee, RecoveryScenario
+from ctt.flinktest.recovery import Recovery, RecoveryReport, outcome
+from ctt.kafka.record import GeneratedRecord
+from ctt.observed.model import Column, OutputRow, TableOutput, ValidationContext
+
+
+def rec(i: int) -> GeneratedRecord:
+    return GeneratedRecord(
+        index=i,
+        key=None,
+        value=b"{}",
+        fields={"id": i},
+        event_time_ms=i,
+        partition=0,
+        watermark_ms=None,
+        late=False,
+    )
+
+
+def scenario(**kw: object) -> RecoveryScenario:
+    return RecoveryScenario.model_validate({"scenario": "kill_taskmanager", **kw})
+
+
+@given(
+    st.lists(st.integers(min_value=1, max_value=20), min_size=1, max_size=8),
+    st.integers(min_value=1, max_value=60),
+    st.integers(min_value=0, max_value=30),
+    st.integers(min_value=0, max_value=10),
+)
+def test_split_cuts_exactly_where_steps_are_due(
+    sizes: list[int], after: int, in_flight: int, sent: int
+) -> None:
+    n = iter(range(1000))
+    segments = [[rec(next(n)) for _ in range(size)] for size in sizes]
+    r = Recovery(scenario(after_records=after, in_flight=in_flight), None)
+    out = r.split(segments, sent)
+    assert [x.index for s in out for x in s] == [x.index for s in segments for x in s]
+    boundaries, count = set(), sent
+    for seg in out:
+        boundaries.add(count)
+        count += len(seg)
+    for cut in (after, after + in_flight):
+        if sent < cut < count:
+            assert cut in boundaries
+
+
+def table(expected: list[dict[str, int]], actual: list[dict[str, int]]) -> TableOutput:
+    return TableOutput(
+        table="o",
+        columns=[Column(name="id", type="BIGINT")],
+        records=[OutputRow(row=r) for r in actual],
+        expected_rows=expected,
+    )
+
+
+def judged(guarantee: str, actual: list[dict[str, int]], *, fired: bool = True) -> object:
+    r = Recovery(scenario(after_records=1, guarantee=guarantee), None)
+    r.fired = fired
+    r.report = RecoveryReport(scenario=r.scenario.scenario, fired_after_records=1, seconds=2.5)
+    exp = [{"id": 1}, {"id": 2}, {"id": 3}]
+    return outcome(r, ValidationContext(test="t", outputs={"o": table(exp, actual)}))
+
+
+def test_exactly_once_fails_on_a_duplicate_and_counts_it() -> None:
+    out = judged("exactly_once", [{"id": 1}, {"id": 2}, {"id": 2}, {"id": 3}])
+    assert not out.passed  # type: ignore[attr-defined]
+    assert out.properties["recovery_duplicated"] == "1"  # type: ignore[attr-defined]
+    assert "0 lost, 1 duplicated" in out.summary  # type: ignore[attr-defined]
+
+
+def test_at_least_once_passes_with_duplicates_counted_but_not_with_a_loss() -> None:
+    dup = judged("at_least_once", [{"id": 1}, {"id": 2}, {"id": 2}, {"id": 3}])
+    assert dup.passed and dup.measured == 1.0  # type: ignore[attr-defined]
+    lost = judged("at_least_once", [{"id": 1}, {"id": 3}])
+    assert not lost.passed and lost.properties["recovery_lost"] == "1"  # type: ignore[attr-defined]
+
+
+def test_a_changed_row_and_a_fault_that_never_fired_fail() -> None:
+    changed = judged("exactly_once", [{"id": 1}, {"id": 2}, {"id": 9}])
+    assert not changed.passed and changed.properties["recovery_changed"] == "1"  # type: ignore[attr-defined]
+    never = judged("exactly_once", [{"id": 1}, {"id": 2}, {"id": 3}], fired=False)
+    assert not never.passed and "never fired" in never.summary  # type: ignore[attr-defined]
+
+
+def test_exactly_once_asks_the_sink_for_transactions() -> None:
+    opts = scenario(after_records=1).sink_options("t.topic")
+    assert opts["sink.delivery-guarantee"] == "exactly-once"
+    assert opts["sink.transactional-id-prefix"] == "t.topic"
+    assert scenario(after_records=1, guarantee=Guarantee.AT_LEAST_ONCE).sink_options("x") == {}
