@@ -15,13 +15,7 @@ pytestmark = pytest.mark.e2e
 
 
 def ctt(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ctt", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-    )
+    return subprocess.run([sys.executable, "-m", "ctt", *args], capture_output=True, text=True, env=env, timeout=timeout)
 
 
 def test_up_status_down_leaves_no_process(tmp_path: Path) -> None:
@@ -41,9 +35,7 @@ def test_up_status_down_leaves_no_process(tmp_path: Path) -> None:
         for c in comps.values():
             assert c["pid"] > 0 and c["version"] and c["healthy"]
             assert psutil.pid_exists(c["pid"])
-        assert (
-            comps["kafka"]["port"] and comps["sql-gateway"]["port"] and comps["jobmanager"]["port"]
-        )
+        assert comps["kafka"]["port"] and comps["sql-gateway"]["port"] and comps["jobmanager"]["port"]
 
         logs = ctt(env, "stack", "logs", "jobmanager", "-n", "5")
         assert logs.returncode == 0 and logs.stdout.strip()
@@ -63,11 +55,7 @@ def test_up_status_down_leaves_no_process(tmp_path: Path) -> None:
         down = ctt(env, "stack", "down")
     assert down.returncode == 0, down.stderr
     pids = [c["pid"] for c in comps.values()]
-    assert not [
-        p
-        for p in pids
-        if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
-    ]
+    assert not [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
     assert not (tmp_path / "state" / "run").exists()
     after = ctt(env, "stack", "status", "--json")
     assert json.loads(after.stdout)["running"] is False

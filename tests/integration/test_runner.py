@@ -26,13 +26,8 @@ def shipped_results(stack: StackHandle) -> dict[str, object]:
 
 @pytest.mark.parametrize(
     "name",
-    [
-        "basic_field_transformation",
-        "windowed_aggregation",
-        "windowed_aggregation_tvf",
-        "stream_join",
-        "user_events_transformed",
-    ],
+    ["basic_field_transformation", "windowed_aggregation", "windowed_aggregation_tvf", "stream_join",
+     "user_events_transformed"],
 )
 def test_shipped_spec_passes(shipped_results: dict[str, object], name: str) -> None:
     result = shipped_results[name]
@@ -61,15 +56,13 @@ def test_broken_transformation_fails_with_readable_diff(stack: StackHandle, tmp_
     assert "field_transformation_accuracy" in failed
     details = failed["field_transformation_accuracy"].details or ""
     # carol (18) and dave (20) are adults; with the threshold at 21 they become minors
-    assert 'age_category: expected "adult", got "minor"' in details
+    assert "age_category: expected \"adult\", got \"minor\"" in details
     assert "user_id=3" in details and "user_id=4" in details
     assert report.exit_code() == 1
 
 
 def test_sql_error_points_at_the_spec_line(stack: StackHandle, tmp_path: Path) -> None:
-    spec = _variant(
-        tmp_path, "basic_field_transformation.yaml", "FROM source_users;", "FROM source_userz;"
-    )
+    spec = _variant(tmp_path, "basic_field_transformation.yaml", "FROM source_users;", "FROM source_userz;")
     report = FlinkTestRunner(stack.state).run(load_spec(spec))
     (result,) = report.tests
     assert result.status is Status.ERROR and result.error_kind is ErrorKind.CONFIG
@@ -89,9 +82,7 @@ def test_sql_error_points_at_the_spec_line(stack: StackHandle, tmp_path: Path) -
 def test_a_column_typo_points_at_its_line_and_column_with_a_caret(
     stack: StackHandle, tmp_path: Path
 ) -> None:
-    spec = _variant(
-        tmp_path, "basic_field_transformation.yaml", "UPPER(user_name)", "UPPER(user_nam)"
-    )
+    spec = _variant(tmp_path, "basic_field_transformation.yaml", "UPPER(user_name)", "UPPER(user_nam)")
     report = FlinkTestRunner(stack.state).run(load_spec(spec))
     (result,) = report.tests
     assert result.status is Status.ERROR and result.error_kind is ErrorKind.CONFIG
@@ -127,9 +118,7 @@ def test_topics_and_jobs_are_cleaned_up(stack: StackHandle) -> None:
     assert report.tests[0].status is Status.PASSED
     leftovers = [t for t in TopicAdmin(stack.bootstrap_servers).list() if runner.run_id in t]
     assert leftovers == []
-    jobs = [
-        j for j in FlinkRest(stack.flink_rest_url).jobs() if runner.run_id in str(j.get("name"))
-    ]
+    jobs = [j for j in FlinkRest(stack.flink_rest_url).jobs() if runner.run_id in str(j.get("name"))]
     assert all(j["state"] in ("FINISHED", "CANCELED") for j in jobs)
 
 
@@ -150,15 +139,11 @@ def test_interrupt_cleans_up_and_reports(stack: StackHandle) -> None:
     assert result.status is Status.ERROR and result.error_kind is ErrorKind.INTERRUPTED
     assert report.exit_code() == 130
     assert [t for t in TopicAdmin(stack.bootstrap_servers).list() if runner.run_id in t] == []
-    jobs = [
-        j for j in FlinkRest(stack.flink_rest_url).jobs() if runner.run_id in str(j.get("name"))
-    ]
+    jobs = [j for j in FlinkRest(stack.flink_rest_url).jobs() if runner.run_id in str(j.get("name"))]
     assert jobs and all(j["state"] in ("CANCELED", "CANCELLING", "FINISHED") for j in jobs)
 
 
-def test_same_test_name_in_two_files_never_shares_topics(
-    stack: StackHandle, tmp_path: Path
-) -> None:
+def test_same_test_name_in_two_files_never_shares_topics(stack: StackHandle, tmp_path: Path) -> None:
     """Run-scoped names include the spec file: two `basic_field_transformation`s run side by side."""
     copies = []
     for sub in ("a", "b"):
@@ -168,9 +153,7 @@ def test_same_test_name_in_two_files_never_shares_topics(
     tests, broken = load_all(copies)
     assert not broken and len(tests) == 2
     report = FlinkTestRunner(stack.state, parallel=2).run(tests)
-    assert [t.status for t in report.tests] == [Status.PASSED, Status.PASSED], [
-        t.message for t in report.tests
-    ]
+    assert [t.status for t in report.tests] == [Status.PASSED, Status.PASSED], [t.message for t in report.tests]
     assert all(t.records_out == {"transformed_users": 5} for t in report.tests)
 
 
@@ -223,9 +206,7 @@ def test_job_crash_reports_the_deepest_cause_as_a_failed_test(
     assert result.status is Status.FAILED and result.error_kind is ErrorKind.JOB_FAILED, result.log
     message = result.message or ""
     assert "NullPointerException in IntervalJoin" in message
-    assert (
-        'because the return value of "org.apache.flink.table.data.RowData.getTimestamp' in message
-    )
+    assert 'because the return value of "org.apache.flink.table.data.RowData.getTimestamp' in message
     assert f"{spec}:4" in message  # the CTAS statement
     assert report.exit_code() == 1
     assert _at(result.log, "job failed") - _at(result.log, "starting job") < 10, result.log
@@ -287,9 +268,5 @@ def test_quiet_completion_counts_the_late_drop_every_time(
     spec.write_text(QUIET_LATE)
     report = FlinkTestRunner(stack.state).run(load_spec(spec))
     (result,) = report.tests
-    assert result.status is Status.PASSED, (
-        result.message,
-        [o.details for o in result.outcomes],
-        result.log,
-    )
+    assert result.status is Status.PASSED, (result.message, [o.details for o in result.outcomes], result.log)
     assert result.metrics["late_records_dropped"] == 1, result.log

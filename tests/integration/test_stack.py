@@ -64,22 +64,13 @@ def test_insert_select_through_gateway_then_stop_with_savepoint(stack: StackHand
                 f" 'properties.bootstrap.servers'='{stack.bootstrap_servers}',"
                 " 'scan.startup.mode'='earliest-offset', 'format'='json')"
             )
-        handle = engine.submit(
-            "INSERT INTO dst SELECT id * 10, UPPER(word) FROM src", name="ctt-it-job"
-        )
+        handle = engine.submit("INSERT INTO dst SELECT id * 10, UPPER(word) FROM src", name="ctt-it-job")
         assert handle.job_id
-        _produce(
-            stack.bootstrap_servers,
-            src,
-            [{"id": i, "word": w} for i, w in enumerate(["a", "b", "c"])],
-        )
+        _produce(stack.bootstrap_servers, src, [{"id": i, "word": w} for i, w in enumerate(["a", "b", "c"])])
         reader = TopicReader(stack.bootstrap_servers, [dst])
         assert reader.read_until(lambda r: len(r) >= 3, deadline_s=60, quiet_s=30)
         reader.close()
-        got = sorted(
-            (json.loads(r.value or b"")["id"], json.loads(r.value or b"")["word"])
-            for r in reader.records
-        )
+        got = sorted((json.loads(r.value or b"")["id"], json.loads(r.value or b"")["word"]) for r in reader.records)
         assert got == [(0, "A"), (10, "B"), (20, "C")]
 
         location = engine.stop(handle, savepoint=True)

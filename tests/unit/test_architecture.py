@@ -21,9 +21,7 @@ def test_no_import_cycle_between_modules() -> None:
 
 
 def test_every_package_has_a_layer() -> None:
-    packages = {
-        p.name for p in (ROOT / "ctt").iterdir() if p.is_dir() and (p / "__init__.py").exists()
-    }
+    packages = {p.name for p in (ROOT / "ctt").iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     modules = {p.stem for p in (ROOT / "ctt").glob("*.py")}
     assert (packages | modules) - set(arch.LAYERS) == set()
 
@@ -36,13 +34,9 @@ def test_sideways_arrows_stay_within_a_layer() -> None:
 def test_an_upward_import_is_caught(tmp_path: Path) -> None:
     """The check itself can fail: config importing the runner is an arrow back up."""
     arrows = {("config", "flinktest"): ["ctt/config/spec.py:1"]}
-    assert arch.violations(arrows) == [
-        "ctt/config/spec.py:1: config -> flinktest runs back up (1 import(s))"
-    ]
+    assert arch.violations(arrows) == ["ctt/config/spec.py:1: config -> flinktest runs back up (1 import(s))"]
 
 
 def test_docs_show_the_layers_as_built() -> None:
     doc = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
-    assert arch.doc_with_table(doc, arch.imports()) == doc, (
-        "run: uv run python scripts/architecture.py --write"
-    )
+    assert arch.doc_with_table(doc, arch.imports()) == doc, "run: uv run python scripts/architecture.py --write"

@@ -16,11 +16,8 @@ HISTORY = [
         "exceptionName": "org.apache.flink.runtime.JobException",
         "stacktrace": WRAPPER,
         "concurrentExceptions": [
-            {
-                "exceptionName": "java.lang.NullPointerException",
-                "stacktrace": NPE,
-                "taskName": TASK + " - execution #2",
-            }
+            {"exceptionName": "java.lang.NullPointerException", "stacktrace": NPE,
+             "taskName": TASK + " - execution #2"}
         ],
     }
 ]
@@ -42,14 +39,10 @@ def test_deepest_cause_names_the_task_not_the_wrapper() -> None:
 
 
 def test_nested_causes_report_the_last() -> None:
-    trace = (
-        "org.apache.flink.runtime.X: wrap\nCaused by: java.io.UncheckedIOException: io\n"
-        "Caused by: java.lang.ArithmeticException: / by zero"
-    )
+    trace = ("org.apache.flink.runtime.X: wrap\nCaused by: java.io.UncheckedIOException: io\n"
+             "Caused by: java.lang.ArithmeticException: / by zero")
     cause = deepest([{"stacktrace": trace, "taskName": "Calc[3] (1/1) - execution #0"}])
-    assert (
-        cause is not None and cause.summary() == "ArithmeticException in Calc[3] (1/1): / by zero"
-    )
+    assert cause is not None and cause.summary() == "ArithmeticException in Calc[3] (1/1): / by zero"
 
 
 def test_lost_connections_are_infrastructure() -> None:
@@ -59,20 +52,16 @@ def test_lost_connections_are_infrastructure() -> None:
 
 
 def test_no_slot_is_recognised_anywhere_in_the_chain() -> None:
-    trace = (
-        "org.apache.flink.runtime.JobException: Recovery is suppressed\nCaused by: "
-        "org.apache.flink.runtime.jobmanager.scheduler.NoResourceAvailableException: no slot"
-    )
+    trace = ("org.apache.flink.runtime.JobException: Recovery is suppressed\nCaused by: "
+             "org.apache.flink.runtime.jobmanager.scheduler.NoResourceAvailableException: no slot")
     assert no_capacity([{"stacktrace": trace}])
     assert not no_capacity(HISTORY)
 
 
 def test_helpful_npe_text_comes_from_the_taskmanager_log(tmp_path: Path) -> None:
     log = tmp_path / "taskmanager.log"
-    msg = (
-        'Cannot invoke "TimestampData.getMillisecond()" because the return value of '
-        '"RowData.getTimestamp(int, int)" is null'
-    )
+    msg = ('Cannot invoke "TimestampData.getMillisecond()" because the return value of '
+           '"RowData.getTimestamp(int, int)" is null')
     log.write_text(
         "2026 INFO other\n"
         f"2026 WARN org.apache.flink.runtime.taskmanager.Task [] - {TASK}#2 (abc) switched "

@@ -221,8 +221,7 @@ def test_group_by_column_also_leaves_the_select_list() -> None:
 def test_group_by_column_file_position_is_the_group_by_item() -> None:
     ms = file_mutants("windows/tumble_aggregates.yaml", "group_by_column")
     group_by = [
-        line_of("windows/tumble_aggregates.yaml", f"GROUP BY {first},")
-        for first in ("user_id", "product")
+        line_of("windows/tumble_aggregates.yaml", f"GROUP BY {first},") for first in ("user_id", "product")
     ]
     assert [(m.line, m.col) for m in ms] == [(group_by[0], 16), (group_by[1], 16)]
     assert at(ms[0]).startswith("user_id, window_start")

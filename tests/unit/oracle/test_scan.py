@@ -112,12 +112,7 @@ def test_legacy_windows_go_through_the_shared_rewrite_and_stay_one_phase() -> No
         "GROUP BY ev.k, TUMBLE(ts, INTERVAL '1' HOUR)"
     )
     ((name, spec),) = tr.windows
-    assert (spec.source, spec.time_col, spec.size_ms, spec.two_phase) == (
-        "ev",
-        "ts",
-        3_600_000,
-        False,
-    )
+    assert (spec.source, spec.time_col, spec.size_ms, spec.two_phase) == ("ev", "ts", 3_600_000, False)
     assert f'FROM "{name}" AS "ev" GROUP BY ev.k, window_start, window_end' in tr.sql
     assert "window_start AS ws" in tr.sql
     with pytest.raises(SqlShapeError, match="join or subquery"):

@@ -23,10 +23,7 @@ def test_parse_kinds_and_targets() -> None:
         "CREATE TABLE out1 AS\nSELECT a FROM b;\nINSERT INTO `out2` SELECT * FROM b;\nCREATE VIEW v AS SELECT 1;\nSET 'x.y' = '1';"
     )
     assert [(s.kind, s.target) for s in stmts] == [
-        (Kind.CTAS, "out1"),
-        (Kind.INSERT, "out2"),
-        (Kind.OTHER, None),
-        (Kind.SET, None),
+        (Kind.CTAS, "out1"), (Kind.INSERT, "out2"), (Kind.OTHER, None), (Kind.SET, None)
     ]
     assert stmts[0].query == "SELECT a FROM b"
     assert statements.set_option(stmts[3]) == ("x.y", "1")
@@ -62,9 +59,7 @@ def test_statements_are_exact_slices_that_know_where_they_start() -> None:
     assert ctas.query is not None and ctas.sql.endswith(ctas.query)
     assert ctas.query.startswith("SELECT /*+") and ctas.query.endswith("GROUP BY user_id")
     assert (stmts[2].kind, stmts[2].target, stmts[2].query) == (
-        Kind.INSERT,
-        "out 2",
-        "SELECT * FROM out1",
+        Kind.INSERT, "out 2", "SELECT * FROM out1"
     )
     assert statements.set_option(stmts[0]) == ("table.exec.emit.allow-lateness", "1 min")
 
@@ -95,7 +90,7 @@ def test_flink_positions_map_to_the_script() -> None:
 
 
 def test_located_error_renders_a_caret_under_the_users_text() -> None:
-    message = "SQL validation failed. From line 4, column 8 to line 4, column 15: No match found"
+    message = 'SQL validation failed. From line 4, column 8 to line 4, column 15: No match found'
     pos = statements.error_position(message)
     assert pos == (4, 8)
     line, col = statements.locate(SCRIPT, 1, *pos)
@@ -103,7 +98,7 @@ def test_located_error_renders_a_caret_under_the_users_text() -> None:
         "7 |        COUNT(*) AS n -- per user",
         "  |        ^",
     ]
-    assert statements.error_position('Encountered "x" at line 2, column 5.') == (2, 5)
+    assert statements.error_position("Encountered \"x\" at line 2, column 5.") == (2, 5)
     assert statements.error_position("no position") is None
 
 
@@ -117,13 +112,9 @@ def test_locate_stays_inside_the_text(script: str, line: int, col: int) -> None:
 
 
 def test_source_ddl_kafka_with_key_watermark_and_bounds() -> None:
-    table = TableDef.model_validate(
-        {
-            "schema": {"id": "BIGINT", "ts": "TIMESTAMP(3)"},
-            "key": "id",
-            "watermark": "ts - INTERVAL '5' SECOND",
-        }
-    )
+    table = TableDef.model_validate({
+        "schema": {"id": "BIGINT", "ts": "TIMESTAMP(3)"}, "key": "id", "watermark": "ts - INTERVAL '5' SECOND",
+    })
     sql = ddl.source_table("events", table, topic="t1", bootstrap="b:1", bounded={0: 7})
     assert "'connector' = 'kafka'" in sql and "'key.fields' = 'id'" in sql
     assert "WATERMARK FOR `ts` AS `ts` - INTERVAL '5' SECOND" in sql
@@ -131,23 +122,15 @@ def test_source_ddl_kafka_with_key_watermark_and_bounds() -> None:
 
 
 def test_versioned_table_is_upsert_kafka_with_primary_key() -> None:
-    table = TableDef.model_validate(
-        {
-            "schema": {"id": "BIGINT", "ts": "TIMESTAMP(3)"},
-            "primary_key": "id",
-            "versioned": True,
-            "watermark": "ts",
-        }
-    )
+    table = TableDef.model_validate({"schema": {"id": "BIGINT", "ts": "TIMESTAMP(3)"}, "primary_key": "id",
+                                     "versioned": True, "watermark": "ts"})
     sql = ddl.source_table("users", table, topic="t", bootstrap="b:1")
     assert "'connector' = 'upsert-kafka'" in sql and "PRIMARY KEY (`id`) NOT ENFORCED" in sql
 
 
 def test_sink_modes() -> None:
     cols = [("a", "BIGINT NOT NULL"), ("p", "TIMESTAMP_LTZ(3) *PROCTIME*")]
-    assert "debezium-json" in ddl.sink_table(
-        "o", cols, topic="t", bootstrap="b", mode=ddl.SinkMode.RETRACT
-    )
+    assert "debezium-json" in ddl.sink_table("o", cols, topic="t", bootstrap="b", mode=ddl.SinkMode.RETRACT)
     append = ddl.sink_table("o", cols, topic="t", bootstrap="b", mode=ddl.SinkMode.APPEND)
     assert "*PROCTIME*" not in append and "`p` TIMESTAMP_LTZ(3)" in append
 

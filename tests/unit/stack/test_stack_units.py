@@ -38,13 +38,7 @@ def test_configs_render_with_ports(tmp_path: Path) -> None:
     text = (tmp_path / "s.properties").read_text()
     assert "listeners=PLAINTEXT://127.0.0.1:1,CONTROLLER://127.0.0.1:2" in text
     assert "process.roles=broker,controller" in text
-    _render(
-        "config.yaml.j2",
-        tmp_path / "config.yaml",
-        ports=PORTS,
-        settings=StackSettings(slots=3),
-        run_dir=tmp_path,
-    )
+    _render("config.yaml.j2", tmp_path / "config.yaml", ports=PORTS, settings=StackSettings(slots=3), run_dir=tmp_path)
     import yaml
 
     conf = yaml.safe_load((tmp_path / "config.yaml").read_text())
@@ -63,20 +57,11 @@ def test_versions_pin_matching_connector() -> None:
 def _dead_state(tmp_path: Path) -> StackState:
     proc = subprocess.Popen([sys.executable, "-c", "pass"])
     proc.wait()
-    comp = ComponentState(
-        name="kafka", pid=proc.pid, create_time=0.0, version="4", log=tmp_path / "k.log"
-    )
+    comp = ComponentState(name="kafka", pid=proc.pid, create_time=0.0, version="4", log=tmp_path / "k.log")
     run_dir = paths.state_dir() / "run"
     run_dir.mkdir(parents=True)
-    return StackState(
-        run_dir=run_dir,
-        started_at=datetime.now(UTC),
-        slots=4,
-        ports=PORTS,
-        kafka_version="4",
-        flink_version="2",
-        components={"kafka": comp},
-    )
+    return StackState(run_dir=run_dir, started_at=datetime.now(UTC), slots=4, ports=PORTS,
+                      kafka_version="4", flink_version="2", components={"kafka": comp})
 
 
 def test_stale_state_is_detected_and_cleaned(tmp_path: Path) -> None:
@@ -89,9 +74,7 @@ def test_stale_state_is_detected_and_cleaned(tmp_path: Path) -> None:
 
 def test_state_round_trip_and_pid_reuse_guard(tmp_path: Path) -> None:
     me = psutil.Process()
-    comp = ComponentState(
-        name="kafka", pid=me.pid, create_time=me.create_time(), version="4", log=tmp_path / "l"
-    )
+    comp = ComponentState(name="kafka", pid=me.pid, create_time=me.create_time(), version="4", log=tmp_path / "l")
     assert comp.alive()
     assert not comp.model_copy(update={"create_time": me.create_time() - 100}).alive()
 
@@ -114,26 +97,18 @@ def test_java_missing_and_too_old(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
         java.require_java(17)
     fake = tmp_path / "jdk" / "bin" / "java"
     fake.parent.mkdir(parents=True)
-    fake.write_text("#!/bin/sh\necho 'openjdk version \"11.0.2\"' >&2\n")
+    fake.write_text('#!/bin/sh\necho \'openjdk version "11.0.2"\' >&2\n')
     fake.chmod(0o755)
     monkeypatch.setenv("JAVA_HOME", str(tmp_path / "jdk"))
     with pytest.raises(java.JavaError, match="Java 11, the stack needs Java 17"):
         java.require_java(17)
 
 
-def test_artifact_failure_names_the_artifact(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_artifact_failure_names_the_artifact(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no mvn, no java
-    with pytest.raises(
-        artifacts.ArtifactError, match=r"cannot fetch Apache Kafka .*'mvn' is not installed"
-    ):
-        artifacts._mvn_copy(
-            paths.stack_resources() / "kafka" / "pom.xml",
-            tmp_path / "x",
-            transitive=True,
-            what="Apache Kafka 4.1.1",
-        )
+    with pytest.raises(artifacts.ArtifactError, match=r"cannot fetch Apache Kafka .*'mvn' is not installed"):
+        artifacts._mvn_copy(paths.stack_resources() / "kafka" / "pom.xml", tmp_path / "x", transitive=True,
+                            what="Apache Kafka 4.1.1")
 
 
 def test_checksum_mismatch_is_reported(tmp_path: Path) -> None:
@@ -150,22 +125,14 @@ def test_component_that_died_reports_its_last_log_lines(tmp_path: Path) -> None:
     comp = ComponentState(name="jobmanager", pid=1, create_time=0, version="2", log=log)
     err = LocalStack._died("jobmanager", comp)
     assert isinstance(err, StackDiedError)
-    assert "jobmanager died while starting" in str(err) and "Could not bind to port 8081" in str(
-        err
-    )
+    assert "jobmanager died while starting" in str(err) and "Could not bind to port 8081" in str(err)
 
 
 def test_cli_exit_codes_and_one_line_errors(tmp_path: Path) -> None:
     env = {**os.environ, "CTT_STATE_DIR": str(tmp_path / "s")}
-    run = lambda *a: subprocess.run(
-        [sys.executable, "-m", "ctt", *a], capture_output=True, text=True, env=env
-    )
+    run = lambda *a: subprocess.run([sys.executable, "-m", "ctt", *a], capture_output=True, text=True, env=env)  # noqa: E731
     logs = run("stack", "logs", "kafka")
-    assert (
-        logs.returncode == 3
-        and "no stack is running" in logs.stderr
-        and "Traceback" not in logs.stderr
-    )
+    assert logs.returncode == 3 and "no stack is running" in logs.stderr and "Traceback" not in logs.stderr
     bad = run("stack", "up", "--slots", "many")
     assert bad.returncode == 2
     missing = run("run", str(tmp_path / "nope.yaml"))

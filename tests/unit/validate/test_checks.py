@@ -8,15 +8,9 @@ from ctt.validate import registry
 COLS = [Column(name="id", type="BIGINT"), Column(name="cat", type="STRING")]
 
 
-def ctx(
-    actual: list[dict[str, object]], expected: list[dict[str, object]], **kw: object
-) -> ValidationContext:
-    out = TableOutput(
-        table="o",
-        columns=COLS,
-        records=[OutputRow(row=r, received_at=10.0) for r in actual],
-        expected_rows=expected,
-    )
+def ctx(actual: list[dict[str, object]], expected: list[dict[str, object]], **kw: object) -> ValidationContext:
+    out = TableOutput(table="o", columns=COLS, records=[OutputRow(row=r, received_at=10.0) for r in actual],
+                      expected_rows=expected)
     return ValidationContext(test="t", outputs={"o": out}, **kw)  # type: ignore[arg-type]
 
 
@@ -26,33 +20,16 @@ def run(name: str, raw: object, c: ValidationContext) -> object:
 
 
 def test_registry_has_the_seed_names() -> None:
-    for name in (
-        "output_schema_match",
-        "field_transformation_accuracy",
-        "processing_latency_sla",
-        "window_count_accuracy",
-        "aggregation_correctness",
-        "late_data_handling",
-        "join_accuracy",
-        "lookup_performance",
-        "missing_key_handling",
-        "streaming_data_accuracy",
-        "rows_match",
-        "changelog_final_state",
-        "row_count",
-    ):
+    for name in ("output_schema_match", "field_transformation_accuracy", "processing_latency_sla",
+                 "window_count_accuracy", "aggregation_correctness", "late_data_handling", "join_accuracy",
+                 "lookup_performance", "missing_key_handling", "streaming_data_accuracy", "rows_match",
+                 "changelog_final_state", "row_count"):
         assert name in registry.names()
 
 
 def test_accuracy_threshold() -> None:
-    good = ctx(
-        [{"id": 1, "cat": "a"}, {"id": 2, "cat": "b"}],
-        [{"id": 1, "cat": "a"}, {"id": 2, "cat": "b"}],
-    )
-    bad = ctx(
-        [{"id": 1, "cat": "a"}, {"id": 2, "cat": "x"}],
-        [{"id": 1, "cat": "a"}, {"id": 2, "cat": "b"}],
-    )
+    good = ctx([{"id": 1, "cat": "a"}, {"id": 2, "cat": "b"}], [{"id": 1, "cat": "a"}, {"id": 2, "cat": "b"}])
+    bad = ctx([{"id": 1, "cat": "a"}, {"id": 2, "cat": "x"}], [{"id": 1, "cat": "a"}, {"id": 2, "cat": "b"}])
     assert run("field_transformation_accuracy", "100%", good).passed  # type: ignore[attr-defined]
     res = run("field_transformation_accuracy", "100%", bad)
     assert not res.passed and res.measured == 0.5  # type: ignore[attr-defined]
@@ -60,10 +37,8 @@ def test_accuracy_threshold() -> None:
 
 
 def test_latency_sla_uses_matching_input() -> None:
-    inputs = [
-        InputRecord(table="s", row={"id": 1, "x": 0}, produced_at=9.0),
-        InputRecord(table="s", row={"id": 2, "x": 0}, produced_at=9.9),
-    ]
+    inputs = [InputRecord(table="s", row={"id": 1, "x": 0}, produced_at=9.0),
+              InputRecord(table="s", row={"id": 2, "x": 0}, produced_at=9.9)]
     c = ctx([{"id": 1, "cat": "a"}, {"id": 2, "cat": "b"}], [], inputs=inputs)
     few = {"min_samples": 2, "warmup": 0}
     res = run("processing_latency_sla", {"p95": "5s", **few}, c)
@@ -78,11 +53,7 @@ def test_schema_match_reports_missing_columns() -> None:
 
 
 def test_late_data_compares_with_flink_metric() -> None:
-    c = ctx(
-        [{"id": 1, "cat": "a"}],
-        [{"id": 1, "cat": "a"}],
-        inputs=[InputRecord(table="s", row={}, late=True)],
-    )
+    c = ctx([{"id": 1, "cat": "a"}], [{"id": 1, "cat": "a"}], inputs=[InputRecord(table="s", row={}, late=True)])
     c.metrics.late_records_dropped = 1
     assert run("late_data_handling", True, c).passed  # type: ignore[attr-defined]
     c.metrics.late_records_dropped = 0

@@ -13,12 +13,9 @@ from ctt.validate.latency import LatencySla, latencies, latency_outcome, parse_s
 
 def timed_ctx(lat_ms: list[float]) -> ValidationContext:
     """One input per output row, produced at i seconds and read ``lat_ms[i]`` ms later."""
-    inputs = [
-        InputRecord(table="s", row={"id": i}, produced_at=float(i)) for i in range(len(lat_ms))
-    ]
+    inputs = [InputRecord(table="s", row={"id": i}, produced_at=float(i)) for i in range(len(lat_ms))]
     rows = [
-        OutputRow(row={"id": i}, received_at=i + ms / 1000)
-        for i, ms in reversed(list(enumerate(lat_ms)))
+        OutputRow(row={"id": i}, received_at=i + ms / 1000) for i, ms in reversed(list(enumerate(lat_ms)))
     ]
     out = TableOutput(table="o", columns=[Column(name="id", type="BIGINT")], records=rows)
     return ValidationContext(test="t", outputs={"o": out}, inputs=inputs)
@@ -27,9 +24,7 @@ def timed_ctx(lat_ms: list[float]) -> ValidationContext:
 def test_seed_form_gets_default_sample_rules() -> None:
     sla = parse_sla("<100ms")
     assert sla == LatencySla(p95=0.1, min_samples=50, warmup=10)
-    assert parse_sla({"p95": "2s", "min_samples": 200, "warmup": 0}) == LatencySla(
-        p95=2.0, min_samples=200, warmup=0
-    )
+    assert parse_sla({"p95": "2s", "min_samples": 200, "warmup": 0}) == LatencySla(p95=2.0, min_samples=200, warmup=0)
 
 
 @pytest.mark.parametrize(
@@ -52,9 +47,7 @@ def test_latencies_come_in_produce_order() -> None:
 
 def test_warmup_is_excluded_from_the_p95() -> None:
     values = latencies(timed_ctx([900.0] * 10 + [10.0] * 60))  # a cold start, then steady
-    res = latency_outcome(
-        "processing_latency_sla", values, parse_sla("<100ms"), what="processing", prop="latency"
-    )
+    res = latency_outcome("processing_latency_sla", values, parse_sla("<100ms"), what="processing", prop="latency")
     assert res.passed, res.summary
     assert "over 60 records (after 10 warm-up" in res.summary
     assert res.properties["latency_samples"] == "60"
@@ -63,14 +56,10 @@ def test_warmup_is_excluded_from_the_p95() -> None:
 def test_too_few_samples_is_a_spec_error_not_a_failure() -> None:
     values = latencies(timed_ctx([163.0, 20.0, 20.0]))
     with pytest.raises(ConfigError, match=r"needs at least 50 timed enrichment records.*yields 3"):
-        latency_outcome(
-            "lookup_performance", values, parse_sla("<100ms"), what="enrichment", prop="lookup"
-        )
+        latency_outcome("lookup_performance", values, parse_sla("<100ms"), what="enrichment", prop="lookup")
 
 
-@given(
-    st.lists(st.floats(min_value=0, max_value=10_000), min_size=1, max_size=120), st.integers(0, 20)
-)
+@given(st.lists(st.floats(min_value=0, max_value=10_000), min_size=1, max_size=120), st.integers(0, 20))
 def test_verdict_or_spec_error_never_anything_else(lat_ms: list[float], warmup: int) -> None:
     sla = LatencySla(p95=0.1, min_samples=20, warmup=warmup)
     try:
