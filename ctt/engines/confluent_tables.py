@@ -116,22 +116,49 @@ def render_create_table(ddl: TableDdl) -> str:
     return f"CREATE TABLE {_quote(ddl.name)} (\n  {ddl.columns}\n){dist} WITH (\n  {opts}\n)"
 
 
+# words after which a name is a table; a FROM list runs until one of _FROM_ENDS
+_TABLE_BEFORE = frozenset({"FROM", "JOIN", "INTO", "TABLE", "DESCRIBE", "VIEW", "UPDATE"})
+_FROM_ENDS = frozenset(
+    {"WHERE", "GROUP", "HAVING", "ORDER", "WINDOW", "LIMIT", "UNION", "ON", "SELECT", "USING"}
+)
+
+
 def rename_tables(sql: str, names: Mapping[str, str]) -> str:
-    """Replace every table name in ``names`` (not a column qualifier's tail, not a call)."""
+    """Replace the table names in ``names`` where SQL names a table.
+
+    A table position: after FROM/JOIN/INTO/TABLE/DESCRIBE/VIEW, after a comma of
+    a FROM list, or as the qualifier of ``t.column``. A column or alias that
+    happens to share a table's name (``COUNT(*) AS orders``) is left alone.
+    """
     if not names:
         return sql
     toks = tokenize(sql)
     out: list[str] = []
     prev: Token | None = None
+    in_from: list[bool] = [False]  # per parenthesis depth
     for i, tok in enumerate(toks):
         text = tok.text
+        if tok.is_trivia:
+            out.append(text)
+            continue
+        nxt = next((t for t in toks[i + 1 :] if not t.is_trivia), None)
         if tok.is_name and tok.value in names and not (prev is not None and prev.is_punct(".")):
-            nxt = next((t for t in toks[i + 1 :] if not t.is_trivia), None)
-            if nxt is None or not nxt.is_punct("("):
+            after_word = prev is not None and prev.upper in _TABLE_BEFORE
+            in_list = prev is not None and prev.is_punct(",") and in_from[-1]
+            qualifier = nxt is not None and nxt.is_punct(".")
+            call = nxt is not None and nxt.is_punct("(")
+            if (after_word or in_list or qualifier) and not call:
                 text = _quote(names[tok.value])
+        if tok.upper == "FROM":
+            in_from[-1] = True
+        elif tok.upper in _FROM_ENDS:
+            in_from[-1] = False
+        elif tok.is_punct("("):
+            in_from.append(False)
+        elif tok.is_punct(")") and len(in_from) > 1:
+            in_from.pop()
         out.append(text)
-        if not tok.is_trivia:
-            prev = tok
+        prev = tok
     return "".join(out)
 
 

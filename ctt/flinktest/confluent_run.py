@@ -23,6 +23,7 @@ from ctt.engines.confluent import DOCS, ConfluentEngine, ConfluentSettings
 from ctt.engines.confluent_dialect import ConfluentDialectError, fold_client_side, to_confluent
 from ctt.engines.factory import EngineFactory
 from ctt.errors import ConfigError
+from ctt.expect import snapshot
 from ctt.flinktest.sql_setup import sql_source
 from ctt.kafka.client import ConfluentKafka
 
@@ -148,4 +149,21 @@ def local_only(lt: LoadedTest) -> str | None:
         return f"{exc.message}{where}"
     except ConfigError:
         return None  # the runner reports a broken template with its file and line
+    return _needs_late_count(lt)
+
+
+def _needs_late_count(lt: LoadedTest) -> str | None:
+    """Checks that read Flink's numLateRecordsDropped, which Confluent's metrics do not have."""
+    for item in lt.test.validation:
+        for name, raw in item.items():
+            if name == "late_data_handling" or (
+                name == "row_count_relation" and "late_dropped" in str(raw)
+            ):
+                return f"{name} reads Flink's late-records-dropped count, which {_NO_COUNT}"
+    snap = snapshot.load(snapshot.path_for(lt.file, lt.test.name))
+    if snap is not None and snap.late_dropped is not None:
+        return f"its snapshot records Flink's late-records-dropped count, which {_NO_COUNT}"
     return None
+
+
+_NO_COUNT = "Confluent Cloud's statement metrics do not report"

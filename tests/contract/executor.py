@@ -58,8 +58,6 @@ def to_kafka_ddl(sql: str, bootstrap: str) -> str:
         out |= _format(value, "")
     if mode != "upsert" and "scan.startup.mode" not in opts:
         out["scan.startup.mode"] = "earliest-offset"
-    if mode == "upsert":
-        opts = {k: v for k, v in opts.items() if not k.startswith("scan.")}
     out |= {k: v for k, v in opts.items() if k not in _CONFLUENT_ONLY}
     return render_create_table(TableDdl(name=parsed.name, columns=parsed.columns, options=out))
 
