@@ -11,7 +11,8 @@ tests check against those specs. Rules of the API that shape this client:
 * delete answers 202; the statement is gone once GET answers 404;
 * results page through ``metadata.next``; a page may be empty while ``next`` is set;
 * 429 carries no Retry-After: idempotent requests back off with jitter, a create
-  is never repeated blindly (ctt first looks whether the statement exists).
+  is never repeated blindly: after 429, 502-504 or a lost connection ctt first
+  looks whether the statement exists.
 
 httpx errors are translated into :class:`EngineError` at the edge.
 
@@ -737,7 +738,9 @@ class ConfluentEngine:
                         f"{self.settings.env_id}",
                         hint="names are unique per environment; `ctt cleanup` removes leftovers",
                     ) from exc
-                if status != 429 and not lost:
+                # 429 was not applied; a 502/503/504 or a lost connection may have been:
+                # either way look before posting again
+                if status not in (429, 502, 503, 504) and not lost:
                     raise
                 if attempt == self.settings.max_retries:
                     raise
