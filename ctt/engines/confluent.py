@@ -519,7 +519,7 @@ class ConfluentEngine:
                 raise EngineError(
                     f"statement {handle.name} still exists {self.settings.wait_timeout_s:.0f}s "
                     "after it was deleted",
-                    hint="check the Confluent Cloud console; `ctt cleanup` retries",
+                    hint="check the Confluent Cloud console (`confluent flink statement delete`)",
                 )
             self._sleep(self.settings.poll_interval_s)
 
@@ -736,7 +736,7 @@ class ConfluentEngine:
                     raise StatementError(
                         f"a statement named {name} already exists in environment "
                         f"{self.settings.env_id}",
-                        hint="names are unique per environment; `ctt cleanup` removes leftovers",
+                        hint="names are unique per environment; delete the leftover (`confluent flink statement delete`)",
                     ) from exc
                 # 429 was not applied; a 502/503/504 or a lost connection may have been:
                 # either way look before posting again

@@ -93,7 +93,9 @@ def test_every_shipped_spec_passes_or_is_refused_up_front(
     refused = {t["name"]: t["message"] for t in by_status["skipped"]}
     assert "PROCTIME()" in refused["user_events_transformed"]
     # one line per statement with its Confluent name and phase; nothing left behind
-    lines = re.findall(r"confluent statement (ctt-[a-z0-9.-]+): ([A-Z]+)", proc.stderr)
+    lines = re.findall(
+        r"confluent statement (ctt-[a-z0-9.-]+): ([A-Z]+)", proc.stdout + proc.stderr
+    )
     assert {phase for _name, phase in lines} >= {"PENDING", "RUNNING", "COMPLETED"}
     assert all(name.startswith(f"ctt-{doc['run_id']}-") for name, _ in lines)
     assert _left(live) == []
