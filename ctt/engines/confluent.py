@@ -11,7 +11,7 @@ tests check against those specs. Rules of the API that shape this client:
 * delete answers 202; the statement is gone once GET answers 404;
 * results page through ``metadata.next``; a page may be empty while ``next`` is set;
 * 429 carries no Retry-After: idempotent requests back off with jitter, a create
-  is never repeated blindly: after 429, 502-504 or a lost connection ctt first
+  is never repeated blindly: after 429, 500, 502-504 or a lost connection ctt first
   looks whether the statement exists.
 
 httpx errors are translated into :class:`EngineError` at the edge.
@@ -689,7 +689,7 @@ class ConfluentEngine:
         params: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (200, 201, 202),
     ) -> httpx.Response:
-        """One request; retries 429/502/503/504 and lost connections only when safe."""
+        """One request; retries 429/5xx (500, 502-504) and lost connections only when safe."""
         route = ROUTES[route_name]
         attempts = self.settings.max_retries + 1 if route.safe_retry else 1
         for attempt in range(attempts):
@@ -706,7 +706,7 @@ class ConfluentEngine:
                 ) from exc
             if resp.status_code in ok:
                 return resp
-            if resp.status_code in (429, 502, 503, 504) and attempt + 1 < attempts:
+            if resp.status_code in (429, 500, 502, 503, 504) and attempt + 1 < attempts:
                 self._backoff(attempt)
                 continue
             raise _error(resp, f"{route.method} {what}", attempts=attempt + 1)
@@ -738,9 +738,9 @@ class ConfluentEngine:
                         f"{self.settings.env_id}",
                         hint="names are unique per environment; delete the leftover (`confluent flink statement delete`)",
                     ) from exc
-                # 429 was not applied; a 502/503/504 or a lost connection may have been:
+                # 429 was not applied; a 500/502-504 or a lost connection may have been:
                 # either way look before posting again
-                if status not in (429, 502, 503, 504) and not lost:
+                if status not in (429, 500, 502, 503, 504) and not lost:
                     raise
                 if attempt == self.settings.max_retries:
                     raise
