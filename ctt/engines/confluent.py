@@ -438,11 +438,11 @@ class ConfluentEngine:
                 + (f" ({detail})" if detail and phase is not Phase.RUNNING else "")
             )
         cause = None
+        # DEGRADED (restarting) carries a cause only when the statement recorded an exception
         newest = None
-        if phase is Phase.DEGRADED:
+        if phase in (Phase.FAILED, Phase.FAILING, Phase.DEGRADED):
             newest = next(iter(self.exceptions(handle)), None)
         if phase in (Phase.FAILED, Phase.FAILING) or newest is not None:
-            newest = newest or next(iter(self.exceptions(handle)), None)
             name = (newest.name if newest else None) or "StatementException"
             cause = FailureCause(
                 exception=name.rsplit(".", 1)[-1],

@@ -208,6 +208,7 @@ class ContractApp:
         self.pools: dict[str, dict[str, Any]] = {}
         self.violations: list[str] = []
         self.calls: list[tuple[str, str, int]] = []
+        self.created: list[dict[str, Any]] = []  # every accepted create's body, in order
         self.delete_lag = 2
         self.page_size_cap = 100
 
@@ -370,6 +371,7 @@ class ContractApp:
         phases = self.scripts.get(name, ["PENDING", "RUNNING", "COMPLETED"])
         detail = (self.scripts.get(name + "#detail") or [None])[0]
         stored = Stored(name, body, list(phases), detail)
+        self.created.append(copy.deepcopy(body))
         if name not in self.scripts and self.job_script is not None and _is_job(stored):
             stored.phases, stored.detail = list(self.job_script[0]), self.job_script[1]
         elif name not in self.scripts and self.executor is not None:
