@@ -63,7 +63,7 @@ def test_confluent_without_its_variables_stops_before_any_request(
     for var in ("CONFLUENT_FLINK_API_KEY", "CONFLUENT_ORG_ID", "CONFLUENT_KAFKA_BOOTSTRAP"):
         monkeypatch.delenv(var, raising=False)
     spec = Path(__file__).resolve().parents[3] / "specs" / "basic_field_transformation.yaml"
-    with pytest.raises(ConfigError, match="CONFLUENT_FLINK_API_KEY.*CONFLUENT_ORG_ID") as info:
+    with pytest.raises(ConfigError, match=r"CONFLUENT_FLINK_API_KEY.*CONFLUENT_ORG_ID") as info:
         run_cmd.run(Output(quiet=True), [spec], **_args(engine="confluent"))
     assert exit_code(info.value) is ExitCode.USAGE
 
