@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from ctt.commands._suites import run_plan, run_suite
 from ctt.config.durations import parse_duration
 from ctt.config.spec import LoadedTest, discover
@@ -169,8 +171,8 @@ def _run_confluent(
                 message=f"local engine only: {reason}",
             )
         )
-    for r in refused:
-        reporter.finished(r)
+    for r in refused:  # one line each, with the reason
+        out.info(escape(f"SKIPPED {r.file}::{r.name}: {r.message}"))
     out.info(f"running {len(runnable)} test(s) on {target.describe()}, run {run_id}")
     runner = FlinkTestRunner(
         engines=target.engines,

@@ -92,6 +92,10 @@ def test_every_shipped_spec_passes_or_is_refused_up_front(
         assert t["message"].startswith("local engine only: "), t
     refused = {t["name"]: t["message"] for t in by_status["skipped"]}
     assert "PROCTIME()" in refused["user_events_transformed"]
+    assert (
+        "SKIPPED specs/user_events_transformed.yaml::user_events_transformed: "
+        "local engine only: PROCTIME()" in proc.stdout + proc.stderr
+    )
     # one line per statement with its Confluent name and phase; nothing left behind
     lines = re.findall(
         r"confluent statement (ctt-[a-z0-9.-]+): ([A-Z]+)", proc.stdout + proc.stderr
