@@ -26,6 +26,7 @@ BENCHMARKS = (
     "mutation",
     "stability",
     "fresh_run",
+    "confluent_contract",
     "parallel",
     "oracle",
     "selection",

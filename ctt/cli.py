@@ -187,7 +187,11 @@ def run(
         bool, typer.Option("--keep-topics", help="Do not delete the run's topics (for debugging).")
     ] = False,
     engine: Annotated[
-        str, typer.Option(help="Flink engine: local (default) or confluent.")
+        str,
+        typer.Option(
+            help="Flink engine: local (default) or confluent (Confluent Cloud, configured by "
+            "CONFLUENT_* variables; see docs/confluent-cloud.md)."
+        ),
     ] = "local",
     update_snapshots: Annotated[
         bool, typer.Option("--update-snapshots", help="Record or rewrite snapshots (specs).")

@@ -8,8 +8,12 @@ way the run's results decide the exit code (:func:`ctt.report.model.exit_code`).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
 
 from ctt.commands._suites import run_plan, run_suite
 from ctt.commands.env import with_env_pool
@@ -18,6 +22,7 @@ from ctt.config.spec import LoadedTest, discover
 from ctt.console import Output
 from ctt.errors import ConfigError, ExitCode, UsageError
 from ctt.expect import Policy
+from ctt.flinktest.confluent_run import ConfluentTarget, confluent_target
 from ctt.flinktest.reporting import TerminalReporter, write_reports
 from ctt.flinktest.results import RunReport, TestResult
 from ctt.flinktest.runner import FlinkTestRunner, local_engines
@@ -33,6 +38,7 @@ __all__ = ["load_all", "run", "run_plan", "run_specs", "run_suite"]
 DEFAULT_SPECS = Path("specs")
 DEFAULT_JUNIT = Path("test-results/junit-flink.xml")
 DEFAULT_RESULTS = Path("test-results/flink-results.json")
+CONFLUENT_PARALLEL = 4  # statements at once: a compute pool scales, the run's API quota does not
 
 
 def load_all(paths: list[Path]) -> tuple[list[LoadedTest], list[TestResult]]:
@@ -70,11 +76,8 @@ def run_specs(
     ci: bool = False,
 ) -> None:
     """Run specs on the local stack (started when needed); write JUnit and results either way."""
-    if engine != "local":
-        raise UsageError(
-            f"the runner drives the local engine; --engine {engine} is not wired into `ctt run` yet",
-            hint="see docs/confluent-cloud.md for the Confluent Cloud client and its contract tests",
-        )
+    if engine not in ("local", "confluent"):
+        raise UsageError(f"--engine {engine}: give local or confluent")
     snapshots = Policy.resolve(update=update_snapshots, ci=ci)  # refuses to write in CI
     tests, broken = load_all(paths)
     if select:
@@ -89,7 +92,11 @@ def run_specs(
         reporter.finished(b)
     report = RunReport(run_id=new_run_id(), engine=engine, started_at=datetime.now(UTC))
     t0 = time.monotonic()
-    if tests:
+    if tests and engine == "confluent":
+        report.tests = _run_confluent(
+            out, tests, report.run_id, reporter, snapshots, parallel, keep_topics
+        )
+    elif tests:
         stack, started = LocalStack(say=out.info).up()
         if started:
             out.info(
@@ -125,6 +132,69 @@ def run_specs(
             report.tests,
         )
     raise RunNotPassed(f"{report.summary.errors} test(s) could not run (see above)", report.tests)
+
+
+def confluent_settings(
+    out: Output, run_id: str, overrides: Mapping[str, Any] | None = None
+) -> ConfluentTarget:
+    """The Confluent Cloud target of a run: ``CONFLUENT_*`` variables, then ``overrides``.
+
+    The hook for provisioning: pass the outputs of a Terraform apply as ``overrides``.
+    """
+    return confluent_target(run_id=run_id, say=out.info, overrides=overrides)
+
+
+def _run_confluent(
+    out: Output,
+    tests: list[LoadedTest],
+    run_id: str,
+    reporter: TerminalReporter,
+    snapshots: Policy,
+    parallel: int | None,
+    keep_topics: bool,
+    overrides: Mapping[str, Any] | None = None,
+) -> list[TestResult]:
+    """Tests on Confluent Cloud: local-only ones refused up front, the rest through the runner."""
+    target = confluent_settings(out, run_id, overrides)
+    refused: list[TestResult] = []
+    runnable: list[LoadedTest] = []
+    for lt in tests:
+        reason = target.refusal(lt)
+        if reason is None:
+            runnable.append(lt)
+            continue
+        refused.append(
+            TestResult(
+                name=lt.test.name,
+                file=str(lt.file),
+                line=lt.line,
+                run_id=run_id,
+                status=Status.SKIPPED,
+                message=f"local engine only: {reason}",
+            )
+        )
+    for r in refused:  # one line each, with the reason
+        out.info(escape(f"SKIPPED {r.file}::{r.name}: {r.message}"))
+    out.info(f"running {len(runnable)} test(s) on {target.describe()}, run {run_id}")
+    runner = FlinkTestRunner(
+        engines=target.engines,
+        kafka=target.kafka,
+        engine_name="confluent",
+        run_id=run_id,
+        parallel=parallel or CONFLUENT_PARALLEL,
+        listener=reporter.phase,
+        keep=keep_topics,
+        snapshots=snapshots,
+    )
+    try:
+        with reporter:
+            done = runner.run(runnable, on_result=reporter.finished)
+    finally:  # also on Ctrl-C: no statement of the run outlives it
+        left = target.cleanup()
+        if left:
+            out.info(f"deleted {len(left)} leftover statement(s) of run {run_id}")
+    by_name = {(r.file, r.name): r for r in [*refused, *done.tests]}
+    return [by_name[(str(lt.file), lt.test.name)] for lt in tests]
 
 
 @with_env_pool  # ctt run --env-pool NAME: the whole run holds a leased environment

@@ -11,7 +11,8 @@ tests check against those specs. Rules of the API that shape this client:
 * delete answers 202; the statement is gone once GET answers 404;
 * results page through ``metadata.next``; a page may be empty while ``next`` is set;
 * 429 carries no Retry-After: idempotent requests back off with jitter, a create
-  is never repeated blindly (ctt first looks whether the statement exists).
+  is never repeated blindly: after 429, 500, 502-504 or a lost connection ctt first
+  looks whether the statement exists.
 
 httpx errors are translated into :class:`EngineError` at the edge.
 
@@ -59,6 +60,7 @@ from ctt.engines.confluent_dialect import (
     statement_name,
     to_confluent,
 )
+from ctt.engines.confluent_tables import ConfluentCatalog
 from ctt.errors import ConfigError
 from ctt.observed.model import StatementMetrics
 
@@ -278,12 +280,21 @@ class ConfluentEngine:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        name_prefix: str = "ctt-run",
+        say: Callable[[str], None] | None = None,
     ) -> None:
         self.settings = settings
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()
         self._session_properties: dict[str, str] = {}
+        # statements of one engine (one test) share a unique prefix: cleanup finds them by it
+        self._prefix = statement_name(f"{name_prefix}-{self._rng.getrandbits(24):06x}")
+        self._count = 0
+        self._say = say or (lambda _line: None)
+        self._seen: dict[str, Phase] = {}
+        self._quiet: set[str] = set()  # statements of run(): one line when they finish
+        self.catalog = ConfluentCatalog(self._prefix)
         headers = {"User-Agent": "ctt", "Accept": "application/json"}
         timeout = httpx.Timeout(settings.request_timeout_s)
         self._flink = httpx.Client(
@@ -323,6 +334,13 @@ class ConfluentEngine:
         self.close()
 
     def close(self) -> None:
+        """Drop the views this session created (Confluent Cloud has no temporary ones)."""
+        for view in reversed(self.catalog.views):
+            try:
+                self.run(f"DROP VIEW IF EXISTS `{view}`")
+            except (EngineError, StatementError) as exc:
+                self._say(f"confluent: could not drop view {view}: {exc}")
+        self.catalog.views.clear()
         for client in (self._flink, self._cloud, self._telemetry):
             if client is not None:
                 client.close()
@@ -343,7 +361,7 @@ class ConfluentEngine:
                 f"Confluent Cloud runs one statement per request; got {len(folded.statements)}",
                 hint="submit them one at a time, or wrap INSERTs in EXECUTE STATEMENT SET",
             )
-        statement = to_confluent(folded.statements[0]).sql
+        statement = to_confluent(self.catalog.translate(folded.statements[0])).sql
         props = (
             self.settings.statement_properties()
             | self._session_properties
@@ -372,13 +390,19 @@ class ConfluentEngine:
 
     def run(self, sql: str, *, deadline_s: float = 120.0) -> list[ResultRow]:
         """Submit, wait until COMPLETED, read every row, delete: for DDL, DESCRIBE, EXPLAIN."""
-        handle = self.submit(sql, name=f"ctt-run-{self._rng.getrandbits(40):010x}")
+        self._count += 1
+        name = f"{self._prefix}-{self._count}"
+        self._quiet.add(name)
+        handle = self.submit(sql, name=name)
         try:
             if _client_side(handle):
                 return []
             end = self._clock() + deadline_s
             while True:
                 st = self.status(handle)
+                if st.phase in (Phase.COMPLETED, Phase.FAILED, Phase.FAILING, Phase.STOPPED):
+                    kind = statement_kind(handle.sql) or "statement"
+                    self._say(f"confluent statement {handle.name}: {st.phase.value} ({kind})")
                 if st.phase is Phase.COMPLETED:
                     return list(self.results(handle))
                 if st.phase in (Phase.FAILED, Phase.FAILING, Phase.STOPPED):
@@ -407,9 +431,18 @@ class ConfluentEngine:
             raise EngineError(f"statement {handle.name} no longer exists in Confluent Cloud")
         phase = _phase(stmt)
         detail = stmt.status.detail if stmt.status else None
+        if self._seen.get(handle.name) is not phase and handle.name not in self._quiet:
+            self._seen[handle.name] = phase
+            self._say(
+                f"confluent statement {handle.name}: {phase.value}"
+                + (f" ({detail})" if detail and phase is not Phase.RUNNING else "")
+            )
         cause = None
-        if phase in (Phase.FAILED, Phase.FAILING):
+        # DEGRADED (restarting) carries a cause only when the statement recorded an exception
+        newest = None
+        if phase in (Phase.FAILED, Phase.FAILING, Phase.DEGRADED):
             newest = next(iter(self.exceptions(handle)), None)
+        if phase in (Phase.FAILED, Phase.FAILING) or newest is not None:
             name = (newest.name if newest else None) or "StatementException"
             cause = FailureCause(
                 exception=name.rsplit(".", 1)[-1],
@@ -478,13 +511,15 @@ class ConfluentEngine:
         )
         if resp.status_code == 404:
             return
+        if handle.name not in self._quiet:
+            self._say(f"confluent statement {handle.name}: deleted")
         deadline = self._clock() + self.settings.wait_timeout_s
         while self._get_statement(handle.name) is not None:
             if self._clock() > deadline:
                 raise EngineError(
                     f"statement {handle.name} still exists {self.settings.wait_timeout_s:.0f}s "
                     "after it was deleted",
-                    hint="check the Confluent Cloud console; `ctt cleanup` retries",
+                    hint="check the Confluent Cloud console (`confluent flink statement delete`)",
                 )
             self._sleep(self.settings.poll_interval_s)
 
@@ -547,6 +582,13 @@ class ConfluentEngine:
         path = self._path("statement_exceptions", statement_name=handle.name)
         body = _json(self._send(self._flink, "statement_exceptions", path, what=handle.name), "")
         return [StatementException.model_validate(e) for e in body.get("data") or []]
+
+    def delete_prefixed(self, prefix: str) -> list[str]:
+        """Delete every statement whose name starts with ``prefix`` (a run's leftovers)."""
+        names = [s.name for s in self.list_statements(prefix)]
+        for name in names:
+            self.delete(StatementHandle(name=name, sql=""))
+        return names
 
     def list_statements(self, prefix: str = "") -> list[StatementInfo]:
         """Every statement in the environment whose name starts with ``prefix``."""
@@ -647,7 +689,7 @@ class ConfluentEngine:
         params: Mapping[str, str] | None = None,
         ok: tuple[int, ...] = (200, 201, 202),
     ) -> httpx.Response:
-        """One request; retries 429/502/503/504 and lost connections only when safe."""
+        """One request; retries 429/5xx (500, 502-504) and lost connections only when safe."""
         route = ROUTES[route_name]
         attempts = self.settings.max_retries + 1 if route.safe_retry else 1
         for attempt in range(attempts):
@@ -664,7 +706,7 @@ class ConfluentEngine:
                 ) from exc
             if resp.status_code in ok:
                 return resp
-            if resp.status_code in (429, 502, 503, 504) and attempt + 1 < attempts:
+            if resp.status_code in (429, 500, 502, 503, 504) and attempt + 1 < attempts:
                 self._backoff(attempt)
                 continue
             raise _error(resp, f"{route.method} {what}", attempts=attempt + 1)
@@ -694,9 +736,11 @@ class ConfluentEngine:
                     raise StatementError(
                         f"a statement named {name} already exists in environment "
                         f"{self.settings.env_id}",
-                        hint="names are unique per environment; `ctt cleanup` removes leftovers",
+                        hint="names are unique per environment; delete the leftover (`confluent flink statement delete`)",
                     ) from exc
-                if status != 429 and not lost:
+                # 429 was not applied; a 500/502-504 or a lost connection may have been:
+                # either way look before posting again
+                if status not in (429, 500, 502, 503, 504) and not lost:
                     raise
                 if attempt == self.settings.max_retries:
                     raise

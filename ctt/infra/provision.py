@@ -62,7 +62,7 @@ FLINK_TESTING_SETTINGS: dict[str, str] = {
     "flink_rest_endpoint": "CONFLUENT_FLINK_REST_ENDPOINT",
     "flink_api_key": "CONFLUENT_FLINK_API_KEY",
     "flink_api_secret": "CONFLUENT_FLINK_API_SECRET",
-    "kafka_bootstrap_servers": "CONFLUENT_KAFKA_BOOTSTRAP_SERVERS",
+    "kafka_bootstrap_servers": "CONFLUENT_KAFKA_BOOTSTRAP",
     "kafka_api_key": "CONFLUENT_KAFKA_API_KEY",
     "kafka_api_secret": "CONFLUENT_KAFKA_API_SECRET",
 }

@@ -27,10 +27,12 @@ def client_config(bootstrap: str, **extra: Any) -> dict[str, Any]:
 
 
 class TopicAdmin:
-    def __init__(self, bootstrap: str, *, timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, bootstrap: str, *, timeout_s: float = 30.0, config: dict[str, str] | None = None
+    ) -> None:
         self.bootstrap = bootstrap
         self.timeout_s = timeout_s
-        self._admin = AdminClient(client_config(bootstrap))
+        self._admin = AdminClient(client_config(bootstrap, **(config or {})))
 
     def create(self, topics: dict[str, int], *, config: dict[str, str] | None = None) -> None:
         """Create topics (name -> partitions); an existing topic is fine.

@@ -62,15 +62,17 @@ class KafkaClient(Protocol):
 class ConfluentKafka:
     """:class:`KafkaClient` over confluent-kafka."""
 
-    def __init__(self, bootstrap_servers: str) -> None:
+    def __init__(self, bootstrap_servers: str, *, config: dict[str, str] | None = None) -> None:
+        """``config``: librdkafka settings every client gets (e.g. SASL for Confluent Cloud)."""
         self.bootstrap_servers = bootstrap_servers
+        self.config = dict(config or {})
         self._admin: TopicAdmin | None = None
 
     @property
     def admin(self) -> TopicAdmin:
         """Made on first use: an AdminClient costs a connection."""
         if self._admin is None:
-            self._admin = TopicAdmin(self.bootstrap_servers)
+            self._admin = TopicAdmin(self.bootstrap_servers, config=self.config)
         return self._admin
 
     def create_topics(self, topics: dict[str, int]) -> None:
@@ -92,8 +94,10 @@ class ConfluentKafka:
             topic,
             self.bootstrap_servers,
             on_sent=on_sent,
-            producer_config=producer_config,
+            producer_config={**self.config, **(producer_config or {})}
+            if self.config
+            else producer_config,
         )
 
     def reader(self, topics: list[str]) -> OutputReader:
-        return TopicReader(self.bootstrap_servers, topics)
+        return TopicReader(self.bootstrap_servers, topics, config=self.config)

@@ -28,11 +28,14 @@ class ConsumedRecord(BaseModel):
 class TopicReader:
     """A group-less consumer assigned to all partitions of some topics from the beginning."""
 
-    def __init__(self, bootstrap: str, topics: list[str]) -> None:
+    def __init__(
+        self, bootstrap: str, topics: list[str], *, config: dict[str, str] | None = None
+    ) -> None:
         self._consumer = Consumer(
             client_config(
                 bootstrap,
                 **{
+                    **(config or {}),
                     "group.id": f"ctt-reader-{uuid.uuid4().hex[:8]}",
                     "enable.auto.commit": False,
                     "auto.offset.reset": "earliest",

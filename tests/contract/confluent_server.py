@@ -35,6 +35,11 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from ctt.engines.confluent_dialect import statement_kind
+from tests.contract.executor import Execution, LocalExecutor
+
+_OP_CODES = {"+I": 0, "-U": 1, "+U": 2, "-D": 3}
+
 SPEC_FILES = ("flink-gateway-openapi.yaml", "fcpm-openapi.yaml", "metrics-openapi.yaml")
 PREFIXES = {
     "/sql/": "flink-gateway-openapi.yaml",
@@ -157,13 +162,16 @@ class Stored:
     created_at: str = field(default_factory=_now)
     uid: str = field(default_factory=lambda: str(uuid.uuid4()))
     deleted_gets: int | None = None  # GETs left before 404 once deleted
+    execution: Execution | None = None  # runs on the local stack (with an executor)
 
     @property
     def phase(self) -> str:
+        if self.execution is not None:
+            return self.execution.phase().value
         return self.phases[0]
 
     def advance(self) -> None:
-        if len(self.phases) > 1:
+        if len(self.phases) > 1 and self.execution is None:
             self.phases.pop(0)
 
 
@@ -178,7 +186,15 @@ class Injection:
 class ContractApp:
     """The in-memory service; thread-safe behind one lock."""
 
-    def __init__(self, apis: dict[str, OpenAPI], docs: dict[str, dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        apis: dict[str, OpenAPI],
+        docs: dict[str, dict[str, Any]],
+        executor: LocalExecutor | None = None,
+    ) -> None:
+        self.executor = executor
+        # phases (and detail) for every job statement instead of running it: fault tests
+        self.job_script: tuple[list[str], str | None] | None = None
         self.apis = apis
         self.servers = {name: doc["servers"][0]["url"] for name, doc in docs.items()}
         self.base = ""
@@ -192,6 +208,7 @@ class ContractApp:
         self.pools: dict[str, dict[str, Any]] = {}
         self.violations: list[str] = []
         self.calls: list[tuple[str, str, int]] = []
+        self.created: list[dict[str, Any]] = []  # every accepted create's body, in order
         self.delete_lag = 2
         self.page_size_cap = 100
 
@@ -204,6 +221,21 @@ class ContractApp:
 
     def inject(self, method: str, path_re: str, status: int = 429, times: int = 1) -> None:
         self.injections.append(Injection(method, path_re, status, times))
+
+    def vanish(self, predicate: Callable[[Stored], bool]) -> list[str]:
+        """Delete matching statements at once, as someone else would (404 from then on)."""
+        with self.lock:
+            gone = [n for n, s in self.statements.items() if predicate(s)]
+            for name in gone:
+                stored = self.statements.pop(name)
+                if stored.execution is not None:
+                    stored.execution.delete()
+            return gone
+
+    def jobs(self) -> list[Stored]:
+        """The job statements (INSERT INTO, EXECUTE STATEMENT SET) the server holds."""
+        with self.lock:
+            return [s for s in self.statements.values() if _is_job(s)]
 
     # -- plumbing -----------------------------------------------------------------
 
@@ -305,8 +337,9 @@ class ContractApp:
             "phase": "DELETING" if s.deleted_gets is not None else s.phase,
             "traits": {"sql_kind": "SELECT", "is_bounded": False, "is_append_only": True},
         }
-        if s.detail:
-            status["detail"] = s.detail
+        detail = s.execution.detail if s.execution is not None else s.detail
+        if detail:
+            status["detail"] = detail
         return {
             "api_version": "sql/v1",
             "kind": "Statement",
@@ -337,8 +370,14 @@ class ContractApp:
             return 400, self._failure(400, detail, "invalid_statement")
         phases = self.scripts.get(name, ["PENDING", "RUNNING", "COMPLETED"])
         detail = (self.scripts.get(name + "#detail") or [None])[0]
-        self.statements[name] = Stored(name, body, list(phases), detail)
-        return 201, self._statement_json(self.statements[name])
+        stored = Stored(name, body, list(phases), detail)
+        self.created.append(copy.deepcopy(body))
+        if name not in self.scripts and self.job_script is not None and _is_job(stored):
+            stored.phases, stored.detail = list(self.job_script[0]), self.job_script[1]
+        elif name not in self.scripts and self.executor is not None:
+            stored.execution = self.executor.start(name, sql, body["spec"].get("properties") or {})
+        self.statements[name] = stored
+        return 201, self._statement_json(stored)
 
     def _live(self, name: str) -> Stored | None:
         s = self.statements.get(name)
@@ -381,6 +420,8 @@ class ContractApp:
             return 404, self._failure(404, f"statement {name} not found", "not_found")
         if s.deleted_gets is None:
             s.deleted_gets = self.delete_lag
+            if s.execution is not None:  # cancelling a job takes a while: not under the lock
+                threading.Thread(target=s.execution.delete, daemon=True).start()
         return 202, None
 
     def _list(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
@@ -399,6 +440,10 @@ class ContractApp:
     def _results(self, name: str, query: dict[str, list[str]]) -> tuple[int, Any]:
         if self._live(name) is None:
             return 404, self._failure(404, f"statement {name} not found", "not_found")
+        s = self.statements[name]
+        if s.execution is not None:
+            rows = [{"op": _OP_CODES[r.op], "row": r.fields} for r in s.execution.rows]
+            self.results.setdefault(name, [rows])
         pages = self.results.get(name, [[]])
         index = int(query.get("page_token", ["0"])[0])
         rows = pages[index] if index < len(pages) else []
@@ -419,7 +464,17 @@ class ContractApp:
         if s is None:
             return 404, self._failure(404, f"statement {name} not found", "not_found")
         data = []
-        if s.detail:
+        if s.execution is not None and s.execution.exception is not None:
+            kind, message = s.execution.exception
+            data.append(
+                {
+                    "kind": "StatementException",
+                    "name": kind,
+                    "message": message,
+                    "timestamp": _now(),
+                }
+            )
+        elif s.detail:
             data.append(
                 {
                     "kind": "StatementException",
@@ -487,6 +542,16 @@ class ContractApp:
 
     def _metrics(self, body: dict[str, Any]) -> tuple[int, Any]:
         metric = body["aggregations"][0]["metric"]
+        names = [
+            f.get("value")
+            for f in (body.get("filter") or {}).get("filters") or []
+            if f.get("field") == "resource.flink_statement.name"
+        ]
+        stored = self.statements.get(str(names[0])) if names else None
+        if stored is not None and stored.execution is not None:
+            value = stored.execution.metrics().get(metric)
+            points = [] if value is None else [{"timestamp": _now(), "value": value}]
+            return 200, {"data": points}
         return 200, {"data": self.metrics.get(metric, [])}
 
 
@@ -533,3 +598,37 @@ class ContractServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
+
+
+def _is_job(stored: Stored) -> bool:
+    return statement_kind(stored.body["spec"]["statement"]) in (
+        "INSERT_INTO",
+        "EXECUTE_STATEMENT_SET",
+    )
+
+
+def serve_on_stack(
+    apis: dict[str, OpenAPI], docs: dict[str, dict[str, Any]], stack: Any
+) -> ContractServer:
+    """A contract server that executes statements on the local ``stack`` (a StackState)."""
+    executor = LocalExecutor(stack.gateway_url, stack.flink_rest_url, stack.bootstrap_servers)
+    return ContractServer(ContractApp(apis, docs, executor))
+
+
+def confluent_env(server: ContractServer, bootstrap: str) -> dict[str, str]:
+    """The ``CONFLUENT_*`` variables a user would set, pointing at the contract server."""
+    return {
+        "CONFLUENT_FLINK_API_KEY": "FLINKKEY",
+        "CONFLUENT_FLINK_API_SECRET": "flink-secret",
+        "CONFLUENT_ORG_ID": "00000000-0000-0000-0000-000000000c77",
+        "CONFLUENT_ENV_ID": "env-abc123",
+        "CONFLUENT_COMPUTE_POOL_ID": "lfcp-00001",
+        "CONFLUENT_FLINK_REST_ENDPOINT": server.url,
+        "CONFLUENT_CLOUD_API_KEY": "CLOUDKEY",
+        "CONFLUENT_CLOUD_API_SECRET": "cloud-secret",
+        "CONFLUENT_CLOUD_API_ENDPOINT": server.url,
+        "CONFLUENT_TELEMETRY_ENDPOINT": server.url,
+        "CONFLUENT_KAFKA_CLUSTER_ID": "lkc-xyz",
+        "CONFLUENT_POLL_INTERVAL_S": "0.2",
+        "CONFLUENT_KAFKA_BOOTSTRAP": bootstrap,
+    }

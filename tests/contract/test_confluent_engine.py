@@ -473,3 +473,60 @@ def test_random_is_seedable_for_reproducible_backoff(server: Any) -> None:
             eng._backoff(2)
         eng.close()
     assert a == b
+
+
+def test_degraded_with_an_exception_carries_its_cause(server: Any, engine: ConfluentEngine) -> None:
+    server.app.script("ctt-run1-deg", ["DEGRADED"], detail="restarting: / by zero")
+    status = engine.status(engine.submit("SELECT 1", name="ctt-run1-deg"))
+    assert status.phase is Phase.DEGRADED
+    assert status.cause is not None and status.cause.message == "restarting: / by zero"
+    server.app.script("ctt-run1-deg2", ["DEGRADED"])  # no exception recorded: no cause
+    assert engine.status(engine.submit("SELECT 1", name="ctt-run1-deg2")).cause is None
+
+
+def test_one_line_per_phase_change_and_one_per_finished_ddl(server: Any, sleeps: Sleeps) -> None:
+    lines: list[str] = []
+    eng = ConfluentEngine(make_settings(server.url), sleep=sleeps, say=lines.append)
+    eng.run("CREATE TABLE t (a INT) WITH ('value.format' = 'json-registry')")
+    handle = eng.submit("INSERT INTO t SELECT 1", name="ctt-run1-job")
+    for _ in range(4):
+        eng.status(handle)
+    eng.delete(handle)
+    eng.close()
+    assert lines[0].endswith(": COMPLETED (CREATE)") and lines[0].startswith(
+        "confluent statement ctt-run-"
+    )
+    assert lines[1:] == [
+        "confluent statement ctt-run1-job: PENDING",
+        "confluent statement ctt-run1-job: RUNNING",
+        "confluent statement ctt-run1-job: COMPLETED",
+        "confluent statement ctt-run1-job: deleted",
+    ]
+
+
+def test_kafka_tables_become_topics_and_views_are_dropped_at_close(
+    server: Any, sleeps: Sleeps
+) -> None:
+    eng = ConfluentEngine(make_settings(server.url), sleep=sleeps, name_prefix="ctt-r1")
+    eng.run(
+        "CREATE TABLE src (a INT) WITH ('connector' = 'kafka', 'topic' = 'ctt.r1.t.src', "
+        "'properties.bootstrap.servers' = 'b:9092', 'format' = 'json')"
+    )
+    eng.run("CREATE TEMPORARY VIEW `__ctt_out` AS SELECT a FROM src")
+    sent = [b["spec"]["statement"] for b in server.app.created]
+    assert sent[0].startswith("CREATE TABLE `ctt.r1.t.src` (")
+    assert "'connector'" not in sent[0] and "'changelog.mode' = 'append'" in sent[0]
+    assert sent[1].startswith("CREATE VIEW `ctt-r1-") and "FROM `ctt.r1.t.src`" in sent[1]
+    view = eng.catalog.views[0]
+    eng.close()
+    assert server.app.created[-1]["spec"]["statement"] == f"DROP VIEW IF EXISTS `{view}`"
+    assert all(b["name"].startswith("ctt-r1-") for b in server.app.created)
+
+
+def test_delete_prefixed_removes_only_the_runs_statements(
+    server: Any, engine: ConfluentEngine
+) -> None:
+    for name in ("ctt-runa-1", "ctt-runa-job", "ctt-runb-1"):
+        engine.submit("SELECT 1", name=name)
+    assert sorted(engine.delete_prefixed("ctt-runa-")) == ["ctt-runa-1", "ctt-runa-job"]
+    assert [s.name for s in engine.list_statements("ctt-")] == ["ctt-runb-1"]

@@ -297,7 +297,7 @@ output "flink_api_secret" {
 }
 
 output "kafka_bootstrap_servers" {
-  description = "-> CONFLUENT_KAFKA_BOOTSTRAP_SERVERS (host:port)"
+  description = "-> CONFLUENT_KAFKA_BOOTSTRAP (host:port)"
   value       = trimprefix(data.confluent_kafka_cluster.this.bootstrap_endpoint, "SASL_SSL://")
 }
 

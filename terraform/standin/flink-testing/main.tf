@@ -238,7 +238,7 @@ output "flink_api_secret" {
 }
 
 output "kafka_bootstrap_servers" {
-  description = "-> CONFLUENT_KAFKA_BOOTSTRAP_SERVERS"
+  description = "-> CONFLUENT_KAFKA_BOOTSTRAP"
   value       = "pkc-standin.${lower(module.spec.compute_pool.region)}.${lower(module.spec.compute_pool.cloud)}.confluent.cloud:9092"
 }
 

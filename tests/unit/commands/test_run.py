@@ -10,7 +10,7 @@ import yaml
 
 from ctt.commands import run as run_cmd
 from ctt.console import Output
-from ctt.errors import ExitCode, UsageError
+from ctt.errors import ConfigError, ExitCode, UsageError
 from ctt.report.model import ErrorKind, RunNotPassed, Status, exit_code
 
 JUNIT = (
@@ -46,7 +46,7 @@ def _args(**kw: Any) -> dict[str, Any]:
         (None, {"plan": Path("p.json"), "suite": "s"}, "give --plan or --suite, not both"),
         ([Path("specs")], {"plan": Path("p.json")}, "cannot be combined with --plan/--suite"),
         (None, {"suite": "s", "timeout": "soon"}, "--timeout"),
-        (None, {"engine": "confluent"}, "--engine confluent is not wired"),
+        (None, {"engine": "spark"}, "--engine spark: give local or confluent"),
     ],
 )
 def test_arguments_that_cannot_go_together_are_usage_errors(
@@ -54,6 +54,17 @@ def test_arguments_that_cannot_go_together_are_usage_errors(
 ) -> None:
     with pytest.raises(UsageError, match=message) as info:
         run_cmd.run(Output(quiet=True), paths, **_args(**kw))
+    assert exit_code(info.value) is ExitCode.USAGE
+
+
+def test_confluent_without_its_variables_stops_before_any_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for var in ("CONFLUENT_FLINK_API_KEY", "CONFLUENT_ORG_ID", "CONFLUENT_KAFKA_BOOTSTRAP"):
+        monkeypatch.delenv(var, raising=False)
+    spec = Path(__file__).resolve().parents[3] / "specs" / "basic_field_transformation.yaml"
+    with pytest.raises(ConfigError, match=r"CONFLUENT_FLINK_API_KEY.*CONFLUENT_ORG_ID") as info:
+        run_cmd.run(Output(quiet=True), [spec], **_args(engine="confluent"))
     assert exit_code(info.value) is ExitCode.USAGE
 
 

@@ -1,0 +1,169 @@
+"""What a run on Confluent Cloud needs besides the runner: settings, Kafka access, refusals, cleanup.
+
+The runner is the same for both engines; this module builds its two seams for
+Confluent Cloud (an engine factory over the statements API and a Kafka client
+with the cluster's API key), says up front which tests only the local engine
+can run, and removes whatever statements a run left behind.
+
+:func:`confluent_target` is the one place the settings are built: ``overrides``
+(e.g. the outputs of a Terraform apply) win over the environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ctt.config.spec import LoadedTest
+from ctt.engines.base import EngineError, FlinkEngine, StatementError
+from ctt.engines.confluent import DOCS, ConfluentEngine, ConfluentSettings
+from ctt.engines.confluent_dialect import ConfluentDialectError, fold_client_side, to_confluent
+from ctt.engines.factory import EngineFactory
+from ctt.errors import ConfigError
+from ctt.expect import snapshot
+from ctt.flinktest.sql_setup import sql_source
+from ctt.kafka.client import ConfluentKafka
+
+__all__ = ["ConfluentTarget", "KafkaSettings", "confluent_target", "local_only"]
+
+Say = Callable[[str], None]
+
+
+class KafkaSettings(BaseSettings):
+    """The Kafka cluster behind the Confluent environment: ``CONFLUENT_KAFKA_*`` variables.
+
+    Without an API key the client talks plaintext (the contract server's local Kafka);
+    with one it uses SASL_SSL/PLAIN, as Confluent Cloud requires.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CONFLUENT_KAFKA_", extra="ignore")
+
+    bootstrap: str
+    api_key: str | None = None
+    api_secret: SecretStr | None = None
+
+    def client_config(self) -> dict[str, str]:
+        if not self.api_key:
+            return {}
+        return {
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanisms": "PLAIN",
+            "sasl.username": self.api_key,
+            "sasl.password": self.api_secret.get_secret_value() if self.api_secret else "",
+        }
+
+
+def _settings(model: type[BaseSettings], prefix: str, overrides: Mapping[str, Any]) -> Any:
+    """``model`` from the environment and ``overrides``; one line naming what is missing."""
+    try:
+        return model(**overrides)
+    except ValidationError as exc:
+        missing = [
+            prefix + str(err["loc"][0]).upper() for err in exc.errors() if err["type"] == "missing"
+        ]
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            raise ConfigError(f"{', '.join(missing)} {verb} not set", hint=DOCS) from None
+        first = exc.errors()[0]
+        raise ConfigError(f"{prefix}{str(first['loc'][0]).upper()}: {first['msg']}") from None
+
+
+class ConfluentTarget:
+    """The runner's engine factory and Kafka client for one run on Confluent Cloud."""
+
+    def __init__(
+        self, settings: ConfluentSettings, kafka: KafkaSettings, *, run_id: str, say: Say
+    ) -> None:
+        self.settings = settings
+        self.kafka_settings = kafka
+        self.run_id = run_id
+        self.say = say
+        self.prefix = f"ctt-{run_id}"
+        self.kafka = ConfluentKafka(kafka.bootstrap, config=kafka.client_config())
+
+    @property
+    def engines(self) -> EngineFactory:
+        def open_engine() -> FlinkEngine:
+            return ConfluentEngine(self.settings, name_prefix=self.prefix, say=self.say)
+
+        return open_engine
+
+    def describe(self) -> str:
+        return (
+            f"Confluent Cloud {self.settings.flink_endpoint()} (environment "
+            f"{self.settings.env_id}, compute pool {self.settings.compute_pool_id}), "
+            f"Kafka {self.kafka_settings.bootstrap}"
+        )
+
+    def refusal(self, lt: LoadedTest) -> str | None:
+        """Why only the local engine can run this test, or None."""
+        reason = local_only(lt)
+        if reason is None and lt.test.late_rows is not None and not self.settings.cloud_api_key:
+            reason = (
+                "late_rows waits for the watermark, which Confluent Cloud reports through the "
+                "Metrics API: set CONFLUENT_CLOUD_API_KEY/SECRET"
+            )
+        return reason
+
+    def cleanup(self) -> list[str]:
+        """Delete every statement of the run that is still there (idempotent)."""
+        with ConfluentEngine(self.settings, say=self.say) as engine:
+            try:
+                return engine.delete_prefixed(self.prefix)
+            except (EngineError, StatementError) as exc:
+                self.say(f"cleanup: could not list/delete statements {self.prefix}-*: {exc}")
+                return []
+
+
+def confluent_target(
+    *, run_id: str, say: Say, overrides: Mapping[str, Any] | None = None
+) -> ConfluentTarget:
+    """Settings from ``CONFLUENT_*`` (and ``overrides``, e.g. Terraform outputs) for a run."""
+    extra = dict(overrides or {})
+    kafka_keys = {k: extra.pop(k) for k in list(extra) if k.startswith("kafka_")}
+    settings = _settings(ConfluentSettings, "CONFLUENT_", extra)
+    settings.flink_endpoint()
+    kafka = _settings(
+        KafkaSettings,
+        "CONFLUENT_KAFKA_",
+        {k.removeprefix("kafka_"): v for k, v in kafka_keys.items()},
+    )
+    return ConfluentTarget(settings, kafka, run_id=run_id, say=say)
+
+
+def local_only(lt: LoadedTest) -> str | None:
+    """The first thing in the test Confluent Cloud's Flink SQL does not have, as one line."""
+    for name, table in lt.test.tables.items():
+        for column, typ in table.schema_.items():
+            if "PROCTIME(" in typ.upper().replace(" ", ""):
+                return f"table {name}: column {column} is PROCTIME(), which Confluent Cloud lacks"
+    try:
+        src = sql_source(lt)
+        for stmt in fold_client_side(src.text).statements:
+            to_confluent(stmt)
+    except ConfluentDialectError as exc:
+        where = f" (SQL line {exc.sql_line})" if exc.sql_line else ""
+        return f"{exc.message}{where}"
+    except ConfigError:
+        return None  # the runner reports a broken template with its file and line
+    return _needs_late_count(lt)
+
+
+def _needs_late_count(lt: LoadedTest) -> str | None:
+    """Checks that read Flink's numLateRecordsDropped, which Confluent's metrics do not have."""
+    for item in lt.test.validation:
+        for name, raw in item.items():
+            if name == "late_data_handling" or (
+                name == "row_count_relation" and "late_dropped" in str(raw)
+            ):
+                return f"{name} reads Flink's late-records-dropped count, which {_NO_COUNT}"
+    snap = snapshot.load(snapshot.path_for(lt.file, lt.test.name))
+    if snap is not None and snap.late_dropped is not None:
+        return f"its snapshot records Flink's late-records-dropped count, which {_NO_COUNT}"
+    return None
+
+
+_NO_COUNT = "Confluent Cloud's statement metrics do not report"
