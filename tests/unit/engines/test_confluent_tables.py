@@ -177,3 +177,20 @@ def test_bounded_upsert_tables_stay_bounded_on_the_way_back() -> None:
     back = parse_create_table(to_kafka_ddl(ConfluentCatalog("p").translate(local), "b"))
     want = parse_create_table(local)
     assert back is not None and want is not None and back.options == want.options
+
+
+@pytest.mark.parametrize(
+    ("spec", "section"),
+    [
+        ("errors/malformed_orders.yaml", "error_handling"),
+        ("errors/poison_record.yaml", "error_handling"),
+        ("state/checkpointing.yaml", "checkpoint"),
+        ("table_api/user_programs.yaml", "table_api"),
+    ],
+)
+def test_sections_the_confluent_engine_does_not_run_are_refused_by_name(
+    spec: str, section: str
+) -> None:
+    for lt in load_spec(SPECS / spec):
+        reason = local_only(lt)
+        assert reason is not None and section in reason
