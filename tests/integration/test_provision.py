@@ -232,7 +232,10 @@ def test_sigint_to_ctt_run_provision_destroys_what_was_made(standin: Path, tmp_p
             assert time.monotonic() < deadline, "ctt run --provision did not end"
             ready, _, _ = select.select([reader], [], [], 0.2)
             if ready:
-                chunk = os.read(reader, 65536)
+                try:
+                    chunk = os.read(reader, 65536)
+                except BlockingIOError:  # a writer came and went between select and read
+                    continue
                 data += chunk
                 if not chunk and proc.poll() is not None:
                     break
