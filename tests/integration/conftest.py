@@ -21,9 +21,10 @@ from ctt.stack.supervisor import LocalStack
 class StackHandle:
     """The running stack's state, plus what failure tests need (restart the broker)."""
 
-    def __init__(self, stack: LocalStack, state: StackState) -> None:
+    def __init__(self, stack: LocalStack, state: StackState, *, owned: bool = False) -> None:
         self._stack = stack
         self.state = state
+        self.owned = owned  # started by this test session (so tests may kill its processes)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.state, name)
@@ -41,7 +42,7 @@ def stack() -> Iterator[StackHandle]:
     sup = LocalStack()
     state, started = sup.up()
     try:
-        yield StackHandle(sup, state)
+        yield StackHandle(sup, state, owned=started)
     finally:
         if started:
             sup.down()
