@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 
@@ -10,3 +12,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "/integration/" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+
+
+needs_terraform = pytest.mark.skipif(
+    shutil.which("terraform") is None,
+    reason="terraform is not on PATH: ctt drives the user's terraform binary and cannot fetch one "
+    "(the HashiCorp releases are out of reach here); install Terraform >= 1.6 to run these",
+)

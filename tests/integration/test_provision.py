@@ -25,6 +25,7 @@ import pytest
 from ctt.errors import UsageError
 from ctt.infra.provision import confluent_run, module_variables, provisioned
 from ctt.infra.terraform import TerraformError
+from tests.conftest import needs_terraform
 
 REPO = Path(__file__).resolve().parents[2]
 IDS = {
@@ -41,7 +42,7 @@ SEED_TOPICS = {
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform not on PATH"),
+    needs_terraform,
 ]
 
 

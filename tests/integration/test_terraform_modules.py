@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from ctt.infra.terraform import Terraform
+from tests.conftest import needs_terraform
 
 REPO = Path(__file__).resolve().parents[2]
 SUITES = REPO / "continuous-testing/config/suites.yaml"
@@ -30,7 +31,7 @@ TERRAFORM_SUITES = ["streaming_tests", "topic_tests", "connector_tests", "rbac_t
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform not on PATH"),
+    needs_terraform,
 ]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from ctt.ci.execute import ExecOptions, _command, execute
 from ctt.config.suites import Suite, SuiteCatalogue, SuiteKind
 from ctt.report.junit import read_junit
 from ctt.report.model import Status
+from tests.conftest import needs_terraform
 
 EMIT = textwrap.dedent(
     """
@@ -263,7 +263,7 @@ def test_flink_suites_go_through_ctt_run(tmp_path: Path) -> None:
     assert cwd is None
 
 
-@pytest.mark.skipif(shutil.which("terraform") is None, reason="terraform is not on PATH")
+@needs_terraform
 def test_terraform_suite_runs_terraform_test(tmp_path: Path) -> None:
     mod = tmp_path / "mod"
     (mod / "tests").mkdir(parents=True)
