@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ctt.ci.gitlab import GitLab, Pipeline
 from ctt.errors import InfraError, TestsFailed, UsageError
+from ctt.polling import Backoff
 
 __all__ = ["FINAL", "Poll", "outcome", "parse_variables", "watch"]
 
@@ -50,7 +51,7 @@ def watch(
     """Poll until the pipeline is final; InfraError when the deadline passes first."""
     poll = poll or Poll()
     end = poll.clock() + poll.deadline
-    wait = poll.first
+    interval = Backoff(poll.longest, first=poll.first, growth=2.0)
     seen: str | None = None
     while True:
         current = api.pipeline(pipeline_id)
@@ -66,8 +67,7 @@ def watch(
                 f"pipeline {pipeline_id} is still {current.status} after {poll.deadline:.0f}s",
                 hint=f"follow it at {current.web_url}" if current.web_url else None,
             )
-        poll.sleep(min(wait, left))
-        wait = min(wait * 2, poll.longest)
+        poll.sleep(min(interval.next_interval(), left))
 
 
 def outcome(pipeline: Pipeline) -> None:

@@ -540,9 +540,10 @@ class FlinkTestRunner:
         engine, handle = ctx.engine, ctx.handle
         assert engine is not None and handle is not None
         ctx.note(f"job failed as the spec expects: {exc.cause.summary()}")
+        backoff = Backoff(self.poll_s)
         while engine.status(handle).phase not in (Phase.FAILED, Phase.STOPPED):
             self._check_deadline(lt, ctx, deadline, "waiting for the failed job to stop restarting")
-            time.sleep(self.poll_s)
+            backoff.wait()
         metrics = engine.metrics(handle)
         restarts = metrics.restarts
         ctx.note(f"job FAILED after {restarts} restarts")
