@@ -148,7 +148,12 @@ ResultsOpt = Annotated[
 ]
 TestsAtOnceOpt = Annotated[
     int | None,
-    typer.Option("--parallel", "-p", min=1, help="Tests at once (specs; default: stack slots)."),
+    typer.Option(
+        "--parallel",
+        "-p",
+        min=1,
+        help="Jobs at once (specs; default: the stack's slots); as many more tests plan meanwhile.",
+    ),
 ]
 
 

@@ -115,7 +115,7 @@ def run_specs(
         )
         with reporter:
             done = runner.run(tests, on_result=reporter.finished)
-        report.tests = done.tests
+        report.tests, report.slots = done.tests, done.slots
     report.tests = broken + report.tests
     report.finish(time.monotonic() - t0)
     write_reports(report, junit=junit, results=results)

@@ -10,6 +10,7 @@ suffix of the run-scoped topic names) once input has arrived.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +30,8 @@ from ctt.engines.base import (
 )
 from ctt.kafka.memory import MemoryKafka
 from ctt.observed.model import StatementMetrics
+
+_TOPIC = re.compile(r"'topic'\s*=\s*'([^']+)'")
 
 
 class FakeScript(BaseModel):
@@ -136,8 +139,12 @@ class FakeEngine:
         if self._emitted or self.kafka is None:
             return
         self._emitted = True
+        # Only the topics this session's tables name: tests running side by side share Kafka.
+        own = set(_TOPIC.findall("\n".join(self.ran)))
         for table, rows in self.script.outputs.items():
             for topic in self.kafka.topics:
+                if own and topic not in own:
+                    continue
                 if topic.endswith("." + table) or topic.endswith("_" + table):
                     for row in rows:
                         self.kafka.append(topic, json.dumps(row).encode())

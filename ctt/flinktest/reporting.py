@@ -91,6 +91,8 @@ class TerminalReporter:
         if s.skipped:
             parts.append(f"{s.skipped} skipped")
         self.out.info(f"{', '.join(parts)} in {report.duration_s:.1f}s (run {report.run_id})")
+        if report.slots is not None:
+            self.out.info(report.slots.line())
 
 
 def to_junit(report: RunReport) -> list[TestSuiteResult]:

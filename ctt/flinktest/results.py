@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ctt.errors import ExitCode
+from ctt.flinktest.slots import SlotUse
 from ctt.observed.model import Outcome
 from ctt.report.model import ErrorKind, RunSummary, Status, exit_code
 
@@ -56,6 +57,7 @@ class RunReport(BaseModel):
     duration_s: float = 0.0
     tests: list[TestResult] = Field(default_factory=list)
     summary: RunSummary = Field(default_factory=RunSummary)
+    slots: SlotUse | None = Field(None, description="the cluster's slot use while the run went")
 
     def finish(self, duration_s: float) -> None:
         self.duration_s = duration_s

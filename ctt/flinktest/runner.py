@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from ctt.config.spec import Completion, FlinkTest, LateRows, LoadedTest, OutputMode, RowOrder
 from ctt.engines.base import (
     FAILED_PHASES,
+    Capacity,
     FailureCause,
     FlinkEngine,
     JobFailed,
@@ -46,6 +47,7 @@ from ctt.flinktest.job_metrics import result_metrics
 from ctt.flinktest.outputs import UndecodableOutput, decode
 from ctt.flinktest.pacing import Pacer
 from ctt.flinktest.results import RunReport, TestResult
+from ctt.flinktest.slots import SlotBudget, SlotSampler
 from ctt.flinktest.sql_setup import Job, OutputPlan, SqlSetup, SqlSource, sql_source, targets
 from ctt.kafka.client import ConfluentKafka, KafkaClient, OutputReader
 from ctt.kafka.naming import new_run_id, test_scope
@@ -136,6 +138,7 @@ class _Ctx:
         self.recovery: recovery_mod.Recovery | None = None  # the spec's `recovery:` scenario
         self.restarting = False  # a scenario waits for Flink to restart the job
         self.job: tuple[str, str, dict[str, str]] | None = None  # (sql, name, SETs) to resubmit
+        self.slot_held = False  # a SlotBudget permit, from submitting the job to cancelling it
         self.log: list[str] = []
         self.started = time.monotonic()
 
@@ -164,6 +167,7 @@ class FlinkTestRunner:
         snapshots: Policy | None = None,
         poll_s: float = 0.1,
         faults: recovery_mod.Faults | None = None,
+        sample_slots: bool = True,
     ) -> None:
         self.snapshots = snapshots or Policy()
         if engines is None or kafka is None:
@@ -175,7 +179,9 @@ class FlinkTestRunner:
         self.kafka = kafka
         self.engine_name = engine_name
         self.run_id = run_id or new_run_id()
-        self.parallel = max(1, parallel or (stack.slots if stack else 1))
+        self.parallel = max(1, parallel or (stack.slots if stack else 1))  # jobs at once
+        self.sample_slots = sample_slots
+        self._budget = SlotBudget(self.parallel)
         self.listener = listener or (lambda _t, _p: None)
         self.keep = keep
         self.poll_s = poll_s
@@ -193,8 +199,14 @@ class FlinkTestRunner:
         results: dict[int, TestResult] = {}
         # A recovery scenario kills the TaskManager every job runs on: run such tests alone.
         alone = any(lt.test.recovery is not None and not lt.test.skip for lt in tests)
-        workers = 1 if alone else min(self.parallel, max(1, len(tests)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ctt-test") as pool:
+        jobs = 1 if alone else self.parallel
+        self._budget = SlotBudget(jobs)
+        # Twice as many workers as job permits: while one job runs, the next test plans.
+        workers = min(2 * jobs, max(1, len(tests)))
+        with (
+            self._sampling() as sampler,
+            ThreadPoolExecutor(workers, thread_name_prefix="ctt-test") as pool,
+        ):
             futures = {pool.submit(self.run_one, lt): i for i, lt in enumerate(tests)}
             try:
                 for fut, i in futures.items():
@@ -209,8 +221,23 @@ class FlinkTestRunner:
                         if on_result:
                             on_result(results[i])
         report.tests = [results[i] for i in sorted(results)]
+        report.slots = sampler.result()
         report.finish(time.monotonic() - t0)
         return report
+
+    @contextlib.contextmanager
+    def _sampling(self) -> Iterator[SlotSampler]:
+        """Samples the cluster's slot use on an engine session of its own, closed at the end."""
+        if not self.sample_slots:
+            yield SlotSampler(Capacity)  # never started: no samples, no SlotUse
+            return
+        engine = self.engines()
+        try:
+            with SlotSampler(engine.capacity) as sampler:
+                yield sampler
+        finally:
+            with contextlib.suppress(CttError):
+                engine.close()
 
     def run_one(self, lt: LoadedTest) -> TestResult:
         test = lt.test
@@ -291,6 +318,8 @@ class FlinkTestRunner:
         job, plans, settings, topic_of = self._create_tables(lt, ctx, outs, inputs)
 
         try:
+            self._phase(lt, ctx, "waiting for one of the run's slots")
+            deadline += self._take_slot(ctx)
             self._phase(lt, ctx, "starting job")
             reader = self._start_job(lt, ctx, job, plans, settings, deadline)
 
@@ -346,6 +375,22 @@ class FlinkTestRunner:
             test, src, ctx.stmts, inputs, topic_of, spec=lt.source_map
         )
         return job, plans, settings, topic_of
+
+    def _take_slot(self, ctx: _Ctx) -> float:
+        """Wait for one of the run's job permits; the seconds waited, which the test's
+        timeout does not count (queueing behind the run's other tests is not the test's time)."""
+        t0 = time.monotonic()
+
+        def give_up() -> None:
+            if self.cancel.is_set():
+                raise Cancelled("interrupted")
+
+        self._budget.acquire(give_up)
+        ctx.slot_held = True
+        waited = time.monotonic() - t0
+        if waited >= 0.05:
+            ctx.note(f"waited {waited:.1f}s for one of the run's slots")
+        return waited
 
     def _start_job(
         self,
@@ -913,6 +958,9 @@ class FlinkTestRunner:
                 ctx.engine.close()
             except CttError as exc:
                 ctx.note(f"cleanup: could not close the engine session: {exc}")
+        if ctx.slot_held:  # the job is gone: the next test may submit
+            ctx.slot_held = False
+            self._budget.release()
         if ctx.topics and not self.keep:
             try:
                 self.kafka.delete_topics(ctx.topics)

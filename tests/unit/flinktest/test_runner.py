@@ -65,7 +65,7 @@ class Harness:
             return engine
 
         self.runner = FlinkTestRunner(
-            engines=factory, kafka=self.kafka, listener=listener, poll_s=0.001
+            engines=factory, kafka=self.kafka, listener=listener, poll_s=0.001, sample_slots=False
         )
 
     def run(self, tests: list[LoadedTest]) -> RunReport:
