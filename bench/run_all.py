@@ -31,6 +31,7 @@ BENCHMARKS = (
     "oracle",
     "selection",
     "aggregate",
+    "pipeline",
 )
 
 
