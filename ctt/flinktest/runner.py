@@ -46,6 +46,7 @@ from ctt.flinktest import recovery as recovery_mod
 from ctt.flinktest.job_metrics import result_metrics
 from ctt.flinktest.outputs import UndecodableOutput, decode
 from ctt.flinktest.pacing import Pacer
+from ctt.flinktest.plan_cache import PlanCache
 from ctt.flinktest.results import RunReport, TestResult
 from ctt.flinktest.slots import SlotBudget, SlotSampler
 from ctt.flinktest.sql_setup import Job, OutputPlan, SqlSetup, SqlSource, sql_source, targets
@@ -182,6 +183,7 @@ class FlinkTestRunner:
         self.parallel = max(1, parallel or (stack.slots if stack else 1))  # jobs at once
         self.sample_slots = sample_slots
         self._budget = SlotBudget(self.parallel)
+        self.plans = PlanCache()  # CTAS columns and changelog modes, by SQL text, for the run
         self.listener = listener or (lambda _t, _p: None)
         self.keep = keep
         self.poll_s = poll_s
@@ -363,7 +365,9 @@ class FlinkTestRunner:
         test, src = lt.test, ctx.src
         assert src is not None
         engine = ctx.engine = self.engines()
-        setup = SqlSetup(engine, run_id=self.run_id, bootstrap=self.kafka.bootstrap_servers)
+        setup = SqlSetup(
+            engine, run_id=self.run_id, bootstrap=self.kafka.bootstrap_servers, plans=self.plans
+        )
         # Topics first: the tables' DDL does not create them.
         topic_of = setup.topic_names(test, outs, scope=ctx.scope)
         partitions = {

@@ -24,6 +24,7 @@ from ctt.engines.base import FlinkEngine, ResultRow, StatementError
 from ctt.errors import ConfigError, snippet
 from ctt.flinktest import dlq_routing
 from ctt.flinktest.inputs import TableInput
+from ctt.flinktest.plan_cache import PlanCache, Planned
 from ctt.kafka.naming import scoped
 from ctt.observed.model import Column
 from ctt.sql import ddl, render, statements
@@ -225,16 +226,27 @@ def _rejected_in(
 class SqlSetup:
     """Runs the DDL part of a test in the engine session and returns the job's INSERT statements."""
 
-    def __init__(self, engine: FlinkEngine, *, run_id: str, bootstrap: str) -> None:
+    def __init__(
+        self,
+        engine: FlinkEngine,
+        *,
+        run_id: str,
+        bootstrap: str,
+        plans: PlanCache | None = None,
+    ) -> None:
         self.engine = engine
         self.run_id = run_id
         self.bootstrap = bootstrap
+        self.plans = plans
+        self._ddl: list[str] = []  # what this session ran, for the plan cache's key
 
     def _run(self, sql: str, rejected: Callable[[StatementError], ConfigError]) -> list[ResultRow]:
         try:
-            return self.engine.run(sql)
+            rows = self.engine.run(sql)
         except StatementError as exc:
             raise rejected(exc) from None
+        self._ddl.append(sql)
+        return rows
 
     def topic_names(self, test: FlinkTest, outs: set[str], *, scope: str) -> dict[str, str]:
         """Table -> topic: run-scoped unless the table pins `topic:`; CTAS targets included.
@@ -382,17 +394,14 @@ class SqlSetup:
         view = ddl.quote("__ctt_" + s.target)
         prefix = f"CREATE TEMPORARY VIEW {view} AS "
 
-        at_query = _rejected_in(src, s, prefix=prefix, positioned=False)  # ctt's statements
+        key = PlanCache.key(self._ddl, prefix + s.query, topics) if self.plans else ""
         self._run(prefix + s.query, _rejected_in(src, s, prefix=prefix))
-        described = self._run(f"DESCRIBE {view}", at_query)
-        cols = [
-            Column(
-                name=str(r.fields[0]), type=str(r.fields[1]) + ("" if r.fields[2] else " NOT NULL")
-            )
-            for r in described
-        ]
-        explain = self._run(f"EXPLAIN CHANGELOG_MODE SELECT * FROM {view}", at_query)
-        mode_ops = ddl.changelog_mode(str(explain[0].fields[0]) if explain else "")
+        planned = self.plans.get(key) if self.plans else None
+        if planned is None:
+            planned = self._plan(view, _rejected_in(src, s, prefix=prefix, positioned=False))
+            if self.plans:
+                self.plans.put(key, planned)
+        cols, mode_ops = planned.columns, planned.changelog
         declared = test.tables.get(s.target)
         if mode_ops == ["I"]:
             mode = ddl.SinkMode.APPEND
@@ -420,6 +429,20 @@ class SqlSetup:
             )
         return OutputPlan(
             table=s.target, topic=topic, columns=cols, mode=mode, declared=declared is not None
+        )
+
+    def _plan(self, view: str, at_query: Callable[[StatementError], ConfigError]) -> Planned:
+        """The view's columns (DESCRIBE) and changelog operations (EXPLAIN CHANGELOG_MODE)."""
+        described = self._run(f"DESCRIBE {view}", at_query)
+        cols = [
+            Column(
+                name=str(r.fields[0]), type=str(r.fields[1]) + ("" if r.fields[2] else " NOT NULL")
+            )
+            for r in described
+        ]
+        explain = self._run(f"EXPLAIN CHANGELOG_MODE SELECT * FROM {view}", at_query)
+        return Planned(
+            columns=cols, changelog=ddl.changelog_mode(str(explain[0].fields[0]) if explain else "")
         )
 
 

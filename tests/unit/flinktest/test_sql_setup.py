@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ctt.config.spec import LoadedTest, load_spec
 from ctt.engines.base import ResultRow, StatementError
 from ctt.errors import ConfigError
 from ctt.flinktest import inputs as inputs_mod
+from ctt.flinktest.plan_cache import PlanCache
 from ctt.flinktest.sql_setup import SqlSetup, sql_source
 from ctt.sql import statements
 
@@ -192,3 +195,62 @@ def test_a_statement_set_maps_to_the_insert_flink_points_into(tmp_path: Path) ->
     err = job.rejected(flink_says(job.sql, "amout"), src)
     assert (err.line, err.col) == (6, 18)
     assert caret(err) == ["6 |       SELECT id, amout FROM src;", "  |                  ^"]
+
+
+CTAS = """    flink_sql: |
+      CREATE TABLE out_t AS SELECT id FROM src;
+"""
+
+
+def _plan_with(cache: PlanCache, lt: LoadedTest, topics: dict[str, str]) -> Engine:
+    engine = Engine("never-there")
+    src = sql_source(lt)
+    stmts = statements.parse(src.text)
+    inputs = inputs_mod.build(lt.test, {"src"})
+    setup = SqlSetup(engine, run_id="r", bootstrap="b", plans=cache)  # type: ignore[arg-type]
+    setup.prepare(lt.test, src, stmts, inputs, topics, spec=lt.source_map)
+    return engine
+
+
+def planning(engine: Engine) -> list[str]:
+    return [s.split()[0] for s in engine.ran if s.startswith(("DESCRIBE", "EXPLAIN"))]
+
+
+def test_the_second_test_with_the_same_sql_skips_describe_and_explain(tmp_path: Path) -> None:
+    cache = PlanCache()
+    lt = write_spec(tmp_path / "t.yaml", CTAS)
+    first = _plan_with(cache, lt, {"src": "run1-a.src", "out_t": "run1-a.out_t"})
+    second = _plan_with(cache, lt, {"src": "run1-b.src", "out_t": "run1-b.out_t"})
+    assert planning(first) == ["DESCRIBE", "EXPLAIN"]
+    assert planning(second) == []  # other topics, same SQL: planned once
+    assert cache.hits == 1
+    assert any("CREATE TABLE" in s and "run1-b.out_t" in s for s in second.ran)  # still its sink
+
+
+def test_a_different_source_schema_is_planned_afresh(tmp_path: Path) -> None:
+    cache = PlanCache()
+    _plan_with(cache, write_spec(tmp_path / "a" / "t.yaml", CTAS), {"src": "a", "out_t": "b"})
+    other = write_spec(tmp_path / "b" / "t.yaml", CTAS.replace("SELECT id", "SELECT id, amount"))
+    assert planning(_plan_with(cache, other, {"src": "a", "out_t": "b"})) == ["DESCRIBE", "EXPLAIN"]
+    assert cache.hits == 0
+
+
+@given(
+    st.text(alphabet="abc.-_0123456789", min_size=3, max_size=12),
+    st.text(alphabet="abc.-_0123456789", min_size=3, max_size=12),
+)
+def test_keys_ignore_topic_names_and_offsets(topic_a: str, topic_b: str) -> None:
+    def ddl(topic: str, offsets: str) -> str:
+        return (
+            f"CREATE TABLE src (id BIGINT) WITH ('topic' = '{topic}', "
+            f"'scan.bounded.specific-offsets' = '{offsets}')"
+        )
+
+    a = PlanCache.key(
+        [ddl(topic_a, "partition:0,offset:3")], "SELECT id FROM src", {"src": topic_a}
+    )
+    b = PlanCache.key(
+        [ddl(topic_b, "partition:0,offset:9")], "SELECT id FROM src", {"src": topic_b}
+    )
+    assert a == b
+    assert a != PlanCache.key([ddl(topic_a, "x")], "SELECT id + 1 FROM src", {"src": topic_a})
