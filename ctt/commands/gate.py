@@ -51,6 +51,8 @@ def gate(
                 r.condition, r.actual, r.threshold, f"[{style}]{verdict}[/{style}]", r.detail or ""
             )
         out.table(table)
+        for c in report.performance_regressions:
+            out.info(f"performance {c.verdict.value}: {c.describe()}")
     if report.blocked:
         blocking = [r.condition for r in report.results if r.verdict is Verdict.FAIL and r.blocking]
         raise TestsFailed(f"blocking quality gates failed: {', '.join(blocking)}")

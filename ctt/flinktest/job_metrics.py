@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from ctt.observed.model import StatementMetrics
+from collections.abc import Iterable
+
+from ctt.observed.model import InputRecord, StatementMetrics
+from ctt.validate.checks.checkpoint_duration_p95 import p95
 
 MetricValue = float | int | str | None
 
 
-def result_metrics(m: StatementMetrics) -> dict[str, MetricValue]:
+def watermark_lag_ms(m: StatementMetrics, inputs: Iterable[InputRecord]) -> int | None:
+    """Newest event time ctt sent minus the job's watermark when the metrics were read (>= 0);
+    None without event time or a watermark."""
+    newest = max((r.event_time_ms for r in inputs if r.event_time_ms is not None), default=None)
+    if newest is None or m.watermark_ms is None:
+        return None
+    return max(0, newest - m.watermark_ms)
+
+
+def result_metrics(
+    m: StatementMetrics, inputs: Iterable[InputRecord] = ()
+) -> dict[str, MetricValue]:
     """Counts and checkpoint figures; a figure the engine does not report is left out."""
     out: dict[str, MetricValue] = {
         "late_records_dropped": m.late_records_dropped,
@@ -16,6 +30,9 @@ def result_metrics(m: StatementMetrics) -> dict[str, MetricValue]:
     }
     if m.restarts is not None:
         out["restarts"] = m.restarts
+    lag = watermark_lag_ms(m, inputs)
+    if lag is not None:
+        out["watermark_lag_ms"] = lag
     if m.backpressure_ratio is not None:
         out["backpressure_max"] = m.backpressure_ratio
     busy = [v.busy_ratio for v in m.vertices if v.busy_ratio is not None]
@@ -34,6 +51,7 @@ def result_metrics(m: StatementMetrics) -> dict[str, MetricValue]:
         out["checkpoints_restored"] = cps.restored
         if cps.durations_ms:
             out["checkpoint_duration_max_ms"] = max(cps.durations_ms)
+            out["checkpoint_duration_p95_ms"] = p95(cps.durations_ms)
         if cps.last_size_bytes is not None:
             out["checkpoint_size_bytes"] = cps.last_size_bytes
     return out

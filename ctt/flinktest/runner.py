@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from ctt.config.spec import Completion, FlinkTest, LateRows, LoadedTest, OutputMode, RowOrder
 from ctt.engines.base import (
     FAILED_PHASES,
+    EngineError,
     FailureCause,
     FlinkEngine,
     JobFailed,
@@ -65,6 +66,7 @@ from ctt.sql import statements
 from ctt.stack.state import StackState
 from ctt.stack.supervisor import LocalStack
 from ctt.validate import registry
+from ctt.validate.latency import DEFAULT_WARMUP, percentile_metrics
 
 _SLOT_ATTEMPTS = 5
 _SMALL_INPUT_ROWS = 1000
@@ -418,6 +420,11 @@ class FlinkTestRunner:
         if state is not None and state.min_checkpoints:
             self._wait_for_checkpoints(lt, ctx, state.min_checkpoints, deadline)
         metrics = ctx.engine.metrics(ctx.handle)
+        if metrics.watermark_ms is None and any(
+            r.event_time_ms is not None for rs in produced.values() for r in rs
+        ):
+            with contextlib.suppress(EngineError):
+                metrics.watermark_ms = ctx.engine.watermark(ctx.handle)
         if metrics.checkpoints is not None and ctx.checkpoints_at_start is not None:
             metrics.checkpoints.failed_while_starting = ctx.checkpoints_at_start.failed
         if ctx.late_dropped is not None:
@@ -524,7 +531,10 @@ class FlinkTestRunner:
             dead_letters=error_reports.dlq_rows(vctx.dead_letters.records)
             if vctx.dead_letters
             else None,
-            metrics=result_metrics(metrics),
+            metrics={
+                **result_metrics(metrics, (r for rs in produced.values() for r in rs)),
+                **percentile_metrics(vctx, warmup=_warmup(lt.test)),
+            },
         )
 
     def _failed_as_expected(
@@ -953,6 +963,11 @@ def _note_late_as_written(ctx: _Ctx, name: str, segment: list[GeneratedRecord]) 
             "behind the watermark by event time; sent as written "
             "(`late_rows: wait_for_watermark` holds it back)"
         )
+
+
+def _warmup(test: FlinkTest) -> int:
+    """Records left out of the latency percentiles every test keeps: ``performance.warmup``."""
+    return test.performance.warmup if test.performance else DEFAULT_WARMUP
 
 
 def _validations(test: FlinkTest) -> list[dict[str, Any]]:
