@@ -89,7 +89,7 @@ def _aggregate(
 
     from ctt.ci.aggregate import MERGED_JUNIT, collect, compute_metrics, planned_from
     from ctt.ci.history import HistoryStore, database_url
-    from ctt.ci.perf_regression import settings_from
+    from ctt.ci.perf_regression import margins_of, settings_from
     from ctt.config.gates import DEFAULT_GATES_FILE
     from ctt.report.html import write_html
     from ctt.report.junit import write_junit
@@ -97,7 +97,9 @@ def _aggregate(
     from ctt.report.results import RunMeta
 
     planned = planned_from(plan)
-    perf = settings_from(gates or DEFAULT_GATES_FILE, required=gates is not None)
+    gates_file = gates or DEFAULT_GATES_FILE
+    perf = settings_from(gates_file, required=gates is not None)
+    margins_of(perf, source=gates_file)  # a misspelt metric is the user's error, before any work
     meta = RunMeta.from_env(branch=branch, target_branch=target_branch)
     run = collect(inputs, planned=planned, meta=meta)
     url = database_url(history or os.environ.get("CTT_HISTORY_URL"))

@@ -119,6 +119,26 @@ def local_engines(stack: StackState) -> EngineFactory:
     )
 
 
+class _LagProbe:
+    """Watermark lag while a paced (rate-controlled) input is sent: the newest event time sent
+    minus the job's watermark, read at most once a second (a few REST calls each)."""
+
+    INTERVAL_S = 1.0
+
+    def __init__(self) -> None:
+        self.next_at = time.monotonic() + self.INTERVAL_S
+
+    def sample(self, ctx: _Ctx, newest_ms: int) -> None:
+        if time.monotonic() < self.next_at or ctx.engine is None or ctx.handle is None:
+            return
+        self.next_at = time.monotonic() + self.INTERVAL_S
+        with contextlib.suppress(EngineError):
+            mark = ctx.engine.watermark(ctx.handle)
+            if mark is not None:
+                lag = max(0, newest_ms - mark)
+                ctx.watermark_lag_ms = max(lag, ctx.watermark_lag_ms or 0)
+
+
 class _Ctx:
     """Per-test bookkeeping the cleanup needs, filled as the test goes."""
 
@@ -137,6 +157,7 @@ class _Ctx:
         self.checkpoints_at_start: CheckpointStats | None = None  # once every task ran
         self.recovery: recovery_mod.Recovery | None = None  # the spec's `recovery:` scenario
         self.restarting = False  # a scenario waits for Flink to restart the job
+        self.watermark_lag_ms: int | None = None  # the most seen while a paced input was sent
         self.job: tuple[str, str, dict[str, str]] | None = None  # (sql, name, SETs) to resubmit
         self.log: list[str] = []
         self.started = time.monotonic()
@@ -532,7 +553,11 @@ class FlinkTestRunner:
             if vctx.dead_letters
             else None,
             metrics={
-                **result_metrics(metrics, (r for rs in produced.values() for r in rs)),
+                **result_metrics(
+                    metrics,
+                    (r for rs in produced.values() for r in rs),
+                    running_lag_ms=ctx.watermark_lag_ms,
+                ),
                 **percentile_metrics(vctx, warmup=_warmup(lt.test)),
             },
         )
@@ -697,6 +722,9 @@ class FlinkTestRunner:
         conf = _SEGMENT_PRODUCER if small or len(segments) > 1 or hold is not None else None
         parts = {r.partition for r in records} | ({hold.partition} if hold else set())
         seen: dict[int, int] = {}  # partition -> highest event time sent
+        lag_probe = (
+            _LagProbe() if pacer is not None and inp.watermark_delay_ms is not None else None
+        )
         for segment in segments + ([[hold]] if hold is not None else []):
             self._check_deadline(lt, ctx, deadline, "producing input")
             first = segment[0]
@@ -721,6 +749,8 @@ class FlinkTestRunner:
             ctx.sent += sum(1 for r in segment if r.fields is not None and not r.malformed)
             for r in segment:
                 seen[r.partition] = max(seen.get(r.partition, r.event_time_ms), r.event_time_ms)
+            if lag_probe is not None and seen:
+                lag_probe.sample(ctx, max(seen.values()))
         self._recovery_step(lt, ctx, deadline)
         if pacer is not None and (achieved := pacer.achieved()) is not None:
             ctx.note(f"{name}: produced at {achieved:.0f} records/s (rate {pacer.rate:g})")

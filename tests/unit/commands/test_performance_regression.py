@@ -112,3 +112,22 @@ def test_a_lasting_latency_step_warns_then_blocks_after_k_runs(
     assert len(series[("windows::tumble", "local", "throughput_records_per_s")]) == 7
     html = Path("consolidated-test-report.html").read_text()
     assert 'id="performance-metrics"' in html and "perf-card regressed" in html
+
+
+def test_a_misspelt_metric_or_a_missing_gates_file_is_the_users_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ctt.commands.aggregate import aggregate
+    from ctt.console import Output
+    from ctt.errors import ConfigError
+
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "gates.yaml"
+    bad.write_text(GATES + "    margins: {latency_p95: 10%}\n")
+    history = str(tmp_path / "h.sqlite")
+    with pytest.raises(ConfigError, match="latency_p95") as info:
+        aggregate(Output(quiet=True), [tmp_path], history=history, gates=bad)
+    assert info.value.file == str(bad) and "latency_p95_ms" in (info.value.hint or "")
+    with pytest.raises(ConfigError):
+        aggregate(Output(quiet=True), [tmp_path], history=history, gates=tmp_path / "absent.yaml")
+    assert not Path("test-metrics.json").exists()  # nothing was written

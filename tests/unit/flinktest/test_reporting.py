@@ -65,3 +65,5 @@ def test_job_metrics_keep_checkpoint_p95_and_watermark_lag() -> None:
     )
     ahead = m.model_copy(update={"watermark_ms": 20_000})
     assert result_metrics(ahead, inputs)["watermark_lag_ms"] == 0
+    # the most seen while a paced input was sent wins over the end's 0
+    assert result_metrics(ahead, inputs, running_lag_ms=7_000)["watermark_lag_ms"] == 7_000
