@@ -70,7 +70,9 @@ def test_verdict_or_spec_error_never_anything_else(lat_ms: list[float], warmup: 
         assert int(res.properties["p_samples"]) == len(lat_ms) - warmup >= 20
 
 
-def test_every_test_keeps_latency_percentiles_after_the_warmup() -> None:
+def test_every_test_keeps_latency_percentiles_after_the_warmup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from ctt.validate.latency import percentile_metrics
 
     ctx = timed_ctx([900.0] * 10 + [float(ms) for ms in range(1, 101)])
@@ -80,6 +82,10 @@ def test_every_test_keeps_latency_percentiles_after_the_warmup() -> None:
     assert got["latency_p95_ms"] == pytest.approx(95.05, abs=0.2)
     assert got["latency_p99_ms"] == pytest.approx(99.01, abs=0.2)
     assert percentile_metrics(timed_ctx([5.0] * 25), warmup=10) == {}  # 15 left: no percentile
+    from ctt.validate import latency
+
+    monkeypatch.setattr(latency, "PERCENTILE_MAX_INPUTS", 50)  # more inputs: not worth matching
+    assert percentile_metrics(ctx, warmup=10) == {}
 
 
 def test_aggregate_outputs_take_the_last_input_before_them() -> None:
