@@ -18,13 +18,7 @@ from pydantic import ValidationError
 
 from ctt.ci.execute import SUITE_CASE, SuiteRunResult, junit_path
 from ctt.ci.history import HistoryStore, TestStats
-from ctt.ci.perf_regression import (
-    HistoryPoint,
-    check_run,
-    current_cases,
-    history_limit,
-    margins_of,
-)
+from ctt.ci.perf_regression import check_run, current_cases, history_limit, margins_of
 from ctt.config.durations import parse_percent
 from ctt.config.gates import PerformanceRegressionGate
 from ctt.report.junit import (
@@ -390,15 +384,11 @@ def _performance_checks(
 ) -> PerformanceReport:
     """Each passing test's metrics against its earlier passing runs on the same engine."""
     cases = current_cases(run.suite_of, (r.cases for r in run.results))
-    series = store.metric_series(
+    history = store.metric_series(
         {test for _, test, _, _ in cases},
         limit=history_limit(settings),
         exclude=run.meta.run_key,
     )
-    history = {
-        key: [HistoryPoint.model_validate(p, from_attributes=True) for p in points]
-        for key, points in series.items()
-    }
     meta = run.meta
     label = f"{meta.created_at:%m-%d %H:%M} {(meta.commit or '')[:8]}".strip() + " (this run)"
     return check_run(

@@ -34,14 +34,13 @@ from ctt.errors import InfraError
 from ctt.report.junit import TestCaseResult
 from ctt.report.model import RunSummary
 from ctt.report.model import Status as CaseStatus
-from ctt.report.performance import case_performance
+from ctt.report.performance import HistoryPoint, case_performance
 from ctt.report.results import ConsolidatedRun, SuiteSummary
 
 __all__ = [
     "DEFAULT_HISTORY",
     "SCHEMA_VERSION",
     "HistoryStore",
-    "MetricPoint",
     "Regression",
     "RunPoint",
     "TestStats",
@@ -148,15 +147,6 @@ schema_t = sa.Table(
 )
 _MIGRATIONS: dict[int, tuple[str, ...]] = {}
 """Version -> SQL run on a database below it, after ``create_all`` (new columns go here)."""
-
-
-class MetricPoint(BaseModel):
-    """One passing run's value of a test's metric, for baselines and trend charts."""
-
-    run_key: str
-    created_at: datetime
-    commit: str | None
-    value: float
 
 
 class RunPoint(BaseModel):
@@ -467,13 +457,13 @@ class HistoryStore:
 
     def metric_series(
         self, tests: Iterable[str], *, limit: int = 30, exclude: str | None = None
-    ) -> dict[tuple[str, str, str], list[MetricPoint]]:
+    ) -> dict[tuple[str, str, str], list[HistoryPoint]]:
         """``(test, engine, metric)`` -> the values of the last ``limit`` passing runs, oldest first.
 
         ``exclude`` leaves a run out (the current one, compared with the runs before it).
         """
         keys = sorted(set(tests))
-        found: dict[tuple[str, str, str], list[MetricPoint]] = defaultdict(list)
+        found: dict[tuple[str, str, str], list[HistoryPoint]] = defaultdict(list)
         m = case_metrics_t.c
         with self._tx() as conn:
             for chunk in _batches(iter(keys), 500):
@@ -497,7 +487,7 @@ class HistoryStore:
                     series = found[(key, engine, name)]
                     if len(series) < limit:
                         series.append(
-                            MetricPoint(
+                            HistoryPoint(
                                 run_key=run_key,
                                 created_at=_aware(created),
                                 commit=commit,

@@ -36,6 +36,7 @@ from ctt.report.model import Status
 from ctt.report.performance import (
     CATALOG,
     Direction,
+    HistoryPoint,
     MetricCheck,
     MetricDef,
     PerformanceReport,
@@ -46,7 +47,6 @@ from ctt.report.performance import (
 
 __all__ = [
     "MAX_CHECKS",
-    "HistoryPoint",
     "Judgement",
     "check_run",
     "current_cases",
@@ -71,15 +71,6 @@ class Judgement(BaseModel):
     change: float | None
     streak: int
     beyond: list[bool]
-
-
-class HistoryPoint(BaseModel):
-    """One earlier passing run's value of a metric (from the history store)."""
-
-    run_key: str
-    created_at: datetime
-    commit: str | None = None
-    value: float
 
 
 def _worse_by(value: float, median: float, direction: Direction) -> float:

@@ -12,6 +12,7 @@ comparison (:class:`MetricCheck`, :class:`PerformanceReport`) live here so that
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
@@ -23,6 +24,7 @@ __all__ = [
     "ENGINE_PROPERTY",
     "CasePerformance",
     "Direction",
+    "HistoryPoint",
     "MetricCheck",
     "MetricDef",
     "PerfVerdict",
@@ -210,6 +212,15 @@ def case_performance(case: TestCaseResult) -> CasePerformance | None:
     return CasePerformance(
         engine=props.get(ENGINE_PROPERTY) or UNKNOWN_ENGINE, values=values, vertices=vertices
     )
+
+
+class HistoryPoint(BaseModel):
+    """One earlier passing run's value of a test's metric (from the history store)."""
+
+    run_key: str
+    created_at: datetime
+    commit: str | None = None
+    value: float
 
 
 class PerfVerdict(StrEnum):

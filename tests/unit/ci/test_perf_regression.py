@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from ctt.ci.perf_regression import (
-    HistoryPoint,
     check_run,
     history_limit,
     judge,
@@ -18,7 +17,7 @@ from ctt.ci.perf_regression import (
 )
 from ctt.config.gates import PerformanceRegressionGate
 from ctt.errors import ConfigError
-from ctt.report.performance import CATALOG, PerfVerdict
+from ctt.report.performance import CATALOG, HistoryPoint, PerfVerdict
 
 LATENCY = CATALOG["latency_p95_ms"]
 THROUGHPUT = CATALOG["throughput_records_per_s"]
