@@ -135,9 +135,11 @@ def _aggregate(
         )
         checks = metrics.performance_checks
         if checks is not None:
+            from rich.markup import escape
+
             from ctt.report.performance import PerfVerdict
 
             for c in checks.of(PerfVerdict.REGRESSED) + checks.of(PerfVerdict.WARNING):
-                out.warn(f"performance {c.verdict.value}: {c.describe()}")
+                out.warn(escape(f"performance {c.verdict.value}: {c.describe()}"))
         out.info(f"wrote {report}, {metrics_path}, {merged} (history: {label})")
     return metrics

@@ -104,6 +104,10 @@ def test_a_lasting_latency_step_warns_then_blocks_after_k_runs(
     assert found["baseline_median"] == 100.5 and found["baseline_runs"] == 6
     assert found["margin"] == 0.3 and found["streak"] == 2
     assert "median 100.5 of 6 passing runs" in row["detail"]
+    code, out = _ctt(monkeypatch, capsys, "gate", "--config", "gates.yaml")
+    assert code == 1
+    flat = " ".join(out.split())  # whatever the terminal width wraps
+    assert "performance regressed: windows::tumble [local] latency_p95_ms: 220 ms" in flat
     # what aggregate stored: every metric, per test and engine, the vertex rates too
     with HistoryStore.open(history) as store:
         series = store.metric_series(["windows::tumble"], limit=50)
