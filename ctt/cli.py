@@ -476,6 +476,13 @@ def aggregate_cmd(
     baseline_runs: Annotated[
         int, typer.Option(min=1, help="Passing runs whose median duration is the baseline.")
     ] = 10,
+    gates: Annotated[
+        Path | None,
+        typer.Option(
+            help="quality-gates.yaml whose performance_regression: settings compare each "
+            "test's metrics with history (default: continuous-testing/config/, if present)."
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Merge JUnit and results into consolidated-test-report.html, test-metrics.json and history."""
@@ -494,6 +501,7 @@ def aggregate_cmd(
         merged_junit=junit,
         trend_runs=trend_runs,
         baseline_runs=baseline_runs,
+        gates=gates,
     )
 
 

@@ -18,7 +18,9 @@ from pydantic import ValidationError
 
 from ctt.ci.execute import SUITE_CASE, SuiteRunResult, junit_path
 from ctt.ci.history import HistoryStore, TestStats
+from ctt.ci.perf_regression import check_run, current_cases, history_limit, margins_of
 from ctt.config.durations import parse_percent
+from ctt.config.gates import PerformanceRegressionGate
 from ctt.report.junit import (
     TestCaseResult,
     TestSuiteResult,
@@ -38,6 +40,7 @@ from ctt.report.metrics import (
     parse_dead_letters,
 )
 from ctt.report.model import RunSummary, Status
+from ctt.report.performance import PerformanceReport
 from ctt.report.results import ConsolidatedRun, RunMeta, SuiteSummary
 
 __all__ = ["ACCURACY_KEY", "MERGED_JUNIT", "collect", "compute_metrics", "find_inputs"]
@@ -277,13 +280,19 @@ def compute_metrics(
     trend_runs: int = 30,
     baseline_runs: int = 10,
     history_label: str | None = None,
+    perf: PerformanceRegressionGate | None = None,
 ) -> TestMetrics:
-    """Totals, failures, flakiness, accuracy, regressions and trends (history when given)."""
+    """Totals, failures, flakiness, accuracy, regressions and trends (history when given).
+
+    ``perf`` sets how each test's metrics are compared with its history (defaults without).
+    """
     cases = _CaseSections(run)
     new = NewFailures(target_branch=run.meta.target_branch, tests=sorted(set(cases.failing_keys)))
     trend: list[TrendPoint] = []
     performance: list[PerformanceEntry] = []
+    checks: PerformanceReport | None = None
     if store is not None:
+        checks = _performance_checks(store, run, perf or PerformanceRegressionGate())
         new = _new_failures(store, run, cases.failing_keys) or new
         trend = [
             TrendPoint.model_validate(p, from_attributes=True) for p in store.trend(trend_runs)
@@ -310,6 +319,7 @@ def compute_metrics(
         flaky_tests=flaky_list,
         streaming_data_accuracy=_accuracy(run),
         performance=performance,
+        performance_checks=checks,
         trend=trend,
         problems=run.problems,
         history=history_label,
@@ -367,6 +377,28 @@ class _CaseSections:
         if c.flaky:
             totals.flaky += 1
             self.flaky[c.key] = FlakyEntry(suite=suite, test=c.key, attempts=len(c.attempts))
+
+
+def _performance_checks(
+    store: HistoryStore, run: ConsolidatedRun, settings: PerformanceRegressionGate
+) -> PerformanceReport:
+    """Each passing test's metrics against its earlier passing runs on the same engine."""
+    cases = current_cases(run.suite_of, (r.cases for r in run.results))
+    history = store.metric_series(
+        {test for _, test, _, _ in cases},
+        limit=history_limit(settings),
+        exclude=run.meta.run_key,
+    )
+    meta = run.meta
+    label = f"{meta.created_at:%m-%d %H:%M} {(meta.commit or '')[:8]}".strip() + " (this run)"
+    return check_run(
+        cases,
+        history,
+        settings,
+        run_key=meta.run_key,
+        run_label=label,
+        margins=margins_of(settings),
+    )
 
 
 def _new_failures(

@@ -16,10 +16,17 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError, computed_field
 
-from ctt.config.gates import GateMode, GatesConfig, MutationScoreGate
+from ctt.config.gates import (
+    GateMode,
+    GatesConfig,
+    MutationScoreGate,
+    PerformanceRegressionGate,
+    RegressionAction,
+)
 from ctt.errors import ConfigError
 from ctt.mutate.models import MutationReport
 from ctt.report.metrics import TestMetrics
+from ctt.report.performance import MetricCheck, PerfVerdict
 
 __all__ = [
     "GateReport",
@@ -49,6 +56,10 @@ class GateResult(BaseModel):
 class GateReport(BaseModel):
     mode: GateMode = Field(description="effective mode: blocking or advisory")
     results: list[GateResult]
+    performance_regressions: list[MetricCheck] = Field(
+        default_factory=list,
+        description="performance_regression: the regressed metrics, then the warnings",
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -101,6 +112,55 @@ def load_mutation_report(path: Path) -> MutationReport | None:
 
 
 _Add = Callable[[str, str, str, "bool | None", "str | None"], None]
+_SHOWN = 5
+
+
+def _performance_regression(
+    gate: PerformanceRegressionGate, metrics: TestMetrics, add: _Add
+) -> list[MetricCheck]:
+    """One row: metrics beyond the margin ``consecutive`` runs in a row fail it; returns the
+    regressed and warned checks (the JSON output lists them)."""
+    report = metrics.performance_checks
+    threshold = f"0 regressed ({gate.action.value})"
+    if report is None or not report.checks:
+        add(
+            "performance_regression",
+            "no metrics",
+            threshold,
+            None,
+            "no test reported performance metrics, or `ctt aggregate` ran without history",
+        )
+        return []
+    regressed = report.of(PerfVerdict.REGRESSED)
+    warned = report.of(PerfVerdict.WARNING)
+    judged = [c for c in report.checks if c.verdict is not PerfVerdict.NO_BASELINE]
+    rule = (
+        f"beyond the margin {report.consecutive} runs in a row vs the median of the last "
+        f"{report.baseline_runs} passing runs (>= {report.min_samples} needed)"
+    )
+    if not judged:
+        add(
+            "performance_regression",
+            f"no baseline ({len(report.checks)} metrics)",
+            threshold,
+            None,
+            f"fewer than {report.min_samples} passing runs in history for every test; {rule}",
+        )
+        return []
+    lines = [c.describe() for c in regressed[:_SHOWN]]
+    if len(regressed) > _SHOWN:
+        lines.append(f"... {len(regressed) - _SHOWN} more regressed")
+    lines += [f"warning: {c.describe()}" for c in warned[:_SHOWN]]
+    if len(warned) > _SHOWN:
+        lines.append(f"... {len(warned) - _SHOWN} more warnings")
+    add(
+        "performance_regression",
+        f"{len(regressed)} regressed, {len(warned)} warnings ({len(judged)} metrics judged)",
+        threshold,
+        not regressed,
+        "; ".join([*lines, rule]),
+    )
+    return [*regressed, *warned]
 
 
 def _mutation_score(gate: MutationScoreGate, add: _Add) -> None:
@@ -158,13 +218,16 @@ def evaluate(metrics: TestMetrics, gates: GatesConfig, mode: GateMode | None = N
         name: str, actual: str, threshold: str, ok: bool | None, detail: str | None = None
     ) -> None:
         verdict = Verdict.NA if ok is None else Verdict.PASS if ok else Verdict.FAIL
+        blocking = name not in gates.advisory
+        if name == "performance_regression" and gates.performance_regression is not None:
+            blocking = blocking and gates.performance_regression.action is RegressionAction.BLOCK
         rows.append(
             GateResult(
                 condition=name,
                 actual=actual,
                 threshold=threshold,
                 verdict=verdict,
-                blocking=name not in gates.advisory,
+                blocking=blocking,
                 detail=detail,
             )
         )
@@ -255,4 +318,9 @@ def evaluate(metrics: TestMetrics, gates: GatesConfig, mode: GateMode | None = N
         )
     if gates.mutation_score is not None:
         _mutation_score(gates.mutation_score, add)
-    return GateReport(mode=effective_mode(gates.mode, mode), results=rows)
+    flagged: list[MetricCheck] = []
+    if gates.performance_regression is not None:
+        flagged = _performance_regression(gates.performance_regression, metrics, add)
+    return GateReport(
+        mode=effective_mode(gates.mode, mode), results=rows, performance_regressions=flagged
+    )

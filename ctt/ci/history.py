@@ -1,11 +1,17 @@
 """History of test runs: SQLite by default, PostgreSQL by URL, one SQLAlchemy Core schema for both.
 
 It keeps runs (commit, branch, pipeline), suites (status, duration, Flink
-metrics), test cases and their retry attempts, and answers the questions
+metrics), test cases and their retry attempts, each test case's performance
+metrics per engine (``ctt_case_metrics``), and answers the questions
 reports and gates ask: the trend over the last N runs, pass rate and
 flakiness per test (pass-on-retry and pass/fail flips), suite durations
-against the median of recent passing runs, and new failures compared with
-the target branch.
+against the median of recent passing runs, each test's metrics over its
+recent passing runs, and new failures compared with the target branch.
+
+The schema only grows: :meth:`HistoryStore.open` creates the tables an older
+database lacks (``create_all`` skips those it has) and records the version in
+``ctt_schema``; a column added to an existing table needs a step in
+:data:`_MIGRATIONS`.
 """
 
 from __future__ import annotations
@@ -28,10 +34,12 @@ from ctt.errors import InfraError
 from ctt.report.junit import TestCaseResult
 from ctt.report.model import RunSummary
 from ctt.report.model import Status as CaseStatus
+from ctt.report.performance import HistoryPoint, case_performance
 from ctt.report.results import ConsolidatedRun, SuiteSummary
 
 __all__ = [
     "DEFAULT_HISTORY",
+    "SCHEMA_VERSION",
     "HistoryStore",
     "Regression",
     "RunPoint",
@@ -40,6 +48,8 @@ __all__ = [
 ]
 
 DEFAULT_HISTORY = Path(".ctt/history.sqlite")
+SCHEMA_VERSION = 2
+"""1: runs, suites, cases, attempts, suite metrics. 2: + ctt_case_metrics, ctt_schema."""
 _MESSAGE_MAX = 500
 
 _meta = sa.MetaData()
@@ -118,6 +128,25 @@ metrics_t = _of_run(
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("value", sa.Float, nullable=False),
 )
+
+case_metrics_t = _of_run(
+    "ctt_case_metrics",
+    sa.Column("suite", sa.String(255), nullable=False),
+    sa.Column("test_key", sa.Text, nullable=False),
+    sa.Column("engine", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Index("ix_ctt_case_metrics_key", "test_key", "name"),
+)
+schema_t = sa.Table(
+    "ctt_schema",
+    _meta,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+)
+_MIGRATIONS: dict[int, tuple[str, ...]] = {}
+"""Version -> SQL run on a database below it, after ``create_all`` (new columns go here)."""
 
 
 class RunPoint(BaseModel):
@@ -216,6 +245,7 @@ class HistoryStore:
             if engine.dialect.name == "sqlite":
                 sa.event.listen(engine, "connect", _sqlite_pragmas)
             _meta.create_all(engine)
+            _migrate(engine)
         except SQLAlchemyError as exc:
             safe = sa.engine.make_url(url).render_as_string(hide_password=True)
             raise InfraError(
@@ -268,6 +298,9 @@ class HistoryStore:
                 conn.execute(metrics_t.insert(), metric_rows)
             _bulk_insert(conn, cases_t, _CASE_COLUMNS, _case_rows(run_id, cases))
             _bulk_insert(conn, attempts_t, _ATTEMPT_COLUMNS, _attempt_rows(run_id, cases))
+            _bulk_insert(
+                conn, case_metrics_t, _CASE_METRIC_COLUMNS, _case_metric_rows(run_id, cases)
+            )
         return int(run_id)
 
     # --- questions ---
@@ -422,6 +455,51 @@ class HistoryStore:
                     found[name].append(float(duration))
         return {n: (statistics.median(v), len(v)) for n, v in found.items() if v}
 
+    def metric_series(
+        self, tests: Iterable[str], *, limit: int = 30, exclude: str | None = None
+    ) -> dict[tuple[str, str, str], list[HistoryPoint]]:
+        """``(test, engine, metric)`` -> the values of the last ``limit`` passing runs, oldest first.
+
+        ``exclude`` leaves a run out (the current one, compared with the runs before it).
+        """
+        keys = sorted(set(tests))
+        found: dict[tuple[str, str, str], list[HistoryPoint]] = defaultdict(list)
+        m = case_metrics_t.c
+        with self._tx() as conn:
+            for chunk in _batches(iter(keys), 500):
+                q = (
+                    sa.select(
+                        m.test_key,
+                        m.engine,
+                        m.name,
+                        m.value,
+                        runs_t.c.run_key,
+                        runs_t.c.created_at,
+                        runs_t.c.commit_sha,
+                    )
+                    .join(runs_t, runs_t.c.id == m.run_id)
+                    .where(m.test_key.in_(chunk), m.status == CaseStatus.PASSED.value)
+                    .order_by(*_NEWEST_FIRST)
+                )
+                if exclude:
+                    q = q.where(runs_t.c.run_key != exclude)
+                for key, engine, name, value, run_key, created, commit in conn.execute(q):
+                    series = found[(key, engine, name)]
+                    if len(series) < limit:
+                        series.append(
+                            HistoryPoint(
+                                run_key=run_key,
+                                created_at=_aware(created),
+                                commit=commit,
+                                value=float(value),
+                            )
+                        )
+        return {k: list(reversed(v)) for k, v in found.items()}
+
+    def schema_version(self) -> int:
+        with self._tx() as conn:
+            return int(conn.execute(sa.select(sa.func.max(schema_t.c.version))).scalar() or 0)
+
     def regressions(
         self,
         durations: dict[str, float],
@@ -443,6 +521,7 @@ class HistoryStore:
 _FAILED_SUITE = frozenset({"failed", "error", "errored", "timeout"})
 """Suite statuses that count as a failure for :meth:`HistoryStore.last_failed_suites`."""
 
+_CASE_METRIC_COLUMNS = ("run_id", "suite", "test_key", "engine", "status", "name", "value")
 _CASE_COLUMNS = ("run_id", "suite", "test_key", "status", "time", "flaky", "attempts", "message")
 _ATTEMPT_COLUMNS = ("run_id", "suite", "test_key", "number", "status", "time", "message")
 
@@ -489,6 +568,40 @@ def _attempt_rows(
         for i, a in enumerate(c.attempts, start=1):
             message = a.message[:_MESSAGE_MAX] if a.message else None
             yield (run_id, suite, c.key, i, a.status.value, a.time, message)
+
+
+def _case_metric_rows(
+    run_id: int, cases: list[tuple[str, TestCaseResult]]
+) -> Iterator[tuple[Any, ...]]:
+    """``ctt_case_metrics`` rows of the cases that reported performance metrics."""
+    for suite, c in cases:
+        perf = case_performance(c)
+        if perf is None:
+            continue
+        for name, value in perf.flat().items():
+            yield (run_id, suite, c.key, perf.engine, c.status.value, name, value)
+
+
+def _migrate(engine: Engine) -> None:
+    """Bring a database created by an older ctt to :data:`SCHEMA_VERSION`.
+
+    A database without ``ctt_schema`` is version 1 if it has runs' tables (``create_all``
+    has just added the missing ones), else new.
+    """
+    try:
+        with engine.begin() as conn:
+            current = conn.execute(sa.select(sa.func.max(schema_t.c.version))).scalar()
+            version = int(current or 1)
+            if current is not None and version >= SCHEMA_VERSION:
+                return
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for sql in _MIGRATIONS.get(step, ()):
+                    conn.execute(sa.text(sql))
+            conn.execute(
+                schema_t.insert(), {"version": SCHEMA_VERSION, "applied_at": datetime.now(UTC)}
+            )
+    except sa.exc.IntegrityError:
+        pass  # another process opening the same database recorded the version first
 
 
 def _point(r: Any) -> RunPoint:

@@ -22,6 +22,7 @@ from ctt.ci.gate import GateReport, Verdict
 from ctt.ci.http import HttpTarget, RetryPolicy, send
 from ctt.errors import InfraError
 from ctt.report.metrics import TestMetrics
+from ctt.report.performance import PerfVerdict
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -51,6 +52,14 @@ METRICS: dict[str, tuple[str, str]] = {
         "1",
     ),
     "ctt_test_flakiness": ("Flakiness of a test over its recent history (0..1).", "1"),
+    "ctt_performance_regressions": (
+        "Test metrics of the run by regression verdict (regressed, warning, ok, no_baseline).",
+        "1",
+    ),
+    "ctt_performance_change_ratio": (
+        "A regressed or warned test metric against its baseline median (+0.3 = 30% worse).",
+        "1",
+    ),
     "ctt_streaming_data_accuracy": ("Lowest streaming data accuracy a suite reported.", "1"),
     "ctt_gate_failed": ("1 when a quality gate condition failed.", "1"),
     "ctt_gate_blocked": ("1 when the quality gates block the merge.", "1"),
@@ -107,6 +116,7 @@ def points(
                     value=f.flakiness,
                 )
             )
+    out.extend(_performance_points(metrics, base))
     lowest: dict[str, float] = {}
     for a in metrics.streaming_data_accuracy:
         lowest[a.suite] = min(a.value, lowest.get(a.suite, 1.0))
@@ -120,6 +130,34 @@ def points(
             value = 1.0 if r.verdict is Verdict.FAIL else 0.0
             out.append(Point(name="ctt_gate_failed", labels=labels, value=value))
         out.append(Point(name="ctt_gate_blocked", labels=base, value=1.0 if gate.blocked else 0.0))
+    return out
+
+
+def _performance_points(metrics: TestMetrics, base: dict[str, str]) -> list[Point]:
+    """How many test metrics regressed (every verdict, 0 included: an alert needs the series),
+    and each regressed or warned metric's change."""
+    report = metrics.performance_checks
+    if report is None:
+        return []
+    out = [
+        Point(
+            name="ctt_performance_regressions",
+            labels={**base, "verdict": v.value},
+            value=float(len(report.of(v))),
+        )
+        for v in PerfVerdict
+    ]
+    for c in report.checks:
+        if c.verdict in (PerfVerdict.REGRESSED, PerfVerdict.WARNING) and c.change is not None:
+            labels = {
+                **base,
+                "suite": c.suite,
+                "test": c.test,
+                "engine": c.engine,
+                "metric": c.metric,
+                "verdict": c.verdict.value,
+            }
+            out.append(Point(name="ctt_performance_change_ratio", labels=labels, value=c.change))
     return out
 
 

@@ -33,10 +33,13 @@ def aggregate(
     merged_junit: Path | None = None,
     trend_runs: int = 30,
     baseline_runs: int = 10,
+    gates: Path | None = None,
 ) -> TestMetrics:
     """Merge results, record them in history, write metrics, merged JUnit and the HTML report.
 
     Without ``plan``, a ``test-execution-plan.json`` in the working directory is the plan.
+    ``gates`` (default: the shipped quality-gates.yaml when present) sets how each test's
+    performance metrics are compared with their history (``performance_regression:``).
     """
     if plan is None and DEFAULT_PLAN.exists():
         plan = DEFAULT_PLAN
@@ -59,6 +62,7 @@ def aggregate(
             merged_junit=merged_junit,
             trend_runs=trend_runs,
             baseline_runs=baseline_runs,
+            gates=gates,
         )
     finally:
         if gc_was_enabled:
@@ -79,17 +83,23 @@ def _aggregate(
     merged_junit: Path | None,
     trend_runs: int,
     baseline_runs: int,
+    gates: Path | None,
 ) -> TestMetrics:
     from sqlalchemy.engine import make_url
 
     from ctt.ci.aggregate import MERGED_JUNIT, collect, compute_metrics, planned_from
     from ctt.ci.history import HistoryStore, database_url
+    from ctt.ci.perf_regression import margins_of, settings_from
+    from ctt.config.gates import DEFAULT_GATES_FILE
     from ctt.report.html import write_html
     from ctt.report.junit import write_junit
     from ctt.report.metrics import write_metrics
     from ctt.report.results import RunMeta
 
     planned = planned_from(plan)
+    gates_file = gates or DEFAULT_GATES_FILE
+    perf = settings_from(gates_file, required=gates is not None)
+    margins_of(perf, source=gates_file)  # a misspelt metric is the user's error, before any work
     meta = RunMeta.from_env(branch=branch, target_branch=target_branch)
     run = collect(inputs, planned=planned, meta=meta)
     url = database_url(history or os.environ.get("CTT_HISTORY_URL"))
@@ -104,6 +114,7 @@ def _aggregate(
             trend_runs=trend_runs,
             baseline_runs=baseline_runs,
             history_label=label,
+            perf=perf,
         )
     merged = merged_junit or Path(MERGED_JUNIT)
     write_junit(run.results, merged)
@@ -122,5 +133,13 @@ def _aggregate(
             f"{t.failed} failed, {t.errors} errors, {t.skipped} skipped, {t.flaky} flaky; "
             f"pass rate {t.pass_rate * 100:.2f}%"
         )
+        checks = metrics.performance_checks
+        if checks is not None:
+            from rich.markup import escape
+
+            from ctt.report.performance import PerfVerdict
+
+            for c in checks.of(PerfVerdict.REGRESSED) + checks.of(PerfVerdict.WARNING):
+                out.warn(escape(f"performance {c.verdict.value}: {c.describe()}"))
         out.info(f"wrote {report}, {metrics_path}, {merged} (history: {label})")
     return metrics

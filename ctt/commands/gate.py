@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from ctt.ci.gate import GateReport, Verdict, evaluate
@@ -48,9 +49,15 @@ def gate(
             style = _VERDICT_STYLE[r.verdict]
             verdict = r.verdict.value.upper() + ("" if r.blocking else " (advisory)")
             table.add_row(
-                r.condition, r.actual, r.threshold, f"[{style}]{verdict}[/{style}]", r.detail or ""
+                r.condition,
+                escape(r.actual),
+                escape(r.threshold),
+                f"[{style}]{verdict}[/{style}]",
+                escape(r.detail or ""),
             )
         out.table(table)
+        for c in report.performance_regressions:
+            out.info(escape(f"performance {c.verdict.value}: {c.describe()}"))
     if report.blocked:
         blocking = [r.condition for r in report.results if r.verdict is Verdict.FAIL and r.blocking]
         raise TestsFailed(f"blocking quality gates failed: {', '.join(blocking)}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -19,7 +20,9 @@ __all__ = [
     "GateMode",
     "GatesConfig",
     "MutationScoreGate",
+    "PerformanceRegressionGate",
     "QualityGates",
+    "RegressionAction",
     "load_gates",
 ]
 
@@ -40,7 +43,55 @@ CONDITIONS = (
     "max_performance_regression",
     "required_suites",
     "mutation_score",
+    "performance_regression",
 )
+
+
+class RegressionAction(StrEnum):
+    BLOCK = "block"  # a regressed metric fails the condition, and the failure blocks
+    WARN = "warn"  # a regressed metric fails the condition, and the failure never blocks
+
+
+class PerformanceRegressionGate(BaseModel):
+    """``performance_regression: block|warn``, or a mapping with the detector's settings.
+
+    Each test's metric (throughput, latency percentiles, backpressure, checkpoints...) in this
+    run against the median of the same test's last ``baseline_runs`` passing runs on the same
+    engine; beyond the margin ``consecutive`` runs in a row is a regression, fewer is a warning.
+    ``ctt aggregate`` reads these settings (its ``--gates`` file) when it compares.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: RegressionAction = RegressionAction.WARN
+    baseline_runs: int = Field(10, ge=2, description="passing runs whose median is the baseline")
+    min_samples: int = Field(5, ge=2, description="passing runs needed before any verdict")
+    consecutive: int = Field(3, ge=1, description="runs in a row beyond the margin that block")
+    margins: dict[str, Percent] = Field(
+        default_factory=dict,
+        description="per metric (see docs/tuning.md): relative noise margin, e.g. 30%",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _scalar(cls, data: Any) -> Any:
+        return {"action": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PerformanceRegressionGate:
+        if self.min_samples > self.baseline_runs:
+            raise ValueError(
+                f"min_samples ({self.min_samples}) is more than baseline_runs "
+                f"({self.baseline_runs}): no baseline could ever have enough runs"
+            )
+        half = (self.baseline_runs + 1) // 2
+        if self.consecutive > half:
+            raise ValueError(
+                f"consecutive ({self.consecutive}) is more than half of baseline_runs "
+                f"({self.baseline_runs}): by then the median has moved to the new level and "
+                f"a lasting step would never block; use consecutive <= {half}"
+            )
+        return self
 
 
 class MutationScoreGate(BaseModel):
@@ -82,6 +133,9 @@ class GatesConfig(BaseModel):
     required_suites: list[str] = Field(default_factory=list)
     mutation_score: MutationScoreGate | None = Field(
         None, description="minimum mutation score, from `ctt mutate --output`'s report"
+    )
+    performance_regression: PerformanceRegressionGate | None = Field(
+        None, description="each test's metrics vs the median of its recent passing runs"
     )
     advisory: list[str] = Field(default_factory=list, description="conditions that never block")
 

@@ -18,6 +18,7 @@ from ctt.flinktest.results import RunReport, TestResult
 from ctt.report.junit import TestCaseResult, TestSuiteResult, write_junit
 from ctt.report.metrics import DEAD_LETTERS_KEY, dead_letters_property
 from ctt.report.model import Status
+from ctt.report.performance import ENGINE_PROPERTY
 
 _STYLE = {
     Status.PASSED: "green",
@@ -110,6 +111,7 @@ def to_junit(report: RunReport) -> list[TestSuiteResult]:
         props = {k: v for o in t.outcomes for k, v in o.properties.items()}
         props.update({f"metric.{k}": str(v) for k, v in t.metrics.items() if v is not None})
         props.update({"run_id": report.run_id, **({"job_id": t.job_id} if t.job_id else {})})
+        props[ENGINE_PROPERTY] = report.engine
         if t.dead_letters is not None:
             props[DEAD_LETTERS_KEY] = dead_letters_property(t.dead_letters)
         suite.cases.append(

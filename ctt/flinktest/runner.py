@@ -25,6 +25,7 @@ from ctt.config.spec import Completion, FlinkTest, LateRows, LoadedTest, OutputM
 from ctt.engines.base import (
     FAILED_PHASES,
     Capacity,
+    EngineError,
     FailureCause,
     FlinkEngine,
     JobFailed,
@@ -68,6 +69,7 @@ from ctt.sql import statements
 from ctt.stack.state import StackState
 from ctt.stack.supervisor import LocalStack
 from ctt.validate import registry
+from ctt.validate.latency import DEFAULT_WARMUP, percentile_metrics
 
 _SLOT_ATTEMPTS = 5
 _SMALL_INPUT_ROWS = 1000
@@ -120,6 +122,26 @@ def local_engines(stack: StackState) -> EngineFactory:
     )
 
 
+class _LagProbe:
+    """Watermark lag while a paced (rate-controlled) input is sent: the newest event time sent
+    minus the job's watermark, read at most once a second (a few REST calls each)."""
+
+    INTERVAL_S = 1.0
+
+    def __init__(self) -> None:
+        self.next_at = time.monotonic() + self.INTERVAL_S
+
+    def sample(self, ctx: _Ctx, newest_ms: int) -> None:
+        if time.monotonic() < self.next_at or ctx.engine is None or ctx.handle is None:
+            return
+        self.next_at = time.monotonic() + self.INTERVAL_S
+        with contextlib.suppress(EngineError):
+            mark = ctx.engine.watermark(ctx.handle)
+            if mark is not None:
+                lag = max(0, newest_ms - mark)
+                ctx.watermark_lag_ms = max(lag, ctx.watermark_lag_ms or 0)
+
+
 class _Ctx:
     """Per-test bookkeeping the cleanup needs, filled as the test goes."""
 
@@ -138,6 +160,7 @@ class _Ctx:
         self.checkpoints_at_start: CheckpointStats | None = None  # once every task ran
         self.recovery: recovery_mod.Recovery | None = None  # the spec's `recovery:` scenario
         self.restarting = False  # a scenario waits for Flink to restart the job
+        self.watermark_lag_ms: int | None = None  # the most seen while a paced input was sent
         self.job: tuple[str, str, dict[str, str]] | None = None  # (sql, name, SETs) to resubmit
         self.slot_held = False  # a SlotBudget permit, from submitting the job to cancelling it
         self.log: list[str] = []
@@ -467,6 +490,11 @@ class FlinkTestRunner:
         if state is not None and state.min_checkpoints:
             self._wait_for_checkpoints(lt, ctx, state.min_checkpoints, deadline)
         metrics = ctx.engine.metrics(ctx.handle)
+        if metrics.watermark_ms is None and any(
+            r.event_time_ms is not None for rs in produced.values() for r in rs
+        ):
+            with contextlib.suppress(EngineError):
+                metrics.watermark_ms = ctx.engine.watermark(ctx.handle)
         if metrics.checkpoints is not None and ctx.checkpoints_at_start is not None:
             metrics.checkpoints.failed_while_starting = ctx.checkpoints_at_start.failed
         if ctx.late_dropped is not None:
@@ -573,7 +601,14 @@ class FlinkTestRunner:
             dead_letters=error_reports.dlq_rows(vctx.dead_letters.records)
             if vctx.dead_letters
             else None,
-            metrics=result_metrics(metrics),
+            metrics={
+                **result_metrics(
+                    metrics,
+                    (r for rs in produced.values() for r in rs),
+                    running_lag_ms=ctx.watermark_lag_ms,
+                ),
+                **percentile_metrics(vctx, warmup=_warmup(lt.test)),
+            },
         )
 
     def _failed_as_expected(
@@ -736,6 +771,9 @@ class FlinkTestRunner:
         conf = _SEGMENT_PRODUCER if small or len(segments) > 1 or hold is not None else None
         parts = {r.partition for r in records} | ({hold.partition} if hold else set())
         seen: dict[int, int] = {}  # partition -> highest event time sent
+        lag_probe = (
+            _LagProbe() if pacer is not None and inp.watermark_delay_ms is not None else None
+        )
         for segment in segments + ([[hold]] if hold is not None else []):
             self._check_deadline(lt, ctx, deadline, "producing input")
             first = segment[0]
@@ -760,6 +798,8 @@ class FlinkTestRunner:
             ctx.sent += sum(1 for r in segment if r.fields is not None and not r.malformed)
             for r in segment:
                 seen[r.partition] = max(seen.get(r.partition, r.event_time_ms), r.event_time_ms)
+            if lag_probe is not None and seen:
+                lag_probe.sample(ctx, max(seen.values()))
         self._recovery_step(lt, ctx, deadline)
         if pacer is not None and (achieved := pacer.achieved()) is not None:
             ctx.note(f"{name}: produced at {achieved:.0f} records/s (rate {pacer.rate:g})")
@@ -1005,6 +1045,11 @@ def _note_late_as_written(ctx: _Ctx, name: str, segment: list[GeneratedRecord]) 
             "behind the watermark by event time; sent as written "
             "(`late_rows: wait_for_watermark` holds it back)"
         )
+
+
+def _warmup(test: FlinkTest) -> int:
+    """Records left out of the latency percentiles every test keeps: ``performance.warmup``."""
+    return test.performance.warmup if test.performance else DEFAULT_WARMUP
 
 
 def _validations(test: FlinkTest) -> list[dict[str, Any]]:

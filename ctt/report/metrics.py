@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ctt.report.performance import PerformanceReport
 from ctt.report.results import RunMeta, SuiteSummary
 
 __all__ = [
@@ -153,6 +154,10 @@ class TestMetrics(BaseModel):
     flaky_tests: list[FlakyEntry] = Field(default_factory=list)
     streaming_data_accuracy: list[AccuracyValue] = Field(default_factory=list)
     performance: list[PerformanceEntry] = Field(default_factory=list)
+    performance_checks: PerformanceReport | None = Field(
+        None,
+        description="each test's metrics vs the median of its recent passing runs (history only)",
+    )
     trend: list[TrendPoint] = Field(default_factory=list)
     dead_letters: list[DeadLetterEntry] = Field(
         default_factory=list, description="each test's dead-letter rows (error_handling tests)"

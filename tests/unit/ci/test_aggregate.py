@@ -82,3 +82,39 @@ def test_metrics_totals_accuracy_and_failures(tmp_path: Path) -> None:
     windows = next(f for f in m.failures if f.test == "specs::windows")
     assert windows.details == "- count=3\n+ count=4"
     assert m.new_failures.baseline_run is None and "specs::windows" in m.new_failures.tests
+
+
+def test_aggregate_judges_passing_cases_metrics_against_the_runs_before(tmp_path: Path) -> None:
+    """Failing cases' metrics are stored but never judged nor used as a baseline."""
+    from ctt.ci.history import HistoryStore
+    from ctt.config.gates import PerformanceRegressionGate
+    from ctt.report.performance import PerfVerdict
+
+    settings = PerformanceRegressionGate(baseline_runs=4, min_samples=2, consecutive=1)
+    d = tmp_path / "in"
+
+    def run(key: str, p95: float, status: Status = Status.PASSED) -> list[str]:
+        props = {"engine": "local", "metric.latency_p95_ms": str(p95), "metric.records_in": "9"}
+        write_junit(
+            [TestSuiteResult(name="flink", cases=[
+                TestCaseResult(name="t", classname="specs", status=status, properties=props),
+                TestCaseResult(name="plain", classname="specs"),
+            ])],
+            d / "junit-flink.xml",
+        )  # fmt: skip
+        r = collect([d], meta=_meta(key, "main"))
+        store.record(r)
+        m = compute_metrics(r, store, perf=settings)
+        assert m.performance_checks is not None
+        return [f"{c.test}:{c.metric}:{c.verdict.value}" for c in m.performance_checks.checks]
+
+    with HistoryStore.open(tmp_path / "h.sqlite") as store:
+        assert run("r1", 100.0) == ["specs::t:latency_p95_ms:no_baseline"]
+        assert run("r2", 900.0, Status.FAILED) == []  # a failed case: nothing judged
+        assert run("r3", 104.0) == ["specs::t:latency_p95_ms:no_baseline"]  # r2 is no baseline
+        assert run("r4", 102.0) == ["specs::t:latency_p95_ms:ok"]
+        assert run("r5", 400.0) == [f"specs::t:latency_p95_ms:{PerfVerdict.REGRESSED.value}"]
+        series = store.metric_series(["specs::t"])
+    assert [p.value for p in series[("specs::t", "local", "latency_p95_ms")]] == [
+        100.0, 104.0, 102.0, 400.0,
+    ]  # fmt: skip

@@ -17,6 +17,7 @@ from ctt.report.metrics import (
     TestMetrics,
     Totals,
 )
+from ctt.report.performance import Direction, MetricCheck, PerformanceReport, PerfVerdict
 from ctt.report.results import RunMeta, SuiteSummary
 
 REPO = Path(__file__).resolve().parents[3]
@@ -201,3 +202,65 @@ def test_mutation_score_can_be_advisory_in_yaml(tmp_path: Path) -> None:
     )
     result = evaluate(_metrics(), g, GateMode.BLOCKING)
     assert result.failed == ["mutation_score"] and not result.blocked
+
+
+def _checks(*verdicts: PerfVerdict) -> PerformanceReport:
+    return PerformanceReport(
+        baseline_runs=10,
+        min_samples=5,
+        consecutive=3,
+        checks=[
+            MetricCheck(
+                suite="flink",
+                test=f"windows::t{i}",
+                engine="local",
+                metric="latency_p95_ms",
+                unit="ms",
+                direction=Direction.LOWER_IS_BETTER,
+                verdict=v,
+                current=250.0,
+                baseline_median=None if v is PerfVerdict.NO_BASELINE else 100.0,
+                baseline_runs=3 if v is PerfVerdict.NO_BASELINE else 10,
+                margin=0.3,
+                allowed=30.0,
+                change=1.5,
+                streak={PerfVerdict.REGRESSED: 3, PerfVerdict.WARNING: 1}.get(v, 0),
+                consecutive=3,
+            )
+            for i, v in enumerate(verdicts)
+        ],
+    )
+
+
+def test_performance_regression_block_warn_and_nothing_to_judge() -> None:
+    block = GatesConfig(performance_regression="block")  # type: ignore[arg-type]
+    warn = GatesConfig(performance_regression="warn")  # type: ignore[arg-type]
+    m = _metrics(performance_checks=_checks(PerfVerdict.REGRESSED, PerfVerdict.WARNING))
+    report = evaluate(m, block, GateMode.BLOCKING)
+    (row,) = [r for r in report.results if r.condition == "performance_regression"]
+    assert row.verdict is Verdict.FAIL and row.blocking and report.blocked
+    assert row.actual == "1 regressed, 1 warnings (2 metrics judged)"
+    assert row.detail is not None
+    for part in ("windows::t0", "latency_p95_ms", "250 ms", "median 100", "10 passing runs"):
+        assert part in row.detail
+    assert "margin 30%" in row.detail and "3/3 runs in a row" in row.detail
+    assert [c.verdict for c in report.performance_regressions] == ["regressed", "warning"]
+    warned = evaluate(m, warn, GateMode.BLOCKING)
+    assert warned.failed == ["performance_regression"] and not warned.blocked
+    only_warnings = _metrics(performance_checks=_checks(PerfVerdict.WARNING, PerfVerdict.OK))
+    assert _verdicts(only_warnings, block)["performance_regression"] is Verdict.PASS
+    for nothing in (None, _checks(PerfVerdict.NO_BASELINE)):
+        assert (
+            _verdicts(_metrics(performance_checks=nothing), block)["performance_regression"]
+            is Verdict.NA
+        )
+    advisory = GatesConfig(performance_regression="block", advisory=["performance_regression"])  # type: ignore[arg-type]
+    assert not evaluate(m, advisory, GateMode.BLOCKING).blocked
+
+
+def test_report_json_round_trips_the_regressions() -> None:
+    m = _metrics(performance_checks=_checks(PerfVerdict.REGRESSED))
+    report = evaluate(m, GatesConfig(performance_regression="block"), GateMode.BLOCKING)  # type: ignore[arg-type]
+    data = report.model_dump(mode="json")
+    assert data["performance_regressions"][0]["baseline_median"] == 100.0
+    assert data["performance_regressions"][0]["current"] == 250.0

@@ -231,3 +231,73 @@ def test_password_is_not_shown_in_errors() -> None:
     with pytest.raises(InfraError) as info:
         HistoryStore.open(f"postgresql://nobody:s3cr3t@127.0.0.1:{port}/x?connect_timeout=2")
     assert "s3cr3t" not in str(info.value)
+
+
+def _perf_run(n: int, latency: float, *, status: CaseStatus = CaseStatus.PASSED) -> ConsolidatedRun:
+    run = make_run(n)
+    case = run.results[0].cases[0]
+    case.status = status
+    case.properties = {
+        "engine": "local",
+        "metric.latency_p95_ms": str(latency),
+        "throughput_records_per_s": "1500.0",
+        "metric.vertex0.records_in_per_s": "12.5",
+        "metric.records_in": "not a number",
+    }
+    return run
+
+
+def test_case_metrics_are_kept_per_test_and_engine_passing_runs_only(
+    store: HistoryStore,
+) -> None:
+    for n, latency in enumerate([100.0, 110.0, 120.0]):
+        store.record(_perf_run(n, latency))
+    store.record(_perf_run(3, 999.0, status=CaseStatus.FAILED))
+    series = store.metric_series(["k::a", "k::b"], limit=10)
+    assert [p.value for p in series[("k::a", "local", "latency_p95_ms")]] == [100.0, 110.0, 120.0]
+    assert series[("k::a", "local", "throughput_records_per_s")][0].value == 1500.0
+    assert series[("k::a", "local", "vertex0.records_in_per_s")][0].value == 12.5
+    assert ("k::a", "local", "records_in") not in series  # not a number: not kept
+    assert not any(k[0] == "k::b" for k in series)  # no properties: nothing kept
+    newest = store.metric_series(["k::a"], limit=2, exclude="run-2")
+    assert [p.run_key for p in newest[("k::a", "local", "latency_p95_ms")]] == ["run-0", "run-1"]
+
+
+def test_an_older_database_gets_the_new_tables_and_keeps_its_runs(tmp_path: Path) -> None:
+    """A history file of schema 1 (no ctt_case_metrics, no ctt_schema), as ctt wrote it before."""
+    import sqlalchemy as sa
+
+    from ctt.ci import history as h
+
+    path = tmp_path / "old.sqlite"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    old_tables = [h.runs_t, h.suites_t, h.cases_t, h.attempts_t, h.metrics_t]
+    h._meta.create_all(engine, tables=old_tables)
+    with engine.begin() as conn:
+        conn.execute(
+            h.runs_t.insert(),
+            {
+                "run_key": "old-1",
+                "created_at": T0,
+                "branch": "main",
+                "serial_seconds": 1.0,
+                "tests": 1,
+                "passed": 1,
+                "failed": 0,
+                "errors": 0,
+                "skipped": 0,
+                "flaky": 0,
+            },
+        )
+    engine.dispose()
+    assert (
+        "ctt_case_metrics"
+        not in sa.inspect(sa.create_engine(f"sqlite:///{path}")).get_table_names()
+    )
+    with HistoryStore.open(path) as store:
+        assert store.schema_version() == h.SCHEMA_VERSION == 2
+        assert [p.run_key for p in store.trend()] == ["old-1"]
+        store.record(_perf_run(5, 42.0))
+        assert store.metric_series(["k::a"])[("k::a", "local", "latency_p95_ms")][0].value == 42.0
+    with HistoryStore.open(path) as again:  # opening again changes nothing
+        assert again.schema_version() == 2 and len(again.trend()) == 2

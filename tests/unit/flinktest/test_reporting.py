@@ -45,3 +45,25 @@ def test_junit_carries_the_snippet_in_the_errors_details() -> None:
     ((case,),) = [suite.cases for suite in to_junit(rejected())]
     assert case.message is not None and case.message.endswith("Column 'amout' not found")
     assert case.details == f"{case.message}\n{SNIPPET}"
+
+
+def test_job_metrics_keep_checkpoint_p95_and_watermark_lag() -> None:
+    from ctt.flinktest.job_metrics import result_metrics
+    from ctt.observed.model import CheckpointStats, InputRecord, StatementMetrics
+
+    m = StatementMetrics(
+        records_in=3,
+        watermark_ms=9_000,
+        checkpoints=CheckpointStats(completed=20, durations_ms=list(range(100, 2100, 100))),
+    )
+    inputs = [InputRecord(table="s", row={}, event_time_ms=t) for t in (1_000, 12_500, 4_000)]
+    out = result_metrics(m, inputs)
+    assert out["checkpoint_duration_p95_ms"] == 1900 and out["checkpoint_duration_max_ms"] == 2000
+    assert out["watermark_lag_ms"] == 3_500
+    assert "watermark_lag_ms" not in result_metrics(
+        m.model_copy(update={"watermark_ms": None}), inputs
+    )
+    ahead = m.model_copy(update={"watermark_ms": 20_000})
+    assert result_metrics(ahead, inputs)["watermark_lag_ms"] == 0
+    # the most seen while a paced input was sent wins over the end's 0
+    assert result_metrics(ahead, inputs, running_lag_ms=7_000)["watermark_lag_ms"] == 7_000

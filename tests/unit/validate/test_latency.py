@@ -68,3 +68,30 @@ def test_verdict_or_spec_error_never_anything_else(lat_ms: list[float], warmup: 
         assert len(lat_ms) - warmup < 20
     else:
         assert int(res.properties["p_samples"]) == len(lat_ms) - warmup >= 20
+
+
+def test_every_test_keeps_latency_percentiles_after_the_warmup(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ctt.validate.latency import percentile_metrics
+
+    ctx = timed_ctx([900.0] * 10 + [float(ms) for ms in range(1, 101)])
+    got = percentile_metrics(ctx, warmup=10)
+    assert got["latency_samples"] == 100
+    assert got["latency_p50_ms"] == pytest.approx(50.5, abs=0.2)
+    assert got["latency_p95_ms"] == pytest.approx(95.05, abs=0.2)
+    assert got["latency_p99_ms"] == pytest.approx(99.01, abs=0.2)
+    assert percentile_metrics(timed_ctx([5.0] * 25), warmup=10) == {}  # 15 left: no percentile
+    from ctt.validate import latency
+
+    monkeypatch.setattr(latency, "PERCENTILE_MAX_INPUTS", 50)  # more inputs: not worth matching
+    assert percentile_metrics(ctx, warmup=10) == {}
+
+
+def test_aggregate_outputs_take_the_last_input_before_them() -> None:
+    """Outputs that share no column with the input: the cause is the last input produced before."""
+    inputs = [InputRecord(table="s", row={"id": i}, produced_at=float(i)) for i in range(5)]
+    rows = [OutputRow(row={"n": 1}, received_at=2.25), OutputRow(row={"n": 2}, received_at=4.5)]
+    out = TableOutput(table="o", columns=[Column(name="n", type="BIGINT")], records=rows)
+    ctx = ValidationContext(test="t", outputs={"o": out}, inputs=inputs)
+    assert latencies(ctx) == [0.25, 0.5]
