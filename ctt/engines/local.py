@@ -80,11 +80,17 @@ class LocalEngine:
         properties: dict[str, str] | None = None,
         taskmanager_log: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
+        gateway_headers: dict[str, str] | None = None,
+        rest_headers: dict[str, str] | None = None,
+        session_name: str | None = None,
     ) -> None:
         self.gateway = SqlGateway(
-            gateway_url, properties={**SESSION_DEFAULTS, **(properties or {})}
+            gateway_url,
+            properties={**SESSION_DEFAULTS, **(properties or {})},
+            headers=gateway_headers,
+            session_name=session_name,
         )
-        self.rest = FlinkRest(rest_url)
+        self.rest = FlinkRest(rest_url, headers=rest_headers)
         self._tm_log = taskmanager_log
         self._clock = clock
         self._metric_names: dict[tuple[str, str], list[str]] = {}
