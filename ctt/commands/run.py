@@ -7,6 +7,7 @@ way the run's results decide the exit code (:func:`ctt.report.model.exit_code`).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -361,6 +362,8 @@ def run(
         raise UsageError("--provision goes with a spec run, not with --plan/--suite")
     if paths:
         raise UsageError("spec paths cannot be combined with --plan/--suite")
+    if profile is not None:  # each suite's `ctt run` process reads the cluster from it
+        os.environ["CTT_PROFILE"] = str(profile.resolve())
     try:
         limit = parse_duration(timeout) if timeout else None
     except ValueError as exc:

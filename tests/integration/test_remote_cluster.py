@@ -33,7 +33,7 @@ from ctt.config.cluster import load_cluster
 from ctt.engines.flink_rest import FlinkRest
 from ctt.flinktest.remote_run import RemoteTarget
 from ctt.kafka.admin import TopicAdmin
-from ctt.kafka.naming import new_run_id, run_id_of, run_id_of_job
+from ctt.kafka.naming import job_name, new_run_id, run_id_of, run_id_of_job
 from ctt.polling import Backoff
 from ctt.stack.state import StackState
 from ctt.stack.supervisor import LocalStack, StackSettings
@@ -326,7 +326,8 @@ def test_two_runs_at_once_share_the_cluster_and_clean_only_their_own(remote: Rem
             assert produced and all(f"ctt.{report['run_id']}." in ln for ln in produced)
     if b_topics_when_a_ended is not None:  # A's cleanup (per test and at its end) spared B's
         assert b_topics_when_a_ended, f"run B had no topics left when run A finished:\n{a.output}"
-    for text in (a.output, b.output):
+    written = [p.read_text() for p in work.glob("[ab].*")]  # results JSON and JUnit XML
+    for text in (a.output, b.output, *written):
         assert SASL_PASSWORD not in text and remote.token not in text
     # The gateway saw every call of both runs with the token, none without.
     assert remote.proxy.allowed > 0 and remote.proxy.refused == 0
@@ -355,55 +356,92 @@ def test_two_runs_at_once_share_the_cluster_and_clean_only_their_own(remote: Rem
     remote.admin().delete(foreign)
 
 
+class _Jobs:
+    """Jobs submitted straight to the gateway, as another pipeline (or a lost handle) would."""
+
+    def __init__(self, remote: Remote) -> None:
+        self.http = httpx.Client(base_url=remote.state.gateway_url, timeout=30)
+        opened = self.http.post("/v3/sessions", json={"properties": {}}).json()
+        self.session = opened["sessionHandle"]
+        self.rest = remote.rest()
+        self.ids: list[str] = []
+        self._sql(
+            "CREATE TABLE src (x INT) WITH ('connector' = 'datagen', 'rows-per-second' = '1')"
+        )
+        self._sql("CREATE TABLE snk (x INT) WITH ('connector' = 'blackhole')")
+
+    def _sql(self, sql: str, config: dict[str, str] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"statement": sql, "executionConfig": config or {}}
+        op = self.http.post(f"/v3/sessions/{self.session}/statements", json=body).json()
+        uri = f"/v3/sessions/{self.session}/operations/{op['operationHandle']}/result/0"
+        end = time.monotonic() + 120
+        backoff = Backoff(0.2)
+        while time.monotonic() < end:
+            page: dict[str, Any] = self.http.get(uri, params={"rowFormat": "JSON"}).json()
+            if page.get("resultType") != "NOT_READY":
+                return page
+            backoff.wait()
+        raise AssertionError(f"{sql!r} gave no result in 120 s")
+
+    def start(self, name: str) -> str:
+        page = self._sql("INSERT INTO snk SELECT x FROM src", {"pipeline.name": name})
+        job_id = str(page["jobID"])
+        self.ids.append(job_id)
+        return job_id
+
+    def close(self) -> None:
+        for job_id in self.ids:
+            with contextlib.suppress(Exception):
+                if self.rest.state(job_id) not in ("CANCELED", "FINISHED", "FAILED"):
+                    self.rest.cancel(job_id)
+        self.rest.close()
+        self.http.delete(f"/v3/sessions/{self.session}")
+        self.http.close()
+
+
 def test_a_job_ctt_did_not_name_survives_any_cleanup(remote: Remote) -> None:
     """Even ``--older-than 0s`` (every ctt run) leaves a job and a topic without a run id."""
     env = remote.env(profile=False)
     other_run = new_run_id()
     remote.admin().create({"team-y.events": 1, f"ctt.{other_run}.t.events": 1})
-    http = httpx.Client(base_url=remote.state.gateway_url, timeout=30)
-    session = http.post("/v3/sessions", json={"properties": {}}).json()["sessionHandle"]
-    sql = [
-        "CREATE TABLE src (x INT) WITH ('connector' = 'datagen', 'rows-per-second' = '1')",
-        "CREATE TABLE snk (x INT) WITH ('connector' = 'blackhole')",
-    ]
-    for stmt in sql:
-        op = http.post(f"/v3/sessions/{session}/statements", json={"statement": stmt}).json()
-        _result(http, session, op["operationHandle"])
-    op = http.post(
-        f"/v3/sessions/{session}/statements",
-        json={
-            "statement": "INSERT INTO snk SELECT x FROM src",
-            "executionConfig": {"pipeline.name": "team-y-pipeline"},
-        },
-    ).json()
-    job_id = _result(http, session, op["operationHandle"])["jobID"]
-    rest = remote.rest()
+    jobs = _Jobs(remote)
     try:
+        job_id = jobs.start("team-y-pipeline")
         done = _ctt("cleanup", "--older-than", "0s", "--json", env=env)
         assert done.returncode == 0, done.stderr
         removed = json.loads(done.stdout)
         assert f"ctt.{other_run}.t.events" in removed["topics"]
         assert "team-y.events" not in removed["topics"] and job_id not in removed["jobs"]
-        assert rest.state(job_id) == "RUNNING"
+        assert jobs.rest.state(job_id) == "RUNNING"
         assert "team-y.events" in remote.admin().list()
     finally:
-        rest.cancel(job_id)
-        rest.close()
-        http.delete(f"/v3/sessions/{session}")
-        http.close()
+        jobs.close()
         remote.admin().delete(["team-y.events"])
 
 
-def _result(http: httpx.Client, session: str, op: str) -> dict[str, Any]:
-    uri = f"/v3/sessions/{session}/operations/{op}/result/0?rowFormat=JSON"
-    end = time.monotonic() + 120
-    backoff = Backoff(0.2)
-    while time.monotonic() < end:
-        page: dict[str, Any] = http.get(uri).json()
-        if page.get("resultType") != "NOT_READY":
-            return page
-        backoff.wait()
-    raise AssertionError(f"statement {op} gave no result in 120 s")
+def test_the_end_of_run_sweep_takes_only_its_own(remote: Remote) -> None:
+    """What a run sweeps at its end: its own topics and jobs (a lost handle), no one else's."""
+    env = remote.env(profile=False)
+    mine, theirs = new_run_id(), new_run_id()
+    topics = {f"ctt.{mine}.t.a": 1, f"ctt.{theirs}.t.a": 1}
+    remote.admin().create(topics)
+    jobs = _Jobs(remote)
+    try:
+        lost = jobs.start(job_name(mine, "lost-abc123"))
+        other = jobs.start(job_name(theirs, "busy-def456"))
+        target = RemoteTarget(load_cluster(env=env), run_id=mine, say=lambda _m: None, env=env)
+        found = target.cleanup()
+        assert found.topics == [f"ctt.{mine}.t.a"] and found.jobs == [lost]
+        listed = remote.admin().list()
+        assert f"ctt.{mine}.t.a" not in listed and f"ctt.{theirs}.t.a" in listed
+        assert jobs.rest.state(other) == "RUNNING"
+        end, backoff = time.monotonic() + 30, Backoff(0.5)  # the REST API caches job status
+        while jobs.rest.state(lost) not in ("CANCELLING", "CANCELED"):
+            assert time.monotonic() < end, f"job {lost} of run {mine} was not cancelled"
+            backoff.wait()
+    finally:
+        jobs.close()
+        remote.admin().delete(list(topics))
 
 
 def test_a_wrong_token_is_refused_with_what_to_check(remote: Remote) -> None:
