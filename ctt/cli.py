@@ -158,9 +158,9 @@ TestsAtOnceOpt = Annotated[
 ProfileOpt = Annotated[
     Path | None,
     typer.Option(
-        envvar="CTT_PROFILE",
-        help="A cluster ctt did not start: a profile YAML (SQL Gateway, Flink REST, Kafka); "
-        "CTT_* variables override it (docs/user-guide.md, 'Running against an existing cluster').",
+        help="A cluster ctt did not start: a profile YAML (SQL Gateway, Flink REST, Kafka; "
+        "default $CTT_PROFILE); CTT_* variables override it (docs/user-guide.md, 'Running "
+        "against an existing cluster').",
     ),
 ]
 
