@@ -56,6 +56,7 @@ ENV: dict[str, tuple[str, str]] = {
     "CTT_FLINK_REST_URL": ("flink", "rest_url"),
     "CTT_GATEWAY_AUTH": ("flink", "gateway_auth"),
     "CTT_FLINK_REST_AUTH": ("flink", "rest_auth"),
+    "CTT_FLINK_ELASTIC_SLOTS": ("flink", "elastic_slots"),
     "CTT_KAFKA_BOOTSTRAP": ("kafka", "bootstrap_servers"),
     "CTT_KAFKA_FLINK_BOOTSTRAP": ("kafka", "flink_bootstrap_servers"),
     "CTT_KAFKA_SECURITY_PROTOCOL": ("kafka", "security_protocol"),
@@ -91,6 +92,11 @@ class FlinkCluster(_Strict):
     rest_auth: Auth | None = None
     session_properties: dict[str, str] = Field(
         default_factory=dict, description="sent with every gateway session (SET defaults)"
+    )
+    elastic_slots: bool = Field(
+        False,
+        description="TaskManagers start on demand (native Kubernetes): submit without waiting "
+        "for a free slot; -p defaults to max_parallel",
     )
 
 

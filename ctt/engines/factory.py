@@ -36,6 +36,7 @@ class LocalEngineSettings(BaseModel):
         default_factory=dict, description="HTTP headers for the Flink REST API"
     )
     session_name: str | None = Field(None, description="the gateway sessions' name")
+    elastic_slots: bool = Field(False, description="submit without waiting for a free slot")
 
 
 class ConfluentEngineSettings(BaseModel):
@@ -64,6 +65,7 @@ def engine_factory(settings: LocalEngineSettings | ConfluentEngineSettings) -> E
                 gateway_headers=_plain(local.gateway_headers),
                 rest_headers=_plain(local.rest_headers),
                 session_name=local.session_name,
+                elastic_slots=local.elastic_slots,
             )
 
         return open_local

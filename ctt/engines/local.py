@@ -83,7 +83,11 @@ class LocalEngine:
         gateway_headers: dict[str, str] | None = None,
         rest_headers: dict[str, str] | None = None,
         session_name: str | None = None,
+        elastic_slots: bool = False,
     ) -> None:
+        """``elastic_slots``: the cluster starts TaskManagers on demand (native Kubernetes), so
+        a job is submitted without waiting for a free slot."""
+        self._elastic = elastic_slots
         self.gateway = SqlGateway(
             gateway_url,
             properties={**SESSION_DEFAULTS, **(properties or {})},
@@ -118,6 +122,8 @@ class LocalEngine:
         return handle
 
     def capacity(self) -> Capacity:
+        if self._elastic:
+            return Capacity()  # unknown: the cluster makes room when a job asks
         overview = self.rest.overview()
         return Capacity(
             free_slots=int(overview.get("slots-available", 0)),

@@ -55,6 +55,7 @@ class RemoteTarget:
                 gateway_headers=cluster.gateway_headers(env),
                 rest_headers=self._rest_headers,
                 session_name=session_name(run_id),
+                elastic_slots=cluster.flink.elastic_slots,
             )
         )
 
@@ -82,13 +83,18 @@ class RemoteTarget:
 
     def parallel(self, requested: int | None) -> int:
         """Tests at once: ``requested``, or the slots free now (each test's job takes one),
-        at most the profile's ``max_parallel``."""
+        at most the profile's ``max_parallel``; with elastic slots (TaskManagers started on
+        demand) ``requested``, else ``max_parallel``, else the slots free now (at least 1)."""
         try:
             cap = self.capacity()
         except EngineError as exc:
             raise InfraError(str(exc), hint=exc.hint) from None
         free, total = cap.free_slots or 0, cap.total_slots or 0
         limit = self.cluster.max_parallel
+        if self.cluster.flink.elastic_slots:
+            chosen = requested or limit or max(1, free)
+            self.say(f"elastic slots ({free} of {total} free now): {chosen} test(s) at once")
+            return chosen
         if requested is not None:
             if requested > free:
                 self.say(

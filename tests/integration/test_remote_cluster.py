@@ -475,3 +475,28 @@ def test_parallel_defaults_to_the_free_slots(remote: Remote) -> None:
     assert target.parallel(9) == 9 and "wait for a slot" in said[-1]
     capped = load_cluster(env={**env, "CTT_MAX_PARALLEL": "1"})
     assert RemoteTarget(capped, run_id=new_run_id(), say=said.append, env=env).parallel(None) == 1
+
+
+def test_elastic_slots_submit_without_waiting_for_a_free_one(remote: Remote) -> None:
+    """Native Kubernetes starts TaskManagers on demand: /overview's free slots say nothing."""
+    env = {**remote.env(profile=True), "CTT_FLINK_ELASTIC_SLOTS": "true", "CTT_MAX_PARALLEL": "6"}
+    said: list[str] = []
+    target = RemoteTarget(load_cluster(env=env), run_id=new_run_id(), say=said.append, env=env)
+    assert target.parallel(None) == 6 and said[-1].startswith("elastic slots")
+    engine = target.engines()
+    try:
+        capacity = engine.capacity()
+        assert capacity.available and capacity.free_slots is None
+    finally:
+        engine.close()
+    plain = RemoteTarget(
+        load_cluster(env=remote.env(profile=True)),
+        run_id=new_run_id(),
+        say=said.append,
+        env=remote.env(profile=True),
+    )
+    engine = plain.engines()
+    try:
+        assert engine.capacity().total_slots == 4  # without the option: the cluster's count
+    finally:
+        engine.close()
