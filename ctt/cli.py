@@ -152,7 +152,16 @@ TestsAtOnceOpt = Annotated[
         "--parallel",
         "-p",
         min=1,
-        help="Jobs at once (specs; default: the stack's slots); as many more tests plan meanwhile.",
+        help="Jobs at once (specs; default: the stack's slots, or a remote cluster's free "
+        "slots); as many more tests plan meanwhile.",
+    ),
+]
+ProfileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="A cluster ctt did not start: a profile YAML (SQL Gateway, Flink REST, Kafka; "
+        "default $CTT_PROFILE); CTT_* variables override it (docs/user-guide.md, 'Running "
+        "against an existing cluster').",
     ),
 ]
 
@@ -192,12 +201,14 @@ def run(
         bool, typer.Option("--keep-topics", help="Do not delete the run's topics (for debugging).")
     ] = False,
     engine: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="Flink engine: local (default) or confluent (Confluent Cloud, configured by "
-            "CONFLUENT_* variables; see docs/confluent-cloud.md)."
+            help="Flink engine: local (the local stack), remote (a cluster ctt did not start: "
+            "--profile or CTT_* variables; the default when one is given) or confluent "
+            "(Confluent Cloud, CONFLUENT_* variables; see docs/confluent-cloud.md)."
         ),
-    ] = "local",
+    ] = None,
+    profile: ProfileOpt = None,
     update_snapshots: Annotated[
         bool, typer.Option("--update-snapshots", help="Record or rewrite snapshots (specs).")
     ] = False,
@@ -255,6 +266,7 @@ def run(
         provision=provision,
         provision_module=provision_module,
         env_pool=env_pool,
+        profile=profile,
     )
 
 
@@ -319,12 +331,27 @@ def cleanup(
     ] = "1h",
     prefix: Annotated[str, typer.Option(help="Topic/job name prefix ctt uses.")] = "ctt",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List, do not delete.")] = False,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            help="Only what this run owns (its topics and jobs), whatever their age; other "
+            "runs' are never touched."
+        ),
+    ] = None,
+    profile: ProfileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Remove topics and jobs that interrupted runs left on the local stack."""
+    """Remove topics and jobs that runs left, on the local stack or a --profile cluster."""
     from ctt.commands.cleanup import cleanup as clean
 
-    clean(Output(json_mode=json_out), older_than=older_than, prefix=prefix, dry_run=dry_run)
+    clean(
+        Output(json_mode=json_out),
+        older_than=older_than,
+        prefix=prefix,
+        dry_run=dry_run,
+        run_id=run_id,
+        profile=profile,
+    )
 
 
 # --- analyze, select ---------------------------------------------------------------------------

@@ -1,20 +1,28 @@
-"""``ctt cleanup``: remove the topics and jobs that interrupted runs left on the local stack.
+"""``ctt cleanup``: remove the topics and jobs that runs left behind, chosen by run id.
 
-A run's topics and jobs carry its run id, and the run id its creation time, so
-only leftovers older than ``--older-than`` go: a run still in progress keeps its own.
+A run's topics and jobs carry its run id, and the run id its creation time. With
+``--run-id`` only that run's go, whatever their age (what a run on a shared cluster
+owns); otherwise only leftovers older than ``--older-than``, so a run still in
+progress keeps its own. Names without a ctt run id are never touched. The target is
+the local stack, or the cluster of ``--profile``/``CTT_*`` (docs/user-guide.md).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import contextlib
+from pathlib import Path
 
 from pydantic import BaseModel
 
+from ctt.config.cluster import load_cluster, remote_requested
 from ctt.config.durations import parse_duration
 from ctt.console import Output
+from ctt.engines.flink_rest import FlinkRest
 from ctt.errors import UsageError
+from ctt.flinktest import leftovers
+from ctt.flinktest.remote_run import RemoteTarget
 from ctt.kafka.admin import TopicAdmin
-from ctt.kafka.naming import created_at, run_id_of
+from ctt.kafka.naming import created_at
 from ctt.stack.supervisor import LocalStack
 
 __all__ = ["CleanupReport", "cleanup"]
@@ -24,45 +32,51 @@ class CleanupReport(BaseModel):
     topics: list[str]
     jobs: list[str]
     dry_run: bool
+    run_id: str | None = None
 
 
-def cleanup(out: Output, *, older_than: str, prefix: str, dry_run: bool) -> None:
-    from ctt.engines.flink_rest import FlinkRest
-
-    try:
-        older_than_s = parse_duration(older_than)
-    except ValueError as exc:
-        raise UsageError(f"--older-than: {exc}") from None
-    stack = LocalStack().current()
-    if stack is None:
-        raise UsageError("no local stack is running: nothing to clean", hint="`ctt stack status`")
-    now = datetime.now(UTC)
-
-    def old(run_id: str | None) -> bool:
-        born = created_at(run_id) if run_id else None
-        return born is not None and (now - born).total_seconds() >= older_than_s
-
-    admin = TopicAdmin(stack.bootstrap_servers)
-    topics = sorted(t for t in admin.list() if t.startswith(prefix + ".") and old(run_id_of(t)))
-    rest = FlinkRest(stack.flink_rest_url)
-    jobs = []
-    for job in rest.jobs():
-        name = str(job.get("name", ""))
-        if name.startswith(prefix + "-") and job.get("state") in (
-            "RUNNING",
-            "CREATED",
-            "RESTARTING",
-        ):
-            run_id = "-".join(name.split("-")[1:3])
-            if old(run_id):
-                jobs.append(str(job["jid"]))
-    if not dry_run:
-        for jid in jobs:
-            rest.cancel(jid)
-        admin.delete(topics)
-    rest.close()
-    report = CleanupReport(topics=topics, jobs=jobs, dry_run=dry_run)
+def cleanup(
+    out: Output,
+    *,
+    older_than: str,
+    prefix: str,
+    dry_run: bool,
+    run_id: str | None = None,
+    profile: Path | None = None,
+) -> None:
+    if run_id is not None:
+        if created_at(run_id) is None:
+            raise UsageError(
+                f"--run-id {run_id!r} is not a ctt run id",
+                hint="a run id looks like 20261203t081500-a1b2c3 (the run's report shows it)",
+            )
+        owned = leftovers.of_run(run_id)
+    else:
+        try:
+            owned = leftovers.older_than(parse_duration(older_than))
+        except ValueError as exc:
+            raise UsageError(f"--older-than: {exc}") from None
+    rest_cm: contextlib.AbstractContextManager[FlinkRest]
+    if remote_requested(profile):
+        target = RemoteTarget(load_cluster(profile), run_id=run_id or "cleanup", say=out.info)
+        admin = target.kafka.admin
+        rest_cm = target.rest()
+    else:
+        stack = LocalStack().current()
+        if stack is None:
+            raise UsageError(
+                "no local stack is running: nothing to clean",
+                hint="`ctt stack status`, or give the cluster with --profile / CTT_GATEWAY_URL",
+            )
+        admin = TopicAdmin(stack.bootstrap_servers)
+        rest_cm = contextlib.closing(FlinkRest(stack.flink_rest_url))
+    with rest_cm as rest:
+        found = leftovers.find(admin, rest, owned, prefix=prefix)
+        if not dry_run:
+            leftovers.remove(admin, rest, found)
+    report = CleanupReport(topics=found.topics, jobs=found.jobs, dry_run=dry_run, run_id=run_id)
     if out.json_mode:
         out.emit_json(report)
     verb = "would remove" if dry_run else "removed"
-    out.info(f"{verb} {len(topics)} topic(s) and {len(jobs)} job(s)")
+    whose = f" of run {run_id}" if run_id else ""
+    out.info(f"{verb} {len(found.topics)} topic(s) and {len(found.jobs)} job(s){whose}")

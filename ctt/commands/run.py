@@ -7,8 +7,9 @@ way the run's results decide the exit code (:func:`ctt.report.model.exit_code`).
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,12 +18,14 @@ from rich.markup import escape
 
 from ctt.commands._suites import run_plan, run_suite
 from ctt.commands.env import with_env_pool
+from ctt.config.cluster import load_cluster, remote_requested
 from ctt.config.durations import parse_duration
 from ctt.config.spec import LoadedTest, discover
 from ctt.console import Output
 from ctt.errors import ConfigError, ExitCode, UsageError
 from ctt.expect import Policy
 from ctt.flinktest.confluent_run import ConfluentTarget, confluent_target
+from ctt.flinktest.remote_run import RemoteTarget
 from ctt.flinktest.reporting import TerminalReporter, write_reports
 from ctt.flinktest.results import RunReport, TestResult
 from ctt.flinktest.runner import FlinkTestRunner, local_engines
@@ -38,6 +41,7 @@ __all__ = ["load_all", "run", "run_plan", "run_specs", "run_suite"]
 DEFAULT_SPECS = Path("specs")
 DEFAULT_JUNIT = Path("test-results/junit-flink.xml")
 DEFAULT_RESULTS = Path("test-results/flink-results.json")
+ENGINES = ("local", "remote", "confluent")
 CONFLUENT_PARALLEL = 4  # statements at once: a compute pool scales, the run's API quota does not
 
 
@@ -71,13 +75,14 @@ def run_specs(
     parallel: int | None,
     select: str | None,
     keep_topics: bool,
-    engine: str,
+    engine: str | None,
     update_snapshots: bool = False,
     ci: bool = False,
+    profile: Path | None = None,
 ) -> None:
-    """Run specs on the local stack (started when needed); write JUnit and results either way."""
-    if engine not in ("local", "confluent"):
-        raise UsageError(f"--engine {engine}: give local or confluent")
+    """Run specs on the local stack (started when needed), on a cluster ctt did not start
+    (``profile``/``CTT_*``) or on Confluent Cloud; write JUnit and results either way."""
+    engine = resolve_engine(engine, profile)
     snapshots = Policy.resolve(update=update_snapshots, ci=ci)  # refuses to write in CI
     tests, broken = load_all(paths)
     if select:
@@ -95,6 +100,10 @@ def run_specs(
     if tests and engine == "confluent":
         report.tests = _run_confluent(
             out, tests, report.run_id, reporter, snapshots, parallel, keep_topics
+        )
+    elif tests and engine == "remote":
+        report.tests = _run_remote(
+            out, tests, report.run_id, reporter, snapshots, parallel, keep_topics, profile
         )
     elif tests:
         stack, started = LocalStack(say=out.info).up()
@@ -134,6 +143,18 @@ def run_specs(
     raise RunNotPassed(f"{report.summary.errors} test(s) could not run (see above)", report.tests)
 
 
+def resolve_engine(engine: str | None, profile: Path | None) -> str:
+    """``--engine``, or by default ``remote`` when a cluster is given (``--profile``,
+    ``CTT_PROFILE``, ``CTT_GATEWAY_URL``) and ``local`` otherwise."""
+    if engine is None:
+        return "remote" if remote_requested(profile) else "local"
+    if engine not in ENGINES:
+        raise UsageError(f"--engine {engine}: give {', '.join(ENGINES)}")
+    if profile is not None and engine != "remote":
+        raise UsageError(f"--profile names a cluster for --engine remote, not {engine}")
+    return engine
+
+
 def confluent_settings(
     out: Output, run_id: str, overrides: Mapping[str, Any] | None = None
 ) -> ConfluentTarget:
@@ -142,6 +163,64 @@ def confluent_settings(
     The hook for provisioning: pass the outputs of a Terraform apply as ``overrides``.
     """
     return confluent_target(run_id=run_id, say=out.info, overrides=overrides)
+
+
+def _split(
+    out: Output,
+    tests: list[LoadedTest],
+    run_id: str,
+    refusal: Callable[[LoadedTest], str | None],
+    where: str,
+) -> tuple[list[TestResult], list[LoadedTest]]:
+    """(refused as SKIPPED with the reason, runnable): what the target cannot run, up front."""
+    refused: list[TestResult] = []
+    runnable: list[LoadedTest] = []
+    for lt in tests:
+        reason = refusal(lt)
+        if reason is None:
+            runnable.append(lt)
+            continue
+        refused.append(
+            TestResult(
+                name=lt.test.name,
+                file=str(lt.file),
+                line=lt.line,
+                run_id=run_id,
+                status=Status.SKIPPED,
+                message=f"{where} only: {reason}",
+            )
+        )
+    for r in refused:  # one line each, with the reason
+        out.info(escape(f"SKIPPED {r.file}::{r.name}: {r.message}"))
+    return refused, runnable
+
+
+def _run_on(
+    out: Output,
+    tests: list[LoadedTest],
+    run_id: str,
+    reporter: TerminalReporter,
+    runner: Callable[[int], FlinkTestRunner],
+    *,
+    refusal: Callable[[LoadedTest], str | None],
+    where: str,
+    describe: str,
+    cleanup: Callable[[], None],
+) -> list[TestResult]:
+    """Tests on a target other than the local stack: what it cannot run refused up front
+    (``where`` only), the rest through ``runner(how many)``, then ``cleanup``, also on
+    Ctrl-C; the results in the order of ``tests``."""
+    refused, runnable = _split(out, tests, run_id, refusal, where)
+    done: list[TestResult] = []
+    try:
+        flink = runner(len(runnable))
+        out.info(f"running {len(runnable)} test(s) on {describe}, run {run_id}")
+        with reporter:
+            done = flink.run(runnable, on_result=reporter.finished).tests
+    finally:
+        cleanup()
+    by_name = {(r.file, r.name): r for r in [*refused, *done]}
+    return [by_name[(str(lt.file), lt.test.name)] for lt in tests]
 
 
 def _run_confluent(
@@ -156,45 +235,76 @@ def _run_confluent(
 ) -> list[TestResult]:
     """Tests on Confluent Cloud: local-only ones refused up front, the rest through the runner."""
     target = confluent_settings(out, run_id, overrides)
-    refused: list[TestResult] = []
-    runnable: list[LoadedTest] = []
-    for lt in tests:
-        reason = target.refusal(lt)
-        if reason is None:
-            runnable.append(lt)
-            continue
-        refused.append(
-            TestResult(
-                name=lt.test.name,
-                file=str(lt.file),
-                line=lt.line,
-                run_id=run_id,
-                status=Status.SKIPPED,
-                message=f"local engine only: {reason}",
-            )
-        )
-    for r in refused:  # one line each, with the reason
-        out.info(escape(f"SKIPPED {r.file}::{r.name}: {r.message}"))
-    out.info(f"running {len(runnable)} test(s) on {target.describe()}, run {run_id}")
-    runner = FlinkTestRunner(
-        engines=target.engines,
-        kafka=target.kafka,
-        engine_name="confluent",
-        run_id=run_id,
-        parallel=parallel or CONFLUENT_PARALLEL,
-        listener=reporter.phase,
-        keep=keep_topics,
-        snapshots=snapshots,
-    )
-    try:
-        with reporter:
-            done = runner.run(runnable, on_result=reporter.finished)
-    finally:  # also on Ctrl-C: no statement of the run outlives it
+
+    def cleanup() -> None:  # no statement of the run outlives it
         left = target.cleanup()
         if left:
             out.info(f"deleted {len(left)} leftover statement(s) of run {run_id}")
-    by_name = {(r.file, r.name): r for r in [*refused, *done.tests]}
-    return [by_name[(str(lt.file), lt.test.name)] for lt in tests]
+
+    return _run_on(
+        out,
+        tests,
+        run_id,
+        reporter,
+        lambda _n: FlinkTestRunner(
+            engines=target.engines,
+            kafka=target.kafka,
+            engine_name="confluent",
+            run_id=run_id,
+            parallel=parallel or CONFLUENT_PARALLEL,
+            listener=reporter.phase,
+            keep=keep_topics,
+            snapshots=snapshots,
+        ),
+        refusal=target.refusal,
+        where="local engine",
+        describe=target.describe(),
+        cleanup=cleanup,
+    )
+
+
+def _run_remote(
+    out: Output,
+    tests: list[LoadedTest],
+    run_id: str,
+    reporter: TerminalReporter,
+    snapshots: Policy,
+    parallel: int | None,
+    keep_topics: bool,
+    profile: Path | None,
+) -> list[TestResult]:
+    """Tests on a cluster ctt did not start: sized to its free slots, cleaned by run id."""
+    target = RemoteTarget(load_cluster(profile), run_id=run_id, say=out.info)
+
+    def cleanup() -> None:  # nothing of this run outlives it, nothing of another run goes
+        left = target.cleanup(keep_topics=keep_topics)
+        if left.topics or left.jobs:
+            out.info(
+                f"removed {len(left.topics)} topic(s) and {len(left.jobs)} job(s) "
+                f"left by run {run_id}"
+            )
+
+    return _run_on(
+        out,
+        tests,
+        run_id,
+        reporter,
+        lambda n: FlinkTestRunner(
+            engines=target.engines,
+            kafka=target.kafka,
+            engine_name="remote",
+            run_id=run_id,
+            parallel=target.parallel(parallel) if n else 1,
+            listener=reporter.phase,
+            keep=keep_topics,
+            snapshots=snapshots,
+            flink_kafka=target.flink_kafka,
+        ),
+        refusal=target.refusal,
+        where="local stack",
+        describe=target.describe(),
+        cleanup=cleanup,
+    )
 
 
 @with_env_pool  # ctt run --env-pool NAME: the whole run holds a leased environment
@@ -215,17 +325,18 @@ def run(
     parallel: int | None,
     select: str | None,
     keep_topics: bool,
-    engine: str,
+    engine: str | None,
     update_snapshots: bool = False,
     ci: bool = False,
     provision: bool = False,
     provision_module: str | None = None,
+    profile: Path | None = None,
 ) -> None:
     """``ctt run``: suites of a plan (``--plan``), one suite (``--suite``) or specs (the default)."""
     if plan is None and suite is None:
         hook = confluent_run(  # --provision: Terraform around the run (ctt/infra/provision.py)
             enabled=provision,
-            engine=engine,
+            engine=engine or "local",
             module=provision_module,
             run_id=new_run_id(),
             say=out.info,
@@ -242,6 +353,7 @@ def run(
                 engine=engine,
                 update_snapshots=update_snapshots,
                 ci=ci,
+                profile=profile,
             )
         return
     if plan is not None and suite is not None:
@@ -250,6 +362,8 @@ def run(
         raise UsageError("--provision goes with a spec run, not with --plan/--suite")
     if paths:
         raise UsageError("spec paths cannot be combined with --plan/--suite")
+    if profile is not None:  # each suite's `ctt run` process reads the cluster from it
+        os.environ["CTT_PROFILE"] = str(profile.resolve())
     try:
         limit = parse_duration(timeout) if timeout else None
     except ValueError as exc:

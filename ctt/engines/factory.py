@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from ctt.engines.base import FlinkEngine
 from ctt.engines.confluent import ConfluentSettings
@@ -19,7 +19,8 @@ EngineFactory = Callable[[], FlinkEngine]
 
 
 class LocalEngineSettings(BaseModel):
-    """Where the local stack's SQL Gateway and JobManager listen."""
+    """Where a SQL Gateway and JobManager listen: the local stack's, or a cluster ctt did not
+    start (then with the headers its proxy wants)."""
 
     kind: Literal["local"] = "local"
     gateway_url: str
@@ -28,6 +29,14 @@ class LocalEngineSettings(BaseModel):
         None, description="read (a bounded tail) for exception text Flink's REST API drops"
     )
     properties: dict[str, str] = Field(default_factory=dict, description="session properties")
+    gateway_headers: dict[str, SecretStr] = Field(
+        default_factory=dict, description="HTTP headers for the gateway (Authorization)"
+    )
+    rest_headers: dict[str, SecretStr] = Field(
+        default_factory=dict, description="HTTP headers for the Flink REST API"
+    )
+    session_name: str | None = Field(None, description="the gateway sessions' name")
+    elastic_slots: bool = Field(False, description="submit without waiting for a free slot")
 
 
 class ConfluentEngineSettings(BaseModel):
@@ -53,6 +62,10 @@ def engine_factory(settings: LocalEngineSettings | ConfluentEngineSettings) -> E
                 local.rest_url,
                 properties=local.properties,
                 taskmanager_log=local.taskmanager_log,
+                gateway_headers=_plain(local.gateway_headers),
+                rest_headers=_plain(local.rest_headers),
+                session_name=local.session_name,
+                elastic_slots=local.elastic_slots,
             )
 
         return open_local
@@ -64,3 +77,7 @@ def engine_factory(settings: LocalEngineSettings | ConfluentEngineSettings) -> E
         return ConfluentEngine(cloud)
 
     return open_confluent
+
+
+def _plain(headers: dict[str, SecretStr]) -> dict[str, str] | None:
+    return {k: v.get_secret_value() for k, v in headers.items()} or None

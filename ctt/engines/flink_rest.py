@@ -12,14 +12,23 @@ from ctt.polling import Backoff
 
 
 class FlinkRest:
-    def __init__(self, base_url: str, *, timeout_s: float = 15.0) -> None:
-        self._http = httpx.Client(base_url=base_url, timeout=timeout_s)
+    def __init__(
+        self, base_url: str, *, timeout_s: float = 15.0, headers: dict[str, str] | None = None
+    ) -> None:
+        """``headers``: sent with every call (``Authorization`` for a REST API behind a proxy)."""
+        self._http = httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             resp = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise EngineError(f"Flink REST unreachable at {self._http.base_url}: {exc}") from exc
+        if resp.status_code in (401, 403):
+            raise EngineError(
+                f"Flink REST at {self._http.base_url} refused ctt: HTTP {resp.status_code}",
+                hint="check CTT_FLINK_REST_TOKEN (bearer) or CTT_FLINK_REST_USERNAME/PASSWORD "
+                "(basic), or set flink.rest_auth: gateway",
+            )
         if resp.status_code == 404:
             raise EngineError(f"Flink REST: {path} not found")
         if resp.status_code >= 400:

@@ -64,6 +64,12 @@ def gateway_error(status: int, errors: list[str], what: str) -> StatementError |
     )
 
 
+AUTH_HINT = (
+    "check CTT_GATEWAY_TOKEN (bearer) or CTT_GATEWAY_USERNAME/PASSWORD (basic); "
+    "docs/user-guide.md, 'Running against an existing cluster'"
+)
+
+
 class Page(BaseModel):
     result_type: str  # NOT_READY, PAYLOAD, EOS
     columns: list[str] = []
@@ -76,10 +82,20 @@ class SqlGateway:
     """One session on the gateway; statements run in it share catalog state (tables, SET)."""
 
     def __init__(
-        self, base_url: str, *, timeout_s: float = 30.0, properties: dict[str, str] | None = None
+        self,
+        base_url: str,
+        *,
+        timeout_s: float = 30.0,
+        properties: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        session_name: str | None = None,
     ) -> None:
-        self._http = httpx.Client(base_url=base_url, timeout=timeout_s)
-        body = {"properties": properties or {}}
+        """``headers``: sent with every call (``Authorization`` for a gateway behind a proxy);
+        ``session_name``: the session's name (ctt's carry the run id)."""
+        self._http = httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers)
+        body: dict[str, Any] = {"properties": properties or {}}
+        if session_name:
+            body["sessionName"] = session_name
         self.session = str(self._call("POST", "/v3/sessions", json=body)["sessionHandle"])
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -91,6 +107,11 @@ class SqlGateway:
                 f"SQL Gateway unreachable at {self._http.base_url}: {exc}",
                 hint="is the stack up? `ctt stack status`",
             ) from exc
+        if resp.status_code in (401, 403):
+            raise EngineError(
+                f"SQL Gateway at {self._http.base_url} refused ctt: HTTP {resp.status_code}",
+                hint=AUTH_HINT,
+            )
         if resp.status_code >= 400:
             try:
                 errors = [str(e) for e in resp.json().get("errors", [])]

@@ -80,11 +80,21 @@ class LocalEngine:
         properties: dict[str, str] | None = None,
         taskmanager_log: Path | None = None,
         clock: Callable[[], float] = time.monotonic,
+        gateway_headers: dict[str, str] | None = None,
+        rest_headers: dict[str, str] | None = None,
+        session_name: str | None = None,
+        elastic_slots: bool = False,
     ) -> None:
+        """``elastic_slots``: the cluster starts TaskManagers on demand (native Kubernetes), so
+        a job is submitted without waiting for a free slot."""
+        self._elastic = elastic_slots
         self.gateway = SqlGateway(
-            gateway_url, properties={**SESSION_DEFAULTS, **(properties or {})}
+            gateway_url,
+            properties={**SESSION_DEFAULTS, **(properties or {})},
+            headers=gateway_headers,
+            session_name=session_name,
         )
-        self.rest = FlinkRest(rest_url)
+        self.rest = FlinkRest(rest_url, headers=rest_headers)
         self._tm_log = taskmanager_log
         self._clock = clock
         self._metric_names: dict[tuple[str, str], list[str]] = {}
@@ -112,6 +122,8 @@ class LocalEngine:
         return handle
 
     def capacity(self) -> Capacity:
+        if self._elastic:
+            return Capacity()  # unknown: the cluster makes room when a job asks
         overview = self.rest.overview()
         return Capacity(
             free_slots=int(overview.get("slots-available", 0)),

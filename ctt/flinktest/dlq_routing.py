@@ -42,6 +42,7 @@ def routed_source(
     bounded: Mapping[int, int] | None,
     *,
     bootstrap: str,
+    properties: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Generated routing: the raw table with parsed columns and the view of its good records.
     The test's own routing: the raw table (``payload`` only) its SQL reads, beside the source."""
@@ -55,6 +56,7 @@ def routed_source(
                 topic=topics[name],
                 bootstrap=bootstrap,
                 bounded=bounded,
+                properties=properties,
             )
         ]
     try:
@@ -64,13 +66,26 @@ def routed_source(
     enums = eh.allowed_values(test.generated_data()[name])
     return [
         dlq.raw_source(
-            name, table, eh, enums, topic=topics[name], bootstrap=bootstrap, bounded=bounded
+            name,
+            table,
+            eh,
+            enums,
+            topic=topics[name],
+            bootstrap=bootstrap,
+            bounded=bounded,
+            properties=properties,
         ),
         dlq.good_view(name, table),
     ]
 
 
-def dead_letter(test: FlinkTest, topics: Mapping[str, str], *, bootstrap: str) -> DeadLetter:
+def dead_letter(
+    test: FlinkTest,
+    topics: Mapping[str, str],
+    *,
+    bootstrap: str,
+    properties: Mapping[str, str] | None = None,
+) -> DeadLetter:
     """The dead-letter sink (unless declared) and the INSERT that sends bad records to it."""
     eh, name = test.error_handling, test.error_source()
     assert eh is not None and name is not None
@@ -87,5 +102,6 @@ def dead_letter(test: FlinkTest, topics: Mapping[str, str], *, bootstrap: str) -
             topic=topics[target],
             bootstrap=bootstrap,
             mode=ddl.SinkMode.APPEND,
+            properties=properties,
         )
     return DeadLetter(target, topics[target], columns, sink, dlq.dlq_insert(name, target))

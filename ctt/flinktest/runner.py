@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -52,7 +52,7 @@ from ctt.flinktest.results import RunReport, TestResult
 from ctt.flinktest.slots import SlotBudget, SlotSampler
 from ctt.flinktest.sql_setup import Job, OutputPlan, SqlSetup, SqlSource, sql_source, targets
 from ctt.kafka.client import ConfluentKafka, KafkaClient, OutputReader
-from ctt.kafka.naming import new_run_id, test_scope
+from ctt.kafka.naming import job_name, new_run_id, test_scope
 from ctt.kafka.record import GeneratedRecord
 from ctt.observed.model import (
     CheckpointStats,
@@ -192,7 +192,10 @@ class FlinkTestRunner:
         poll_s: float = 0.1,
         faults: recovery_mod.Faults | None = None,
         sample_slots: bool = True,
+        flink_kafka: tuple[str, Mapping[str, str]] | None = None,
     ) -> None:
+        """``flink_kafka``: (bootstrap servers, client settings) of Kafka as the Flink cluster
+        reaches it, when that is not how ``kafka`` reaches it (a secured or internal listener)."""
         self.snapshots = snapshots or Policy()
         if engines is None or kafka is None:
             if stack is None:
@@ -201,6 +204,7 @@ class FlinkTestRunner:
             kafka = kafka or ConfluentKafka(stack.bootstrap_servers)
         self.engines = engines
         self.kafka = kafka
+        self.flink_kafka = flink_kafka or (kafka.bootstrap_servers, {})
         self.engine_name = engine_name
         self.run_id = run_id or new_run_id()
         self.parallel = max(1, parallel or (stack.slots if stack else 1))  # jobs at once
@@ -388,8 +392,13 @@ class FlinkTestRunner:
         test, src = lt.test, ctx.src
         assert src is not None
         engine = ctx.engine = self.engines()
+        bootstrap, props = self.flink_kafka
         setup = SqlSetup(
-            engine, run_id=self.run_id, bootstrap=self.kafka.bootstrap_servers, plans=self.plans
+            engine,
+            run_id=self.run_id,
+            bootstrap=bootstrap,
+            kafka_properties=props,
+            plans=self.plans,
         )
         # Topics first: the tables' DDL does not create them.
         topic_of = setup.topic_names(test, outs, scope=ctx.scope)
@@ -433,8 +442,8 @@ class FlinkTestRunner:
         engine, src = ctx.engine, ctx.src
         assert engine is not None and src is not None
         reader = ctx.reader = self.kafka.reader([p.topic for p in plans])
-        job_name = f"ctt-{self.run_id}-{ctx.scope}"
-        ctx.job = (job.sql, job_name, settings)
+        name = job_name(self.run_id, ctx.scope)
+        ctx.job = (job.sql, name, settings)
         for attempt in range(1, _SLOT_ATTEMPTS + 1):
             self._wait(
                 lt,
@@ -445,7 +454,7 @@ class FlinkTestRunner:
                 interval=2 * self.poll_s,
             )
             try:
-                ctx.handle = engine.submit(job.sql, name=job_name, properties=settings)
+                ctx.handle = engine.submit(job.sql, name=name, properties=settings)
             except StatementError as exc:
                 raise job.rejected(exc, src) from None
             try:

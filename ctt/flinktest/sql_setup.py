@@ -13,7 +13,7 @@ maps the rendered SQL to the file (see there for Jinja templates).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from pydantic import BaseModel, Field
@@ -232,11 +232,14 @@ class SqlSetup:
         *,
         run_id: str,
         bootstrap: str,
+        kafka_properties: Mapping[str, str] | None = None,
         plans: PlanCache | None = None,
     ) -> None:
+        """``bootstrap`` and ``kafka_properties``: Kafka as the Flink cluster reaches it."""
         self.engine = engine
         self.run_id = run_id
         self.bootstrap = bootstrap
+        self.props = dict(kafka_properties or {})
         self.plans = plans
         self._ddl: list[str] = []  # what this session ran, for the plan cache's key
 
@@ -305,7 +308,9 @@ class SqlSetup:
             else:
                 self._run(s.sql, _rejected_in(src, s))
         if dlq_routing.generated(test):
-            dlq = dlq_routing.dead_letter(test, topics, bootstrap=self.bootstrap)
+            dlq = dlq_routing.dead_letter(
+                test, topics, bootstrap=self.bootstrap, properties=self.props
+            )
             if dlq.ddl is not None:
                 self._run(dlq.ddl, _rejected_in(src, stmts[0], positioned=False))
             plans.append(
@@ -351,7 +356,7 @@ class SqlSetup:
 
             if name == routed:
                 for sql in dlq_routing.routed_source(
-                    test, topics, bounded, bootstrap=self.bootstrap
+                    test, topics, bounded, bootstrap=self.bootstrap, properties=self.props
                 ):
                     self._run(sql, rejected)
                 if dlq_routing.generated(test):
@@ -364,6 +369,7 @@ class SqlSetup:
                     bootstrap=self.bootstrap,
                     bounded=bounded,
                     extra=_sink_options(test, topics[name]) if name in outs else None,
+                    properties=self.props,
                 ),
                 rejected,
             )
@@ -424,6 +430,7 @@ class SqlSetup:
                     mode=mode,
                     primary_key=pk,
                     extra=_sink_options(test, topic),
+                    properties=self.props,
                 ),
                 _rejected_in(src, s, positioned=False),
             )

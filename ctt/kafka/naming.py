@@ -31,6 +31,26 @@ def scoped(run_id: str, test: str, name: str) -> str:
     return f"{PREFIX}.{run_id}.{slug(test)[:60]}.{slug(name)[:60]}"
 
 
+def job_name(run_id: str, scope: str) -> str:
+    """The Flink job (``pipeline.name``) of one test: ``ctt-<run id>-<test scope>``."""
+    return f"{PREFIX}-{run_id}-{scope}"
+
+
+def session_name(run_id: str) -> str:
+    """The SQL Gateway sessions of a run."""
+    return f"{PREFIX}-{run_id}"
+
+
+def run_id_of_job(name: str, prefix: str = PREFIX) -> str | None:
+    """The run id in a job name made by :func:`job_name`, or None for a job ctt did not name."""
+    if not name.startswith(prefix + "-"):
+        return None
+    parts = name[len(prefix) + 1 :].split("-")
+    if len(parts) < 2 or created_at(f"{parts[0]}-{parts[1]}") is None:
+        return None
+    return f"{parts[0]}-{parts[1]}"
+
+
 def run_id_of(topic: str) -> str | None:
     parts = topic.split(".")
     if len(parts) >= 2 and parts[0] == PREFIX:

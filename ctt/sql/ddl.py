@@ -53,6 +53,14 @@ def _columns(
     return ",\n  ".join(parts)
 
 
+def kafka_options(bootstrap: str, properties: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The connector's Kafka client settings: the brokers and, for a secured cluster, the
+    rest of the client's configuration (``security.protocol``, ``sasl.*``, ``ssl.*``)."""
+    opts = {"properties.bootstrap.servers": bootstrap}
+    opts.update({f"properties.{k}": v for k, v in (properties or {}).items()})
+    return opts
+
+
 def _format_options(fmt: str, prefix: str = "") -> dict[str, str]:
     out = {f"{prefix}format": fmt}
     if fmt == "json":
@@ -68,9 +76,10 @@ def source_table(
     bootstrap: str,
     bounded: Mapping[int, int] | None = None,
     extra: Mapping[str, str] | None = None,
+    properties: Mapping[str, str] | None = None,
 ) -> str:
     """CREATE TABLE for a spec table read from (or written to) Kafka; the spec's options win."""
-    opts: dict[str, str] = {"topic": topic, "properties.bootstrap.servers": bootstrap}
+    opts: dict[str, str] = {"topic": topic, **kafka_options(bootstrap, properties)}
     fmt = table.format.value
     if table.updating:
         key_cols = table.primary_key
@@ -105,9 +114,10 @@ def sink_table(
     mode: SinkMode,
     primary_key: Sequence[str] = (),
     extra: Mapping[str, str] | None = None,
+    properties: Mapping[str, str] | None = None,
 ) -> str:
     """CREATE TABLE for a CTAS target, with the connector its changelog needs."""
-    opts: dict[str, str] = {"topic": topic, "properties.bootstrap.servers": bootstrap}
+    opts: dict[str, str] = {"topic": topic, **kafka_options(bootstrap, properties)}
     pk: Sequence[str] = ()
     if mode is SinkMode.UPSERT:
         pk = primary_key

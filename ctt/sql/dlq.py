@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 
 from ctt.config.error_handling import ErrorHandling
 from ctt.config.spec import TableDef
-from ctt.sql.ddl import bounded_offsets, clean_type, quote
+from ctt.sql.ddl import bounded_offsets, clean_type, kafka_options, quote
 
 REASON = "__ctt_reason"
 PAYLOAD = "payload"
@@ -122,6 +122,7 @@ def raw_source(
     topic: str,
     bootstrap: str,
     bounded: Mapping[int, int] | None,
+    properties: Mapping[str, str] | None = None,
 ) -> str:
     """CREATE TABLE of the raw source: payload, parsed columns, reason, watermark."""
     cols = [f"{quote(PAYLOAD)} STRING"]
@@ -138,15 +139,20 @@ def raw_source(
     columns = ",\n  ".join(cols)
     return (
         f"CREATE TABLE {quote(raw_name(name))} (\n  {columns}\n) "
-        f"WITH (\n  {_raw_options(topic, bootstrap, bounded)}\n)"
+        f"WITH (\n  {_raw_options(topic, bootstrap, bounded, properties)}\n)"
     )
 
 
-def _raw_options(topic: str, bootstrap: str, bounded: Mapping[int, int] | None) -> str:
+def _raw_options(
+    topic: str,
+    bootstrap: str,
+    bounded: Mapping[int, int] | None,
+    properties: Mapping[str, str] | None = None,
+) -> str:
     opts = {
         "connector": "kafka",
         "topic": topic,
-        "properties.bootstrap.servers": bootstrap,
+        **kafka_options(bootstrap, properties),
         "scan.startup.mode": "earliest-offset",
         "format": "raw",
         "raw.charset": "UTF-8",
@@ -157,12 +163,17 @@ def _raw_options(topic: str, bootstrap: str, bounded: Mapping[int, int] | None) 
 
 
 def payload_table(
-    name: str, *, topic: str, bootstrap: str, bounded: Mapping[int, int] | None
+    name: str,
+    *,
+    topic: str,
+    bootstrap: str,
+    bounded: Mapping[int, int] | None,
+    properties: Mapping[str, str] | None = None,
 ) -> str:
     """CREATE TABLE of one ``payload STRING`` column over a topic: what a routing SQL parses."""
     return (
         f"CREATE TABLE {quote(name)} (\n  {quote(PAYLOAD)} STRING\n) "
-        f"WITH (\n  {_raw_options(topic, bootstrap, bounded)}\n)"
+        f"WITH (\n  {_raw_options(topic, bootstrap, bounded, properties)}\n)"
     )
 
 

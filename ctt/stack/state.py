@@ -42,6 +42,7 @@ class Ports(BaseModel):
     jobmanager_rpc: int
     flink_rest: int
     sql_gateway: int
+    kafka_sasl: int | None = Field(None, description="the SASL_PLAINTEXT listener, if any")
 
 
 class StackState(BaseModel):
@@ -58,6 +59,11 @@ class StackState(BaseModel):
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.ports.kafka}"
+
+    @property
+    def sasl_bootstrap_servers(self) -> str | None:
+        """The SASL_PLAINTEXT (PLAIN) listener of a stack started with SASL users."""
+        return f"127.0.0.1:{self.ports.kafka_sasl}" if self.ports.kafka_sasl else None
 
     @property
     def flink_rest_url(self) -> str:

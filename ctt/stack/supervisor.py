@@ -9,6 +9,7 @@ the stack that another one started.
 from __future__ import annotations
 
 import base64
+import re
 import shutil
 import subprocess
 import time
@@ -18,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import jinja2
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
 from ctt.errors import InfraError
 from ctt.stack import artifacts, health, paths, ports, process, state
@@ -61,6 +62,9 @@ _FLINK_JVM_OPENS = [
 ]
 
 
+_WORD = re.compile(r"[A-Za-z0-9._-]+")  # goes into a JAAS line unquoted-safe
+
+
 class StackSettings(BaseModel):
     """What a user can choose about the stack; ports of 0 are picked free."""
 
@@ -68,12 +72,25 @@ class StackSettings(BaseModel):
     kafka_port: int = 0
     flink_port: int = 0
     gateway_port: int = 0
+    kafka_sasl_users: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="with users: a SASL_PLAINTEXT listener (PLAIN) beside the plaintext one, "
+        "for testing a secured Kafka; the passwords go to server.properties only",
+    )
     kafka_heap: str = "512m"
     jobmanager_memory: str = "800m"
     taskmanager_memory: str = "1600m"
     gateway_heap: str = "384m"
     start_deadline_s: float = 90.0
     stop_deadline_s: float = 15.0
+
+    @field_validator("kafka_sasl_users")
+    @classmethod
+    def _plain_words(cls, users: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for user, password in users.items():
+            if not (_WORD.fullmatch(user) and _WORD.fullmatch(password.get_secret_value())):
+                raise ValueError("SASL users and passwords: letters, digits, '.', '_', '-' only")
+        return users
 
 
 class StackDiedError(InfraError):
@@ -106,13 +123,14 @@ def _choose_ports(settings: StackSettings) -> Ports:
                 f"port {port} ({name.replace('_', ' ')}) is in use" + (f" by {who}" if who else ""),
                 hint="stop that process or choose another port (0 picks a free one)",
             )
-    free = iter(ports.pick_free(5))
+    free = iter(ports.pick_free(6))
     return Ports(
         kafka=settings.kafka_port or next(free),
         kafka_controller=next(free),
         jobmanager_rpc=next(free),
         flink_rest=settings.flink_port or next(free),
         sql_gateway=settings.gateway_port or next(free),
+        kafka_sasl=next(free) if settings.kafka_sasl_users else None,
     )
 
 
@@ -238,7 +256,15 @@ class LocalStack:
     def _start_kafka(self, java: Path, lay: artifacts.Layout, st: StackState) -> None:
         conf = st.run_dir / "conf"
         props = conf / "server.properties"
-        _render("server.properties.j2", props, ports=st.ports, data_dir=st.run_dir / "kafka-data")
+        users = {u: p.get_secret_value() for u, p in self.settings.kafka_sasl_users.items()}
+        _render(
+            "server.properties.j2",
+            props,
+            ports=st.ports,
+            data_dir=st.run_dir / "kafka-data",
+            sasl_users=users,
+        )
+        props.chmod(0o600)  # it may hold SASL passwords
         shutil.copy(
             paths.stack_resources() / "templates" / "kafka-log4j2.properties",
             conf / "kafka-log4j2.properties",

@@ -46,7 +46,7 @@ def _args(**kw: Any) -> dict[str, Any]:
         (None, {"plan": Path("p.json"), "suite": "s"}, "give --plan or --suite, not both"),
         ([Path("specs")], {"plan": Path("p.json")}, "cannot be combined with --plan/--suite"),
         (None, {"suite": "s", "timeout": "soon"}, "--timeout"),
-        (None, {"engine": "spark"}, "--engine spark: give local or confluent"),
+        (None, {"engine": "spark"}, "--engine spark: give local, remote, confluent"),
     ],
 )
 def test_arguments_that_cannot_go_together_are_usage_errors(
@@ -65,6 +65,30 @@ def test_confluent_without_its_variables_stops_before_any_request(
     spec = Path(__file__).resolve().parents[3] / "specs" / "basic_field_transformation.yaml"
     with pytest.raises(ConfigError, match=r"CONFLUENT_FLINK_API_KEY.*CONFLUENT_ORG_ID") as info:
         run_cmd.run(Output(quiet=True), [spec], **_args(engine="confluent"))
+    assert exit_code(info.value) is ExitCode.USAGE
+
+
+def test_a_given_cluster_makes_the_run_remote(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("CTT_PROFILE", "CTT_GATEWAY_URL"):
+        monkeypatch.delenv(var, raising=False)
+    assert run_cmd.resolve_engine(None, None) == "local"
+    assert run_cmd.resolve_engine(None, Path("cluster.yaml")) == "remote"
+    monkeypatch.setenv("CTT_GATEWAY_URL", "http://gw:8083")
+    assert run_cmd.resolve_engine(None, None) == "remote"
+    assert run_cmd.resolve_engine("local", None) == "local"  # an explicit engine wins
+    with pytest.raises(UsageError, match="--profile"):
+        run_cmd.resolve_engine("confluent", Path("cluster.yaml"))
+
+
+def test_remote_without_a_complete_cluster_stops_before_any_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CTT_GATEWAY_URL", "http://127.0.0.1:9")
+    for var in ("CTT_PROFILE", "CTT_FLINK_REST_URL", "CTT_KAFKA_BOOTSTRAP"):
+        monkeypatch.delenv(var, raising=False)
+    spec = Path(__file__).resolve().parents[3] / "specs" / "basic_field_transformation.yaml"
+    with pytest.raises(ConfigError, match="CTT_FLINK_REST_URL") as info:
+        run_cmd.run(Output(quiet=True), [spec], **_args(engine=None))
     assert exit_code(info.value) is ExitCode.USAGE
 
 

@@ -254,3 +254,31 @@ def test_keys_ignore_topic_names_and_offsets(topic_a: str, topic_b: str) -> None
     )
     assert a == b
     assert a != PlanCache.key([ddl(topic_a, "x")], "SELECT id + 1 FROM src", {"src": topic_a})
+
+
+def test_every_kafka_table_ctt_creates_carries_the_clusters_kafka_settings(tmp_path: Path) -> None:
+    """On a secured cluster Flink's tables need the client settings too (docs/user-guide.md)."""
+    lt = write_spec(
+        tmp_path / "t.yaml",
+        """    flink_sql: |
+      CREATE TABLE out_t AS SELECT id, amount FROM src;
+""",
+    )
+    engine = Engine("no-such-word")
+    src = sql_source(lt)
+    props = {"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN"}
+    setup = SqlSetup(engine, run_id="r", bootstrap="b:9092", kafka_properties=props)  # type: ignore[arg-type]
+    setup.prepare(
+        lt.test,
+        src,
+        statements.parse(src.text),
+        inputs_mod.build(lt.test, {"src"}),
+        {"src": "s", "out_t": "o"},
+        spec=lt.source_map,
+    )
+    tables = [sql for sql in engine.ran if sql.startswith("CREATE TABLE")]
+    assert len(tables) == 2  # the source and the CTAS sink
+    for sql in tables:
+        assert "'properties.bootstrap.servers' = 'b:9092'" in sql
+        assert "'properties.security.protocol' = 'SASL_SSL'" in sql
+        assert "'properties.sasl.mechanism' = 'PLAIN'" in sql

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from pydantic import SecretStr
 
 from ctt.errors import ExitCode
 from ctt.stack import artifacts, java, paths, state
@@ -34,9 +35,11 @@ PORTS = Ports(kafka=1, kafka_controller=2, jobmanager_rpc=3, flink_rest=4, sql_g
 
 
 def test_configs_render_with_ports(tmp_path: Path) -> None:
-    _render("server.properties.j2", tmp_path / "s.properties", ports=PORTS, data_dir=tmp_path / "d")
+    _render("server.properties.j2", tmp_path / "s.properties", ports=PORTS, data_dir=tmp_path / "d",
+            sasl_users={})
     text = (tmp_path / "s.properties").read_text()
-    assert "listeners=PLAINTEXT://127.0.0.1:1,CONTROLLER://127.0.0.1:2" in text
+    assert "listeners=PLAINTEXT://127.0.0.1:1,CONTROLLER://127.0.0.1:2\n" in text
+    assert "SASL" not in text
     assert "process.roles=broker,controller" in text
     _render("config.yaml.j2", tmp_path / "config.yaml", ports=PORTS, settings=StackSettings(slots=3), run_dir=tmp_path)
     import yaml
@@ -44,6 +47,25 @@ def test_configs_render_with_ports(tmp_path: Path) -> None:
     conf = yaml.safe_load((tmp_path / "config.yaml").read_text())
     assert conf["taskmanager.numberOfTaskSlots"] == 3 and conf["rest.port"] == 4
     assert conf["sql-gateway.endpoint.rest.port"] == 5
+
+
+def test_a_sasl_listener_with_its_users(tmp_path: Path) -> None:
+    ports = PORTS.model_copy(update={"kafka_sasl": 6})
+    _render(
+        "server.properties.j2",
+        tmp_path / "s.properties",
+        ports=ports,
+        data_dir=tmp_path / "d",
+        sasl_users={"ctt": "pw-1", "other": "pw-2"},
+    )
+    text = (tmp_path / "s.properties").read_text()
+    assert "advertised.listeners=PLAINTEXT://127.0.0.1:1,SASL_PLAINTEXT://127.0.0.1:6\n" in text
+    assert 'PlainLoginModule required user_ctt="pw-1" user_other="pw-2";' in text
+
+
+def test_sasl_passwords_that_would_break_the_jaas_line_are_refused() -> None:
+    with pytest.raises(ValueError, match="SASL users"):
+        StackSettings(kafka_sasl_users={"ctt": SecretStr('a" user_admin="x')})
 
 
 def test_versions_pin_matching_connector() -> None:
