@@ -30,7 +30,8 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bench._common import machine, replace_section
-from ctt.stack.supervisor import LocalStack, StackSettings
+from ctt.stack.settings import StackSettings
+from ctt.stack.supervisor import LocalStack
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAD = "Remote cluster (bench/remote_cluster.py)"

@@ -35,8 +35,9 @@ from ctt.flinktest.remote_run import RemoteTarget
 from ctt.kafka.admin import TopicAdmin
 from ctt.kafka.naming import job_name, new_run_id, run_id_of, run_id_of_job
 from ctt.polling import Backoff
+from ctt.stack.settings import StackSettings
 from ctt.stack.state import StackState
-from ctt.stack.supervisor import LocalStack, StackSettings
+from ctt.stack.supervisor import LocalStack
 
 pytestmark = pytest.mark.integration
 
