@@ -49,16 +49,23 @@ if hold and got:
 """
 
 
-def _store(tmp_path: Path) -> EnvPoolStore:
-    return EnvPoolStore(HistoryStore.open(tmp_path / "h.sqlite"))
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The history database: a SQLite file, or a fresh database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "h.sqlite")
+    return str(request.getfixturevalue("postgres_db"))
 
 
-def _jobs(tmp_path: Path, n: int, ttl: float, hold: bool) -> list[subprocess.Popen[str]]:
+def _store(db: str) -> EnvPoolStore:
+    return EnvPoolStore(HistoryStore.open(db))
+
+
+def _jobs(tmp_path: Path, db: str, n: int, ttl: float, hold: bool) -> list[subprocess.Popen[str]]:
     script = tmp_path / "job.py"
     script.write_text(JOB)
     start = tmp_path / "start"
-    db = str(tmp_path / "h.sqlite")
-    _store(tmp_path)  # the schema exists before the race, as after any first run
+    _store(db)  # the schema exists before the race, as after any first run
     procs = [
         subprocess.Popen(
             [sys.executable, str(script), db, str(start), str(ttl), "hold" if hold else "exit"],
@@ -77,8 +84,8 @@ def _first_line(proc: subprocess.Popen[str]) -> object:
     return json.loads(proc.stdout.readline())
 
 
-def test_parallel_processes_never_share_an_environment(tmp_path: Path) -> None:
-    procs = _jobs(tmp_path, 7, ttl=600, hold=True)
+def test_parallel_processes_never_share_an_environment(tmp_path: Path, db: str) -> None:
+    procs = _jobs(tmp_path, db, 7, ttl=600, hold=True)
     try:
         results = [_first_line(p) for p in procs]
     finally:
@@ -89,14 +96,14 @@ def test_parallel_processes_never_share_an_environment(tmp_path: Path) -> None:
     leases = [r for r in results if r is not None]
     assert sorted(r["name"] for r in leases) == ["a", "b", "c"]  # type: ignore[index]
     assert results.count(None) == 4
-    states = {s.name: s for s in _store(tmp_path).list("p")}
+    states = {s.name: s for s in _store(db).list("p")}
     assert {s.state for s in states.values()} == {"leased"}
     assert {s.lease_id for s in states.values()} == {r["lease_id"] for r in leases}  # type: ignore[index]
 
 
-def test_a_crashed_jobs_lease_is_recovered_after_its_ttl(tmp_path: Path) -> None:
-    store = _store(tmp_path)
-    [proc] = _jobs(tmp_path, 1, ttl=2, hold=True)
+def test_a_crashed_jobs_lease_is_recovered_after_its_ttl(tmp_path: Path, db: str) -> None:
+    store = _store(db)
+    [proc] = _jobs(tmp_path, db, 1, ttl=2, hold=True)
     first = _first_line(proc)
     assert isinstance(first, dict)
     os.kill(proc.pid, signal.SIGKILL)  # the job crashes: it never renews or releases
@@ -115,8 +122,8 @@ def test_a_crashed_jobs_lease_is_recovered_after_its_ttl(tmp_path: Path) -> None
         store.renew(first["lease_id"], 60)  # the crashed job's lease is gone for good
 
 
-def test_renew_release_and_rotation(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def test_renew_release_and_rotation(db: str) -> None:
+    store = _store(db)
     first = store.lease("p", POOL, "j1")
     assert first.env == {"STACK": first.name}
     renewed = store.renew(first.lease_id, 3600)
@@ -132,8 +139,8 @@ def test_renew_release_and_rotation(tmp_path: Path) -> None:
     assert first.name not in names[:2] and sorted(names) == ["a", "b", "c"]
 
 
-def test_an_exhausted_pool_says_who_holds_what(tmp_path: Path) -> None:
-    store = _store(tmp_path)
+def test_an_exhausted_pool_says_who_holds_what(db: str) -> None:
+    store = _store(db)
     for k in range(3):
         store.lease("p", POOL, f"holder-{k}")
     with pytest.raises(PoolExhausted, match=r"every environment of pool 'p' is leased: .*holder-0"):

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +13,7 @@ from ctt.errors import InfraError
 from ctt.report.junit import Attempt, TestCaseResult, TestSuiteResult
 from ctt.report.model import Status as CaseStatus
 from ctt.report.results import ConsolidatedRun, RunMeta, SuiteSummary
+from ctt.stack.ports import pick_free
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -71,77 +67,12 @@ def make_run(
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A throw-away PostgreSQL cluster on a free port, stopped afterwards."""
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    user: str | None = None
-    if os.geteuid() == 0:  # postgres refuses to run as root
-        user = "postgres"
-    base = Path(tempfile.mkdtemp(prefix="ctt-pg-"))
-    data = base / "data"
-    if user:
-        shutil.chown(base, user)
-    port = _free_port()
-    run = {"user": user} if user else {}
-    subprocess.run(
-        [initdb, "-D", str(data), "-U", "ctt", "--auth=trust", "-E", "UTF8", "--no-sync"],
-        check=True,
-        capture_output=True,
-        **run,  # type: ignore[call-overload]
-    )
-    subprocess.run(
-        [
-            pg_ctl,
-            "-D",
-            str(data),
-            "-l",
-            str(base / "log"),
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-        **run,  # type: ignore[call-overload]
-    )
-    try:
-        yield f"postgresql://ctt@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(
-            [pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
-            check=False,
-            capture_output=True,
-            **run,  # type: ignore[call-overload]
-        )
-        shutil.rmtree(base, ignore_errors=True)
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[HistoryStore]:
     if request.param == "sqlite":
         target = str(tmp_path / "h" / "history.sqlite")
     else:
-        url = request.getfixturevalue("postgres_url")
-        # a fresh database per test keeps tests independent
-        import psycopg
-
-        dbname = f"t_{os.getpid()}_{abs(hash(request.node.name)) % 10**8}"
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}"')
-            conn.execute(f'CREATE DATABASE "{dbname}"')
-        target = url.rsplit("/", 1)[0] + "/" + dbname
+        target = request.getfixturevalue("postgres_db")  # a fresh database per test
     with HistoryStore.open(target) as s:
         yield s
 
@@ -221,13 +152,13 @@ def test_attempts_and_metrics_are_kept(store: HistoryStore) -> None:
 
 
 def test_unreachable_server_is_an_infra_error() -> None:
-    port = _free_port()
+    (port,) = pick_free(1)
     with pytest.raises(InfraError, match="not usable"):
         HistoryStore.open(f"postgresql://nobody:secret@127.0.0.1:{port}/x?connect_timeout=2")
 
 
 def test_password_is_not_shown_in_errors() -> None:
-    port = _free_port()
+    (port,) = pick_free(1)
     with pytest.raises(InfraError) as info:
         HistoryStore.open(f"postgresql://nobody:s3cr3t@127.0.0.1:{port}/x?connect_timeout=2")
     assert "s3cr3t" not in str(info.value)
