@@ -162,9 +162,13 @@ resource "terraform_data" "object" {
     events = var.standin_events_file
   }
 
+  # The events are a log, not part of the object: a create-time provisioner that Ctrl-C cuts
+  # short must not taint it, since terraform runs no destroy-time provisioner for a tainted
+  # resource and its "destroy" line would be missing although the object is destroyed.
   provisioner "local-exec" {
-    when    = create
-    command = self.input.events == null ? "true" : "printf 'create %s\\n' \"$WHAT\" >> \"$EVENTS\""
+    when       = create
+    on_failure = continue
+    command    = self.input.events == null ? "true" : "printf 'create %s\\n' \"$WHAT\" >> \"$EVENTS\""
     environment = {
       WHAT   = self.input.what
       EVENTS = coalesce(self.input.events, "/dev/null")
