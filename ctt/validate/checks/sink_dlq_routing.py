@@ -11,9 +11,9 @@ refuses fails the task instead (a FAILED test with the task's trace).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from ctt.observed.model import Outcome, ValidationContext
+from ctt.validate.checks._args import flag
 from ctt.validate.checks._data import fail
 from ctt.validate.checks._dlq import cut
 from ctt.validate.registry import register
@@ -21,14 +21,10 @@ from ctt.validate.registry import register
 _NAME = "sink_dlq_routing"
 
 
-def parse(raw: Any) -> bool:
-    if raw is True:
-        return True
-    raise ValueError(f"expected true, got {raw!r}")
-
-
-@register(_NAME, parse=parse)
-def check(_arg: bool, ctx: ValidationContext) -> Outcome:
+@register(_NAME, parse=flag)
+def check(enabled: bool, ctx: ValidationContext) -> Outcome:
+    if not enabled:
+        return Outcome(name=_NAME, passed=True, summary="disabled")
     tt = ctx.target
     if tt is None:
         raise fail(ctx, _NAME, "the test has no `sink:` section (or its connector never ran)")

@@ -8,24 +8,19 @@ catches what the connector lost, duplicated or changed, not what the SQL got wro
 
 from __future__ import annotations
 
-from typing import Any
-
 from ctt.observed.model import Outcome, ValidationContext
 from ctt.observed.rows import Comparer, render_diff
+from ctt.validate.checks._args import flag
 from ctt.validate.checks._target import columns, output, target, target_rows, topic_rows
 from ctt.validate.registry import register
 
 _NAME = "sink_no_data_loss"
 
 
-def parse(raw: Any) -> bool:
-    if raw is True:
-        return True
-    raise ValueError(f"expected true, got {raw!r}")
-
-
-@register(_NAME, parse=parse)
-def check(_arg: bool, ctx: ValidationContext) -> Outcome:
+@register(_NAME, parse=flag)
+def check(enabled: bool, ctx: ValidationContext) -> Outcome:
+    if not enabled:
+        return Outcome(name=_NAME, passed=True, summary="disabled")
     tt = target(ctx, _NAME)
     out = output(ctx, tt, _NAME)
     on_topic = topic_rows(out, tt)

@@ -8,11 +8,10 @@ ended as the final rows; for an insert sink every output record is a row.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ctt.expect import snapshot
 from ctt.observed.model import Outcome, ValidationContext
 from ctt.observed.rows import Comparer, render_diff
+from ctt.validate.checks._args import flag
 from ctt.validate.checks._data import fail
 from ctt.validate.checks._target import columns, flatten, output, target, target_rows
 from ctt.validate.registry import register
@@ -20,14 +19,10 @@ from ctt.validate.registry import register
 _NAME = "sink_rows_match"
 
 
-def parse(raw: Any) -> bool:
-    if raw is True:
-        return True
-    raise ValueError(f"expected true, got {raw!r}")
-
-
-@register(_NAME, parse=parse)
-def check(_arg: bool, ctx: ValidationContext) -> Outcome:
+@register(_NAME, parse=flag)
+def check(enabled: bool, ctx: ValidationContext) -> Outcome:
+    if not enabled:
+        return Outcome(name=_NAME, passed=True, summary="disabled")
     tt = target(ctx, _NAME)
     out = output(ctx, tt, _NAME)
     expected = out.expected_rows

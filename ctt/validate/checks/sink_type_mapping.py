@@ -12,9 +12,9 @@ time zones or stringify.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from ctt.observed.model import Column, Outcome, ValidationContext, base_type
+from ctt.validate.checks._args import flag
 from ctt.validate.checks._table import listed_outcome
 from ctt.validate.checks._target import columns, output, target
 from ctt.validate.registry import register
@@ -43,12 +43,6 @@ _KINDS = {
 }
 
 
-def parse(raw: Any) -> bool:
-    if raw is True:
-        return True
-    raise ValueError(f"expected true, got {raw!r}")
-
-
 def wanted(col: Column) -> set[str]:
     """The PostgreSQL types that keep a Flink column's values."""
     kind = base_type(col.type)
@@ -59,8 +53,10 @@ def wanted(col: Column) -> set[str]:
     return _KINDS.get(kind, set())
 
 
-@register(_NAME, parse=parse)
-def check(_arg: bool, ctx: ValidationContext) -> Outcome:
+@register(_NAME, parse=flag)
+def check(enabled: bool, ctx: ValidationContext) -> Outcome:
+    if not enabled:
+        return Outcome(name=_NAME, passed=True, summary="disabled")
     tt = target(ctx, _NAME)
     out = output(ctx, tt, _NAME)
     have = {c.name: c.type for c in tt.columns}
