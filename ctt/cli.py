@@ -64,17 +64,34 @@ def stack_up(
     kafka_port: Annotated[int, typer.Option(help="Kafka port (0: pick a free one).")] = 0,
     flink_port: Annotated[int, typer.Option(help="Flink REST port (0: pick a free one).")] = 0,
     gateway_port: Annotated[int, typer.Option(help="SQL Gateway port (0: pick a free one).")] = 0,
+    with_: Annotated[
+        str,
+        typer.Option(
+            "--with",
+            envvar="CTT_STACK_WITH",
+            help="Optional components, comma-separated: connect (Kafka Connect with the JDBC "
+            "sink), postgres (PostgreSQL, the sink target).",
+        ),
+    ] = "",
+    connect_port: Annotated[int, typer.Option(help="Kafka Connect REST port (0: free).")] = 0,
+    postgres_port: Annotated[int, typer.Option(help="PostgreSQL port (0: pick a free one).")] = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Fetch pinned artifacts (once) and start Kafka, Flink and the SQL Gateway.
 
-    A no-op when the stack already runs and is healthy.
+    A no-op when the stack already runs and is healthy; `--with` adds the optional
+    components a running stack lacks.
     """
     from ctt.commands import stack
-    from ctt.stack.supervisor import StackSettings
 
-    settings = StackSettings(
-        slots=slots, kafka_port=kafka_port, flink_port=flink_port, gateway_port=gateway_port
+    settings = stack.settings_from_args(
+        slots=slots,
+        kafka_port=kafka_port,
+        flink_port=flink_port,
+        gateway_port=gateway_port,
+        with_=with_,
+        connect_port=connect_port,
+        postgres_port=postgres_port,
     )
     stack.up(Output(json_mode=json_out), settings=settings)
 
@@ -99,7 +116,10 @@ def stack_status(json_out: JsonOpt = False) -> None:
 
 @stack_app.command("logs")
 def stack_logs(
-    component: Annotated[str, typer.Argument(help="kafka, jobmanager, taskmanager or sql-gateway")],
+    component: Annotated[
+        str,
+        typer.Argument(help="kafka, jobmanager, taskmanager, sql-gateway, connect or postgres"),
+    ],
     lines: Annotated[int, typer.Option("-n", "--lines", help="How many last lines.")] = 50,
 ) -> None:
     """Show the last lines of a component's log."""

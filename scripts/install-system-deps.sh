@@ -7,6 +7,10 @@ need=()
 # Java 17+ runs Kafka and Flink; Maven resolves their pinned jars (only until they are cached).
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+# PostgreSQL server (`ctt stack up --with postgres`, the JDBC sink's target): Debian's package,
+# whatever its major (ctt takes the newest /usr/lib/postgresql/<major>/bin). ctt runs its own
+# throwaway cluster on a free port; the package's own cluster, if it starts one, is not used.
+compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null || need+=(postgresql)
 # Headless Chromium: tests/unit/report/test_html.py opens the HTML report in it.
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 

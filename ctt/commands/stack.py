@@ -12,9 +12,10 @@ from ctt.console import Output
 from ctt.errors import InfraError, UsageError
 from ctt.stack import artifacts, health, process, state
 from ctt.stack.models import ComponentStatus, StackStatus
-from ctt.stack.supervisor import LocalStack, StackSettings
+from ctt.stack.settings import StackSettings, parse_extras
+from ctt.stack.supervisor import LocalStack
 
-__all__ = ["current_status", "down", "fetch", "logs", "status", "up"]
+__all__ = ["current_status", "down", "fetch", "logs", "settings_from_args", "status", "up"]
 
 
 def fetch(out: Output, *, relock: bool = False) -> None:
@@ -22,10 +23,32 @@ def fetch(out: Output, *, relock: bool = False) -> None:
     out.info(f"artifacts ready in {lay.root}")
 
 
+def settings_from_args(
+    *,
+    slots: int = 4,
+    kafka_port: int = 0,
+    flink_port: int = 0,
+    gateway_port: int = 0,
+    with_: str = "",
+    connect_port: int = 0,
+    postgres_port: int = 0,
+) -> StackSettings:
+    """The stack settings ``ctt stack up``'s options ask for (``--with`` parsed and checked)."""
+    return StackSettings(
+        slots=slots,
+        kafka_port=kafka_port,
+        flink_port=flink_port,
+        gateway_port=gateway_port,
+        extras=parse_extras(with_),
+        connect_port=connect_port,
+        postgres_port=postgres_port,
+    )
+
+
 def up(out: Output, *, settings: StackSettings) -> None:
     stack = LocalStack(settings, say=out.info)
     _, started = stack.up()
-    if not started:
+    if not started and not stack.added:
         out.info("stack already running and healthy: nothing to do")
     status(out, quiet_table=out.json_mode)
 
@@ -51,6 +74,8 @@ def current_status() -> StackStatus:
         bootstrap_servers=st.bootstrap_servers,
         flink_rest_url=st.flink_rest_url,
         gateway_url=st.gateway_url,
+        connect_url=st.connect_url,
+        postgres_dsn=st.postgres_dsn,
         slots=st.slots,
         components=[
             ComponentStatus(
@@ -90,6 +115,10 @@ def status(out: Output, *, quiet_table: bool = False) -> None:
     out.info(
         f"Kafka {doc.bootstrap_servers}  Flink {doc.flink_rest_url}  SQL Gateway {doc.gateway_url}"
     )
+    if doc.connect_url or doc.postgres_dsn:
+        extras = [f"Connect {doc.connect_url}"] if doc.connect_url else []
+        extras += [f"PostgreSQL {doc.postgres_dsn}"] if doc.postgres_dsn else []
+        out.info("  ".join(extras))
 
 
 def logs(out: Output, component: str, *, lines: int) -> None:

@@ -1,9 +1,12 @@
 """Pinned stack artifacts: resolve once into the cache, verify by sha256, then work offline.
 
-Kafka and the Flink extras come from Maven Central through ``mvn`` and the poms
-in ``stack/``; the Flink distribution's jars come from the PyPI wheel
-``apache-flink-libraries`` through ``pip`` with ``--require-hashes``. Every file
-that ends up in the cache is checked against ``stack/artifacts.lock``.
+Kafka, the Flink extras, the Kafka Connect worker and its JDBC sink plugin come
+from Maven Central through ``mvn`` and the poms in ``stack/``; the Flink
+distribution's jars come from the PyPI wheel ``apache-flink-libraries`` through
+``pip`` with ``--require-hashes``. Every file that ends up in the cache is
+checked against ``stack/artifacts.lock``. The Connect entries are fetched only
+when a stack with Connect starts (or by ``ctt stack fetch``), so the default
+stack neither downloads nor waits for them.
 """
 
 from __future__ import annotations
@@ -46,12 +49,32 @@ class FlinkPin(BaseModel):
     pom: str
 
 
+class JdbcSinkPin(BaseModel):
+    version: str
+    postgresql_driver: str
+    pom: str
+
+
+class ConnectPin(BaseModel):
+    """Kafka Connect runs the broker's own version; only its pom and the plugin are pinned here."""
+
+    pom: str
+    jdbc_sink: JdbcSinkPin
+
+
+class PostgresPin(BaseModel):
+    package: str
+    min_major: int
+
+
 class Versions(BaseModel):
     """``stack/versions.yaml``."""
 
     java_min: int
     kafka: KafkaPin
     flink: FlinkPin
+    connect: ConnectPin
+    postgres: PostgresPin
 
 
 class ArtifactError(InfraError):
@@ -69,6 +92,7 @@ class Layout(BaseModel):
     root: Path
     kafka_version: str
     flink_version: str
+    jdbc_sink_version: str
 
     @property
     def kafka_home(self) -> Path:
@@ -97,11 +121,31 @@ class Layout(BaseModel):
     def gateway_jar(self) -> Path:
         return self.flink_opt / f"flink-sql-gateway-{self.flink_version}.jar"
 
+    @property
+    def connect_home(self) -> Path:
+        return self.root / f"connect-{self.kafka_version}"
+
+    @property
+    def connect_libs(self) -> Path:
+        return self.connect_home / "libs"
+
+    @property
+    def jdbc_sink_home(self) -> Path:
+        return self.root / f"jdbc-sink-{self.jdbc_sink_version}"
+
+    @property
+    def connect_plugin_path(self) -> Path:
+        """Connect's ``plugin.path``: one folder per plugin below it."""
+        return self.jdbc_sink_home / "plugins"
+
 
 def layout(versions: Versions | None = None) -> Layout:
     v = versions or load_versions()
     return Layout(
-        root=paths.cache_dir(), kafka_version=v.kafka.version, flink_version=v.flink.version
+        root=paths.cache_dir(),
+        kafka_version=v.kafka.version,
+        flink_version=v.flink.version,
+        jdbc_sink_version=v.connect.jdbc_sink.version,
     )
 
 
@@ -204,6 +248,25 @@ def _fetch_flink(v: Versions, lay: Layout, staging: Path) -> None:
     extras.rmdir()
 
 
+def _fetch_connect(v: Versions, lay: Layout, staging: Path) -> None:
+    _mvn_copy(
+        paths.stack_resources() / v.connect.pom,
+        staging / "libs",
+        transitive=True,
+        what=f"Kafka Connect {v.kafka.version} (connect-runtime)",
+    )
+
+
+def _fetch_jdbc_sink(v: Versions, lay: Layout, staging: Path) -> None:
+    pin = v.connect.jdbc_sink
+    _mvn_copy(
+        paths.stack_resources() / pin.pom,
+        staging / "plugins" / "debezium-connector-jdbc",
+        transitive=True,
+        what=f"debezium-connector-jdbc {pin.version} + postgresql {pin.postgresql_driver}",
+    )
+
+
 def _file_hashes(home: Path) -> dict[str, str]:
     return {str(p.relative_to(home)): sha256(p) for p in sorted(home.rglob("*.jar"))}
 
@@ -237,24 +300,39 @@ def _verify(name: str, home: Path, lock: dict[str, dict[str, str]]) -> None:
 
 
 Progress = Callable[[str], None]
+Fetch = Callable[[Versions, Layout, Path], None]
 
 
-def ensure(progress: Progress | None = None, *, relock: bool = False) -> Layout:
+def _entries(v: Versions, lay: Layout, *, connect: bool) -> list[tuple[str, Path, Fetch]]:
+    """The cache entries to have: always Kafka and Flink, the Connect ones on request."""
+    jobs: list[tuple[str, Path, Fetch]] = [
+        (f"kafka-{v.kafka.version}", lay.kafka_home, _fetch_kafka),
+        (f"flink-{v.flink.version}", lay.flink_home, _fetch_flink),
+    ]
+    if connect:
+        jobs += [
+            (f"connect-{v.kafka.version}", lay.connect_home, _fetch_connect),
+            (f"jdbc-sink-{v.connect.jdbc_sink.version}", lay.jdbc_sink_home, _fetch_jdbc_sink),
+        ]
+    return jobs
+
+
+def ensure(
+    progress: Progress | None = None, *, relock: bool = False, connect: bool = True
+) -> Layout:
     """Make sure every pinned artifact is in the cache and verified; fetch only what is missing.
 
     A verified entry carries a marker file, so later calls touch no network.
     With ``relock`` the fetched files' hashes are written to ``stack/artifacts.lock``.
+    ``connect=False`` leaves out the Kafka Connect worker and its plugin (the default stack).
     """
     say = progress or (lambda _msg: None)
     v = load_versions()
     lay = layout(v)
     lay.root.mkdir(parents=True, exist_ok=True)
-    lock = {} if relock else read_lock()
-    jobs: list[tuple[str, Path, Callable[[Versions, Layout, Path], None]]] = [
-        (f"kafka-{v.kafka.version}", lay.kafka_home, _fetch_kafka),
-        (f"flink-{v.flink.version}", lay.flink_home, _fetch_flink),
-    ]
-    for name, home, fetch in jobs:
+    current = {name for name, _h, _f in _entries(v, lay, connect=True)}
+    lock = {name: files for name, files in read_lock().items() if name in current or not relock}
+    for name, home, fetch in _entries(v, lay, connect=connect):
         if (home / _MARKER).is_file() and not relock:
             continue
         say(f"fetching {name} into {home}")
@@ -279,6 +357,9 @@ def ensure(progress: Progress | None = None, *, relock: bool = False) -> Layout:
     return lay
 
 
-def is_cached() -> bool:
-    lay = layout()
-    return (lay.kafka_home / _MARKER).is_file() and (lay.flink_home / _MARKER).is_file()
+def is_cached(*, connect: bool = False) -> bool:
+    """Whether the entries the stack needs are verified in the cache (with Connect's on request)."""
+    v = load_versions()
+    return all(
+        (home / _MARKER).is_file() for _n, home, _f in _entries(v, layout(v), connect=connect)
+    )

@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from ctt.stack import artifacts, paths, ports, state
+from ctt.errors import InfraError
+from ctt.stack import artifacts, paths, ports, postgres, state
 from ctt.stack.java import java_binary, java_version
 
 
@@ -65,6 +66,43 @@ def _cache() -> Check:
     )
 
 
+def _connect() -> Check:
+    """The Kafka Connect worker and JDBC sink jars (`--with connect`), fetched on first use."""
+    v = artifacts.load_versions()
+    cached = artifacts.is_cached(connect=True)
+    where = artifacts.layout(v).connect_home
+    return Check(
+        name="connect",
+        ok=True,
+        detail=(
+            f"Kafka Connect {v.kafka.version} + debezium-connector-jdbc "
+            f"{v.connect.jdbc_sink.version}: {'cached' if cached else 'not cached yet'} in {where.parent}"
+        ),
+        advice=None if cached else "`ctt stack fetch` (or the first `--with connect`) fetches them",
+    )
+
+
+def _postgres() -> Check:
+    """Server binaries for `--with postgres` (not needed by the default stack: never a failure)."""
+    v = artifacts.load_versions()
+    try:
+        server = postgres.find_server(v.postgres.min_major)
+        prefix = postgres.run_as()
+    except InfraError as exc:
+        return Check(
+            name="postgres",
+            ok=True,
+            detail=f"not available for --with postgres: {exc.message}",
+            advice=exc.hint,
+        )
+    runs_as = f", runs as {postgres.SERVICE_USER!r} (ctt is root)" if prefix else ""
+    return Check(
+        name="postgres",
+        ok=True,
+        detail=f"PostgreSQL {server.version} in {server.bin_dir}{runs_as}",
+    )
+
+
 def _disk() -> Check:
     root = paths.cache_dir()
     probe = root if root.exists() else root.parent
@@ -79,10 +117,15 @@ def _disk() -> Check:
 def _ports() -> Check:
     st = state.read()
     if st is not None and st.alive_components():
+        extras = "".join(
+            f", {name} {port}"
+            for name, port in (("Connect", st.ports.connect), ("PostgreSQL", st.ports.postgres))
+            if port
+        )
         return Check(
             name="ports",
             ok=True,
-            detail=f"stack running on Kafka {st.ports.kafka}, Flink {st.ports.flink_rest}",
+            detail=f"stack running on Kafka {st.ports.kafka}, Flink {st.ports.flink_rest}{extras}",
         )
     try:
         ports.pick_free(5)
@@ -95,7 +138,7 @@ def _ports() -> Check:
     return Check(name="ports", ok=True, detail=detail)
 
 
-CHECKS: list[Callable[[], Check]] = [_java, _maven, _cache, _disk, _ports]
+CHECKS: list[Callable[[], Check]] = [_java, _maven, _cache, _connect, _postgres, _disk, _ports]
 
 
 def run_checks() -> list[Check]:

@@ -54,12 +54,30 @@ def gateway_ready(gateway_url: str) -> bool:
         return False
 
 
+def postgres_ready(state: StackState, *, create: bool = False) -> bool:
+    """``SELECT 1`` in the stack's database (``create``: make the database first if missing)."""
+    from ctt.stack import postgres
+
+    pg, port = state.postgres, state.ports.postgres
+    if pg is None or port is None:
+        return False
+    return postgres.ready(port, user=pg.user, database=pg.database, create=create)
+
+
 def component_health(state: StackState) -> dict[str, bool]:
-    """Per component: process alive and its own check answering."""
+    """Per component: process alive and its own check answering (extras only when started)."""
+    from ctt.stack import connect
+
     alive = set(state.alive_components())
-    return {
+    result = {
         "kafka": "kafka" in alive and kafka_ready(state.bootstrap_servers),
         "jobmanager": "jobmanager" in alive and jobmanager_ready(state.flink_rest_url),
         "taskmanager": "taskmanager" in alive and flink_ready(state.flink_rest_url),
         "sql-gateway": "sql-gateway" in alive and gateway_ready(state.gateway_url),
     }
+    if "connect" in state.components:
+        url = state.connect_url
+        result["connect"] = "connect" in alive and url is not None and connect.ready(url)
+    if "postgres" in state.components:
+        result["postgres"] = "postgres" in alive and postgres_ready(state)
+    return result

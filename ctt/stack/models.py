@@ -25,5 +25,7 @@ class StackStatus(BaseModel):
     bootstrap_servers: str | None = None
     flink_rest_url: str | None = None
     gateway_url: str | None = None
+    connect_url: str | None = None  # with `--with connect`
+    postgres_dsn: str | None = None  # with `--with postgres`
     slots: int | None = None
     components: list[ComponentStatus] = Field(default_factory=list)

@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import psutil
@@ -33,15 +33,23 @@ def spawn(
     return psutil.Process(proc.pid)
 
 
-def terminate(pids: Sequence[int], *, deadline_s: float = 15.0) -> list[int]:
-    """SIGTERM each process group, wait up to ``deadline_s``, then SIGKILL. Returns pids that needed SIGKILL."""
+def terminate(
+    pids: Sequence[int],
+    *,
+    deadline_s: float = 15.0,
+    signals: Mapping[int, signal.Signals] | None = None,
+) -> list[int]:
+    """SIGTERM each process group, wait up to ``deadline_s``, then SIGKILL. Returns pids that needed SIGKILL.
+
+    ``signals`` sends another first signal to some pids (PostgreSQL shuts down fast on SIGINT).
+    """
     procs: list[psutil.Process] = []
     for pid in pids:
         with contextlib.suppress(psutil.Error):
             procs.append(psutil.Process(pid))
     for p in procs:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(p.pid, signal.SIGTERM)
+            os.killpg(p.pid, (signals or {}).get(p.pid, signal.SIGTERM))
     _gone, alive = psutil.wait_procs(procs, timeout=deadline_s)
     killed = []
     for p in alive:

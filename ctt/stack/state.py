@@ -11,10 +11,12 @@ from pathlib import Path
 import psutil
 from pydantic import BaseModel, Field, ValidationError
 
+from ctt.errors import InfraError
 from ctt.stack import paths
 
 STATE_FILE = "stack.json"
 COMPONENTS = ("kafka", "jobmanager", "taskmanager", "sql-gateway")
+OPTIONAL_COMPONENTS = ("connect", "postgres")  # `ctt stack up --with connect,postgres`
 
 
 class ComponentState(BaseModel):
@@ -42,6 +44,17 @@ class Ports(BaseModel):
     jobmanager_rpc: int
     flink_rest: int
     sql_gateway: int
+    connect: int | None = Field(default=None, description="Kafka Connect REST, with connect")
+    postgres: int | None = Field(default=None, description="PostgreSQL TCP port, with postgres")
+
+
+class PostgresInfo(BaseModel):
+    """How to reach the stack's PostgreSQL server (trust authentication on 127.0.0.1)."""
+
+    user: str = "ctt"
+    database: str = "ctt"
+    data_dir: Path
+    version: str
 
 
 class StackState(BaseModel):
@@ -54,6 +67,7 @@ class StackState(BaseModel):
     kafka_version: str
     flink_version: str
     components: dict[str, ComponentState] = Field(default_factory=dict)
+    postgres: PostgresInfo | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -66,6 +80,45 @@ class StackState(BaseModel):
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.sql_gateway}"
+
+    @property
+    def connect_url(self) -> str | None:
+        """Kafka Connect's REST API, when the stack runs with ``connect``."""
+        return f"http://127.0.0.1:{self.ports.connect}" if self.ports.connect else None
+
+    @property
+    def postgres_dsn(self) -> str | None:
+        """A libpq URL of the stack's database (``postgresql://ctt@127.0.0.1:PORT/ctt``)."""
+        pg = self.postgres
+        if pg is None or not self.ports.postgres:
+            return None
+        return f"postgresql://{pg.user}@127.0.0.1:{self.ports.postgres}/{pg.database}"
+
+    @property
+    def postgres_jdbc_url(self) -> str | None:
+        """The same database as Connect's JDBC sink sees it (``connection.url``)."""
+        pg = self.postgres
+        if pg is None or not self.ports.postgres:
+            return None
+        return f"jdbc:postgresql://127.0.0.1:{self.ports.postgres}/{pg.database}"
+
+    def require_connect(self) -> str:
+        """The Connect REST URL, or an error that says how to start Connect."""
+        if self.connect_url is None:
+            raise InfraError(
+                "the local stack runs without Kafka Connect",
+                hint="start it with `ctt stack up --with connect,postgres`",
+            )
+        return self.connect_url
+
+    def require_postgres(self) -> str:
+        """The PostgreSQL DSN, or an error that says how to start PostgreSQL."""
+        if self.postgres_dsn is None:
+            raise InfraError(
+                "the local stack runs without PostgreSQL",
+                hint="start it with `ctt stack up --with connect,postgres`",
+            )
+        return self.postgres_dsn
 
     def alive_components(self) -> list[str]:
         return [name for name, comp in self.components.items() if comp.alive()]

@@ -3,13 +3,17 @@
 `up` renders configs into a run directory, starts the four JVMs at once, and
 polls health with deadlines; `down` stops them and removes data. The state file
 (``ctt.stack.state``) is the only link between calls, so any shell can manage
-the stack that another one started.
+the stack that another one started. With ``--with connect,postgres`` a Kafka
+Connect worker (``ctt.stack.connect``) and a PostgreSQL server
+(``ctt.stack.postgres``) start beside them, at the same time; `up` on a running
+stack adds the ones it lacks.
 """
 
 from __future__ import annotations
 
 import base64
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -17,13 +21,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import jinja2
-from pydantic import BaseModel
-
 from ctt.errors import InfraError
-from ctt.stack import artifacts, health, paths, ports, process, state
+from ctt.polling import Backoff
+from ctt.stack import artifacts, connect, health, paths, ports, postgres, process, state
 from ctt.stack.java import require_java
-from ctt.stack.state import ComponentState, Ports, StackState
+from ctt.stack.render import render as _render
+from ctt.stack.settings import Extra, StackSettings
+from ctt.stack.state import ComponentState, Ports, PostgresInfo, StackState
+
+__all__ = ["LocalStack", "PortInUseError", "StackDiedError", "StackSettings"]
 
 # Java 17 needs these opens for Flink's serializers and RPC (as Flink's own scripts pass).
 _FLINK_JVM_OPENS = [
@@ -61,21 +67,6 @@ _FLINK_JVM_OPENS = [
 ]
 
 
-class StackSettings(BaseModel):
-    """What a user can choose about the stack; ports of 0 are picked free."""
-
-    slots: int = 4
-    kafka_port: int = 0
-    flink_port: int = 0
-    gateway_port: int = 0
-    kafka_heap: str = "512m"
-    jobmanager_memory: str = "800m"
-    taskmanager_memory: str = "1600m"
-    gateway_heap: str = "384m"
-    start_deadline_s: float = 90.0
-    stop_deadline_s: float = 15.0
-
-
 class StackDiedError(InfraError):
     """A component exited while starting."""
 
@@ -87,18 +78,7 @@ class PortInUseError(InfraError):
 Say = Callable[[str], None]
 
 
-def _render(template: str, target: Path, **ctx: object) -> None:
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    text = (paths.stack_resources() / "templates" / template).read_text()
-    target.write_text(env.from_string(text).render(**ctx))
-
-
-def _choose_ports(settings: StackSettings) -> Ports:
-    wanted = {
-        "kafka": settings.kafka_port,
-        "flink_rest": settings.flink_port,
-        "sql_gateway": settings.gateway_port,
-    }
+def _check_free(wanted: dict[str, int]) -> None:
     for name, port in wanted.items():
         if port and not ports.is_free(port):
             who = ports.owner(port)
@@ -106,14 +86,39 @@ def _choose_ports(settings: StackSettings) -> Ports:
                 f"port {port} ({name.replace('_', ' ')}) is in use" + (f" by {who}" if who else ""),
                 hint="stop that process or choose another port (0 picks a free one)",
             )
-    free = iter(ports.pick_free(5))
-    return Ports(
-        kafka=settings.kafka_port or next(free),
-        kafka_controller=next(free),
-        jobmanager_rpc=next(free),
-        flink_rest=settings.flink_port or next(free),
-        sql_gateway=settings.gateway_port or next(free),
+
+
+def _choose_ports(settings: StackSettings) -> Ports:
+    _check_free(
+        {
+            "kafka": settings.kafka_port,
+            "flink_rest": settings.flink_port,
+            "sql_gateway": settings.gateway_port,
+        }
     )
+    free = iter(ports.pick_free(5))
+    return _choose_extra_ports(
+        settings,
+        Ports(
+            kafka=settings.kafka_port or next(free),
+            kafka_controller=next(free),
+            jobmanager_rpc=next(free),
+            flink_rest=settings.flink_port or next(free),
+            sql_gateway=settings.gateway_port or next(free),
+        ),
+    )
+
+
+def _choose_extra_ports(settings: StackSettings, base: Ports) -> Ports:
+    """``base`` plus a port for each wanted extra that has none yet."""
+    wanted = {
+        "connect": settings.connect_port if settings.wants(Extra.CONNECT) else None,
+        "postgres": settings.postgres_port if settings.wants(Extra.POSTGRES) else None,
+    }
+    missing = {k: v for k, v in wanted.items() if v is not None and getattr(base, k) is None}
+    _check_free({k: v for k, v in missing.items() if v})
+    free = iter(ports.pick_free(sum(1 for v in missing.values() if not v)))
+    return base.model_copy(update={k: v or next(free) for k, v in missing.items()})
 
 
 def _bash_java_utils(
@@ -161,6 +166,7 @@ class LocalStack:
     def __init__(self, settings: StackSettings | None = None, say: Say | None = None) -> None:
         self.settings = settings or StackSettings()
         self.say = say or (lambda _msg: None)
+        self.added: list[Extra] = []  # extras the last `up` added to a running stack
 
     # -- queries ---------------------------------------------------------------------------
     def current(self) -> StackState | None:
@@ -173,30 +179,40 @@ class LocalStack:
         if not st.alive_components():
             self.say("found a stale state file (its processes are gone): cleaning it up")
             self._remove_run_dir(st.run_dir)
+            if st.postgres is not None:
+                postgres.remove_data(st.postgres.data_dir)
             state.remove()
             return None
         return st
 
     # -- up ----------------------------------------------------------------------------------
     def up(self) -> tuple[StackState, bool]:
-        """Start the stack unless it runs; returns (state, started_now)."""
+        """Start the stack unless it runs; returns (state, started_now).
+
+        On a running, healthy stack, the extras it lacks (``--with``) are added to it;
+        ``started_now`` stays False, as the stack itself was there before.
+        """
         existing = self.current()
         if existing is not None:
             healthy = health.component_health(existing)
-            if all(healthy.values()):
-                return existing, False
-            broken = ", ".join(n for n, ok in healthy.items() if not ok)
-            raise InfraError(
-                f"a stack is recorded but not healthy ({broken})",
-                hint="run `ctt stack down` and then `ctt stack up`",
-            )
+            if not all(healthy.values()):
+                broken = ", ".join(n for n, ok in healthy.items() if not ok)
+                raise InfraError(
+                    f"a stack is recorded but not healthy ({broken})",
+                    hint="run `ctt stack down` and then `ctt stack up`",
+                )
+            if self._missing_extras(existing):
+                self._add_extras(existing)
+            return existing, False
         v = artifacts.load_versions()
         java = require_java(v.java_min)
-        lay = artifacts.ensure(self.say)
+        lay = artifacts.ensure(self.say, connect=self.settings.wants(Extra.CONNECT))
         chosen = _choose_ports(self.settings)
         run_dir = paths.state_dir() / "run"
-        if not (run_dir / "kafka-data" / "meta.properties").is_file():
+        kept = (run_dir / "kafka-data" / "meta.properties").is_file()
+        if not kept:
             self._remove_run_dir(run_dir)  # nothing kept by `down --keep`: start clean
+            postgres.remove_data(postgres.data_dir(run_dir))
         for sub in ("conf", "logs", "kafka-data", "tmp", "checkpoints", "savepoints"):
             (run_dir / sub).mkdir(parents=True, exist_ok=True)
         st = StackState(
@@ -211,8 +227,9 @@ class LocalStack:
         try:
             self._start_kafka(java, lay, st)
             self._start_flink(java, lay, st)
+            self._start_extras(java, lay, st, v)
             state.write(st)
-            self._await_health(st)
+            self._await_health(st, list(st.components))
         except BaseException:
             self.say("start failed: stopping what was started")
             self._stop(st, keep=True)
@@ -220,6 +237,71 @@ class LocalStack:
             raise
         self.say(f"stack healthy in {time.monotonic() - started:.1f}s")
         return st, True
+
+    # -- optional components: Kafka Connect and PostgreSQL ----------------------------------------
+    def _missing_extras(self, st: StackState) -> list[Extra]:
+        return [e for e in sorted(self.settings.extras) if e.value not in st.components]
+
+    def _add_extras(self, st: StackState) -> None:
+        """Start the wanted extras that the running stack lacks, beside it."""
+        missing = self._missing_extras(st)
+        self.say(f"adding {', '.join(missing)} to the running stack")
+        v = artifacts.load_versions()
+        java = require_java(v.java_min)
+        lay = artifacts.ensure(self.say, connect=Extra.CONNECT in missing)
+        before = dict(st.components)
+        st.ports = _choose_extra_ports(self.settings, st.ports)
+        started = time.monotonic()
+        try:
+            self._start_extras(java, lay, st, v)
+            state.write(st)
+            self._await_health(st, [e.value for e in missing])
+        except BaseException:
+            self.say("start failed: stopping what was added")
+            added = {n: c for n, c in st.components.items() if n not in before}
+            self._stop_components(added, postgres_data=st.postgres, keep=False)
+            st.components = before
+            st.ports = st.ports.model_copy(update={e.value: None for e in missing})
+            st.postgres = None if Extra.POSTGRES in missing else st.postgres
+            state.write(st)
+            raise
+        self.say(f"{', '.join(missing)} healthy in {time.monotonic() - started:.1f}s")
+        self.added = missing
+
+    def _start_extras(
+        self, java: Path, lay: artifacts.Layout, st: StackState, v: artifacts.Versions
+    ) -> None:
+        # Connect's JVM boots while Kafka does (it waits for the broker itself); initdb runs
+        # while all the JVMs boot.
+        if self.settings.wants(Extra.CONNECT) and "connect" not in st.components:
+            self._start_connect(java, lay, st)
+        if self.settings.wants(Extra.POSTGRES) and "postgres" not in st.components:
+            self._start_postgres(st, v)
+
+    def _start_connect(self, java: Path, lay: artifacts.Layout, st: StackState) -> None:
+        conf = st.run_dir / "conf"
+        conf.mkdir(parents=True, exist_ok=True)
+        connect.render_config(conf, st.ports, lay)
+        log = st.run_dir / "logs" / "connect.log"
+        cmd = connect.command(java, lay, conf, heap=self.settings.connect_heap)
+        proc = process.spawn(cmd, log=log, cwd=st.run_dir)
+        self._record(
+            st, "connect", proc.pid, proc.create_time(), st.ports.connect, st.kafka_version, log
+        )
+
+    def _start_postgres(self, st: StackState, v: artifacts.Versions) -> None:
+        server = postgres.find_server(v.postgres.min_major)
+        info = PostgresInfo(data_dir=postgres.data_dir(st.run_dir), version=server.version)
+        if postgres.initialized(info.data_dir):
+            self.say("reusing PostgreSQL data kept by `ctt stack down --keep`")
+        else:
+            postgres.init_cluster(server, info.data_dir, user=info.user)
+        port = st.ports.postgres
+        assert port is not None  # chosen with the extras
+        log = st.run_dir / "logs" / "postgres.log"
+        proc = process.spawn(postgres.command(server, info.data_dir, port), log=log)
+        st.postgres = info
+        self._record(st, "postgres", proc.pid, proc.create_time(), port, server.version, log)
 
     def _record(
         self,
@@ -383,14 +465,22 @@ class LocalStack:
             proc = process.spawn([str(java), *jvm, f"-Dlog.file={log}", *main], log=out, env=env)
             self._record(st, name, proc.pid, proc.create_time(), port, st.flink_version, log)
 
-    def _await_health(self, st: StackState) -> None:
+    def _await_health(self, st: StackState, names: list[str]) -> None:
+        """Poll the health of ``names`` (and that no process died) until all pass or time runs out."""
         checks: dict[str, Callable[[], bool]] = {
             "kafka": lambda: health.kafka_ready(st.bootstrap_servers),
             "taskmanager": lambda: health.flink_ready(st.flink_rest_url),
             "sql-gateway": lambda: health.gateway_ready(st.gateway_url),
+            "connect": lambda: connect.ready(st.require_connect()),
+            "postgres": lambda: health.postgres_ready(st, create=True),
         }
-        pending = dict(checks)
-        end = time.monotonic() + self.settings.start_deadline_s
+        pending = {name: check for name, check in checks.items() if name in names}
+        extras = any(e.value in pending for e in Extra)
+        deadline_s = (
+            self.settings.extras_start_deadline_s if extras else self.settings.start_deadline_s
+        )
+        end = time.monotonic() + deadline_s
+        backoff = Backoff(0.5)
         while pending:
             for name, comp in st.components.items():
                 if not comp.alive():
@@ -404,10 +494,10 @@ class LocalStack:
             if time.monotonic() > end:
                 waiting = ", ".join(pending)
                 raise InfraError(
-                    f"stack not healthy after {self.settings.start_deadline_s:.0f}s (waiting for {waiting})",
+                    f"stack not healthy after {deadline_s:.0f}s (waiting for {waiting})",
                     hint="see `ctt stack logs <component>` and `ctt doctor`",
                 )
-            time.sleep(0.25)
+            backoff.wait()
 
     @staticmethod
     def _died(name: str, comp: ComponentState) -> StackDiedError:
@@ -431,16 +521,28 @@ class LocalStack:
         return st
 
     def _stop(self, st: StackState, *, keep: bool) -> None:
-        # Flink first (it talks to Kafka while jobs wind down), Kafka last.
-        order = ["sql-gateway", "taskmanager", "jobmanager", "kafka"]
-        pids = [
-            st.components[n].pid for n in order if n in st.components and st.components[n].alive()
-        ]
-        killed = process.terminate(pids, deadline_s=self.settings.stop_deadline_s)
-        if killed:
-            self.say(f"SIGKILL sent to {len(killed)} process(es) that ignored SIGTERM")
+        self._stop_components(st.components, postgres_data=st.postgres, keep=keep)
         if not keep:
             self._remove_run_dir(st.run_dir)
+
+    def _stop_components(
+        self,
+        components: dict[str, ComponentState],
+        *,
+        postgres_data: PostgresInfo | None,
+        keep: bool,
+    ) -> None:
+        # Connect and Flink first (they talk to Kafka while winding down), Kafka last;
+        # PostgreSQL on SIGINT, its fast shutdown (SIGTERM waits for every client to leave).
+        order = ["connect", "sql-gateway", "taskmanager", "jobmanager", "kafka", "postgres"]
+        alive = {n: components[n] for n in order if n in components and components[n].alive()}
+        fast = {c.pid: signal.SIGINT for n, c in alive.items() if n == "postgres"}
+        pids = [c.pid for c in alive.values()]
+        killed = process.terminate(pids, deadline_s=self.settings.stop_deadline_s, signals=fast)
+        if killed:
+            self.say(f"SIGKILL sent to {len(killed)} process(es) that ignored SIGTERM")
+        if postgres_data is not None and "postgres" in components and not keep:
+            postgres.remove_data(postgres_data.data_dir)
 
     @staticmethod
     def _remove_run_dir(run_dir: Path) -> None:

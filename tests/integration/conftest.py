@@ -1,7 +1,9 @@
 """The real local stack, started once per test session and shared by every integration test.
 
 A stack already running (a developer's) is reused and left running; one the
-session started is stopped at the end.
+session started is stopped at the end. Tests that need Kafka Connect and
+PostgreSQL ask for ``connect_stack``: it adds them to the session's stack (once),
+so the tests that do not need them never wait for them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 
 from ctt.stack import artifacts
+from ctt.stack.settings import Extra, StackSettings
 from ctt.stack.state import StackState
 from ctt.stack.supervisor import LocalStack
 
@@ -46,6 +49,19 @@ def stack() -> Iterator[StackHandle]:
     finally:
         if started:
             sup.down()
+
+
+@pytest.fixture(scope="session")
+def connect_stack(stack: StackHandle) -> StackHandle:
+    """The session's stack with Kafka Connect (JDBC sink) and PostgreSQL added to it.
+
+    Stopped with the stack when the session started it; on a stack the session only found,
+    they stay running with it (``ctt stack down`` stops them).
+    """
+    sup = LocalStack(StackSettings(extras=frozenset({Extra.CONNECT, Extra.POSTGRES})))
+    state, _ = sup.up()
+    stack.state = state
+    return stack
 
 
 def developer_env() -> dict[str, str]:

@@ -51,7 +51,12 @@ def test_versions_pin_matching_connector() -> None:
     minor = ".".join(v.flink.version.split(".")[:2])
     assert v.flink.connector.endswith(f"-{minor}")
     assert v.kafka.version.startswith("4.")
-    assert set(artifacts.read_lock()) == {f"kafka-{v.kafka.version}", f"flink-{v.flink.version}"}
+    assert set(artifacts.read_lock()) == {
+        f"kafka-{v.kafka.version}",
+        f"flink-{v.flink.version}",
+        f"connect-{v.kafka.version}",
+        f"jdbc-sink-{v.connect.jdbc_sink.version}",
+    }
 
 
 def _dead_state(tmp_path: Path) -> StackState:
