@@ -45,14 +45,12 @@ def endpoints(stack: StackState | None) -> Endpoints | None:
     """The stack's Connect and PostgreSQL, or None when it runs without them."""
     if stack is None:
         return None
-    connect = getattr(stack, "connect_url", None)
-    dsn = getattr(stack, "postgres_dsn", None)
-    jdbc = getattr(stack, "postgres_jdbc_url", None)
-    pg = getattr(stack, "postgres", None)
-    if not (connect and dsn and jdbc):
+    connect, dsn, jdbc = stack.connect_url, stack.postgres_dsn, stack.postgres_jdbc_url
+    if not (connect and dsn and jdbc and stack.postgres is not None):
         return None
-    user = str(getattr(pg, "user", "ctt"))
-    return Endpoints(connect_url=connect, postgres_dsn=dsn, jdbc_url=jdbc, jdbc_user=user)
+    return Endpoints(
+        connect_url=connect, postgres_dsn=dsn, jdbc_url=jdbc, jdbc_user=stack.postgres.user
+    )
 
 
 def skip_reason(lt: LoadedTest, ends: Endpoints | None) -> str | None:
