@@ -61,7 +61,7 @@ from ctt.observed.model import (
 )
 from ctt.polling import Backoff
 from ctt.report.model import ErrorKind, Status
-from ctt.sink.connect import SinkFailed
+from ctt.sink.connect import SinkFailed, cause_chain
 from ctt.sink.connector import Endpoints
 from ctt.sql import statements
 from ctt.stack.state import StackState
@@ -260,7 +260,7 @@ class FlinkTestRunner:
                 **base,
                 status=Status.FAILED,
                 error_kind=ErrorKind.JOB_FAILED,
-                message=f"{exc}\n{_trace_head(exc.trace)}",
+                message=f"{exc}\n  " + "\n  caused ".join(cause_chain(exc.trace)),
                 job_id=ctx.handle.job_id if ctx.handle else None,
             )
         except JobFailed as exc:
@@ -1051,13 +1051,6 @@ def _declared_validations(test: FlinkTest) -> list[dict[str, Any]]:
     if test.expected:
         return [{"row_count": sum(e.count or 0 for e in test.expected.values())}]
     return []
-
-
-def _trace_head(trace: str, lines: int = 12) -> str:
-    """The first lines of a Java trace: the exception and where it was thrown."""
-    shown = trace.splitlines()[:lines]
-    more = len(trace.splitlines()) - len(shown)
-    return "\n".join(shown) + (f"\n... {more} more lines (in the test's log)" if more > 0 else "")
 
 
 def _iso(ms: int) -> str:

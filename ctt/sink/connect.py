@@ -182,7 +182,17 @@ __all__ = [
     "SinkFailed",
     "State",
     "TaskStatus",
+    "cause_chain",
 ]
+
+
+def cause_chain(trace: str) -> list[str]:
+    """A Java trace's exceptions, outermost first: its first line and every ``Caused by:``."""
+    lines = trace.strip().splitlines()
+    chain = lines[:1] + [
+        ln.strip()[len("Caused by: ") :] for ln in lines if ln.strip().startswith("Caused by: ")
+    ]
+    return chain or ["no trace recorded"]
 
 
 class SinkFailed(CttError):
@@ -192,10 +202,9 @@ class SinkFailed(CttError):
 
     def __init__(self, connector: str, task: TaskStatus) -> None:
         trace = (task.trace or "no trace recorded").strip()
-        first = trace.splitlines()[0] if trace else ""
         who = "the connector" if task.id < 0 else f"task {task.id}"
         super().__init__(
-            f"sink connector {connector}: {who} FAILED: {first}",
+            f"sink connector {connector}: {who} FAILED: {cause_chain(trace)[-1]}",
             hint="the trace is in the test's log; `ctt stack logs connect` has the worker's",
         )
         self.connector = connector
