@@ -1038,14 +1038,17 @@ def _validations(test: FlinkTest) -> list[dict[str, Any]]:
 
 
 def _declared_validations(test: FlinkTest) -> list[dict[str, Any]]:
-    """The spec's ``validation:``, or what its ``expected:`` implies: rows, else a count."""
-    if test.validation:
-        named = list(test.validation)
-        if test.sink is not None and not any(n.startswith("sink_") for i in named for n in i):
-            named.append({"sink_no_data_loss": True})
-        return named
-    if test.sink is not None:
-        return [{"sink_rows_match": True}, {"sink_no_data_loss": True}]
+    """The spec's ``validation:``, or what its ``expected:`` implies: rows, else a count;
+    with a ``sink:``, the sink checks too (``sink_no_data_loss`` always)."""
+    named = list(test.validation) or _implied(test)
+    if test.sink is not None and not any(n.startswith("sink_") for i in named for n in i):
+        rows = any(e.rows is not None for e in test.expected.values()) and not test.validation
+        named += [{"sink_rows_match": True}] if rows else []
+        named.append({"sink_no_data_loss": True})
+    return named
+
+
+def _implied(test: FlinkTest) -> list[dict[str, Any]]:
     if any(e.rows is not None for e in test.expected.values()):
         return [{"rows_match": True}]
     if test.expected:

@@ -64,3 +64,16 @@ def test_an_unreachable_connect_worker_is_infrastructure_and_cleanup_still_runs(
     # the sink's dead-letter topic was created with the test's topics, and deleted with them
     assert any(line.startswith("[") and "deleted 3 topics" in line for line in result.log)
     h.assert_clean()
+
+
+def test_a_sink_adds_its_checks_to_what_the_spec_implies(tmp_path: Path) -> None:
+    from ctt.flinktest.runner import _declared_validations
+
+    (lt,) = spec(tmp_path, extra="    sink: {table: out_t}\n")
+    assert _declared_validations(lt.test) == [
+        {"rows_match": True},
+        {"sink_rows_match": True},
+        {"sink_no_data_loss": True},
+    ]
+    (lt,) = spec(tmp_path, extra="    sink: {table: out_t}\n    validation: [row_count: 2]\n")
+    assert _declared_validations(lt.test) == [{"row_count": 2}, {"sink_no_data_loss": True}]
