@@ -336,7 +336,7 @@ def cleanup(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List, do not delete.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Remove topics and jobs that interrupted runs left on the local stack."""
+    """Remove topics, jobs and sink connectors (and their tables) that interrupted runs left."""
     from ctt.commands.cleanup import cleanup as clean
 
     clean(Output(json_mode=json_out), older_than=older_than, prefix=prefix, dry_run=dry_run)

@@ -6,6 +6,7 @@ only leftovers older than ``--older-than`` go: a run still in progress keeps its
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
@@ -15,6 +16,7 @@ from ctt.console import Output
 from ctt.errors import UsageError
 from ctt.kafka.admin import TopicAdmin
 from ctt.kafka.naming import created_at, run_id_of
+from ctt.stack.state import StackState
 from ctt.stack.supervisor import LocalStack
 
 __all__ = ["CleanupReport", "cleanup"]
@@ -23,6 +25,8 @@ __all__ = ["CleanupReport", "cleanup"]
 class CleanupReport(BaseModel):
     topics: list[str]
     jobs: list[str]
+    connectors: list[str] = []
+    tables: list[str] = []
     dry_run: bool
 
 
@@ -56,13 +60,49 @@ def cleanup(out: Output, *, older_than: str, prefix: str, dry_run: bool) -> None
             run_id = "-".join(name.split("-")[1:3])
             if old(run_id):
                 jobs.append(str(job["jid"]))
+    sinks = _sinks(stack, prefix, old, dry_run=dry_run)
     if not dry_run:
         for jid in jobs:
             rest.cancel(jid)
         admin.delete(topics)
     rest.close()
-    report = CleanupReport(topics=topics, jobs=jobs, dry_run=dry_run)
+    report = CleanupReport(
+        topics=topics,
+        jobs=jobs,
+        connectors=[c for c, _ in sinks],
+        tables=[t for _, t in sinks if t],
+        dry_run=dry_run,
+    )
     if out.json_mode:
         out.emit_json(report)
     verb = "would remove" if dry_run else "removed"
-    out.info(f"{verb} {len(topics)} topic(s) and {len(jobs)} job(s)")
+    extra = (
+        f", {len(report.connectors)} sink connector(s) and {len(report.tables)} table(s)"
+        if sinks
+        else ""
+    )
+    out.info(f"{verb} {len(topics)} topic(s) and {len(jobs)} job(s){extra}")
+
+
+def _sinks(
+    stack: StackState, prefix: str, old: Callable[[str | None], bool], *, dry_run: bool
+) -> list[tuple[str, str | None]]:
+    """Sink connectors of old runs and their tables (with Connect and PostgreSQL in the stack)."""
+    if stack.connect_url is None:
+        return []
+    from ctt.sink.connect import ConnectClient
+    from ctt.sink.connector import leftovers
+    from ctt.sink.postgres import PostgresTarget
+
+    client = ConnectClient(stack.connect_url)
+    try:
+        found = leftovers(client, prefix=prefix, old=old)
+        if not dry_run:
+            target = PostgresTarget(stack.postgres_dsn) if stack.postgres_dsn else None
+            for connector, table in found:
+                client.delete(connector)
+                if table and target is not None:
+                    target.drop(table)
+    finally:
+        client.close()
+    return found

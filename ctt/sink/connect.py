@@ -164,6 +164,15 @@ class ConnectClient:
             hint=_HINT,
         )
 
+    def config(self, name: str) -> dict[str, str] | None:
+        """The connector's settings; None when it is not there."""
+        resp = self._call("GET", f"/connectors/{name}/config")
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            raise ConnectError(f"Kafka Connect answered {resp.status_code} for {name}/config")
+        return {str(k): str(v) for k, v in resp.json().items()}
+
     def names(self) -> list[str]:
         resp = self._call("GET", "/connectors")
         if resp.status_code != 200:

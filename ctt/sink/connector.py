@@ -9,11 +9,13 @@ is passed through last; the settings naming the topic, table and database stay c
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from pydantic import BaseModel
 
 from ctt.config.sink import Nested, SinkConfig, SinkMode
-from ctt.kafka.naming import PREFIX, scoped, slug
+from ctt.kafka.naming import PREFIX, run_id_of, scoped, slug
+from ctt.sink.connect import ConnectClient
 
 CONNECTOR_CLASS = "io.debezium.connector.jdbc.JdbcSinkConnector"
 JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
@@ -93,4 +95,16 @@ def connector_config(
     return config
 
 
-__all__ = ["CONNECTOR_CLASS", "Endpoints", "Names", "connector_config", "names"]
+def leftovers(
+    client: ConnectClient, *, prefix: str, old: Callable[[str | None], bool]
+) -> list[tuple[str, str | None]]:
+    """(connector, its table) of every run-scoped connector whose run is ``old`` enough."""
+    out: list[tuple[str, str | None]] = []
+    for name in client.names():
+        if name.startswith(prefix + ".") and old(run_id_of(name)):
+            config = client.config(name) or {}
+            out.append((name, config.get("collection.name.format")))
+    return sorted(out)
+
+
+__all__ = ["CONNECTOR_CLASS", "Endpoints", "Names", "connector_config", "leftovers", "names"]

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from ctt.flinktest.runner import FlinkTestRunner
-from ctt.kafka.admin import TopicAdmin
 from ctt.kafka import naming
+from ctt.kafka.admin import TopicAdmin
 from ctt.polling import Backoff
 from ctt.report.model import ErrorKind, Status
 from ctt.sink.connect import ConnectClient
@@ -157,4 +157,40 @@ def test_ctrl_c_leaves_no_connector_topic_or_table(connect_stack: StackHandle) -
     assert pg.tables("hourly_spend_") == []
     topics = TopicAdmin(state.bootstrap_servers).list()
     assert [t for t in topics if f".{run_id}." in t] == []
+    connect.close()
+
+
+def test_ctt_cleanup_removes_an_old_runs_connector_and_its_table(
+    connect_stack: StackHandle,
+) -> None:
+    """What a SIGKILLed run leaves (no cleanup ran): ``ctt cleanup`` finds it by its run id."""
+    state = connect_stack.state
+    connect = ConnectClient(state.require_connect())
+    pg = PostgresTarget(state.require_postgres())
+    name, table = "ctt.20200101t000000-abcdef.left-behind", "left_behind_0123456789"
+    pg.execute(f'CREATE TABLE "{table}" (id bigint)')
+    connect.create(
+        name,
+        {
+            "connector.class": "io.debezium.connector.jdbc.JdbcSinkConnector",
+            "topics": "ctt.20200101t000000-abcdef.left-behind.out",
+            "connection.url": state.postgres_jdbc_url or "",
+            "connection.username": "ctt",
+            "connection.password": "ctt",
+            "collection.name.format": table,
+        },
+    )
+    env = {**os.environ, "CTT_STATE_DIR": str(paths.state_dir())}
+    proc = subprocess.run(
+        [sys.executable, "-m", "ctt", "cleanup", "--older-than", "1h"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "1 sink connector(s) and 1 table(s)" in proc.stdout + proc.stderr
+    assert name not in connect.names()
+    assert pg.tables("left_behind_") == []
     connect.close()
