@@ -157,9 +157,14 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _fragment(expr: str, col: Column, nested: Nested) -> str:
-    """SQL for the JSON text of one value (never NULL: SQL NULL is ``'null'``)."""
+def _fragment(expr: str, col: Column, nested: Nested, *, inner: bool = False) -> str:
+    """SQL for the JSON text of one value (never NULL: SQL NULL is ``'null'``).
+
+    A ROW's fields (``inner``) are plain JSON inside its object; at the top, a ROW under
+    ``nested: json`` and every ARRAY or MAP is that JSON as a string (Debezium's ``Json``).
+    """
     kind = base_type(col.type)
+    as_text = not inner
     if kind in ("TIMESTAMP_LTZ", "TIMESTAMP_WITH_LOCAL_TIME_ZONE"):
         text = f"'\"' || DATE_FORMAT(CAST({expr} AS TIMESTAMP(3)), '{_ISO_UTC}') || '\"'"
     elif kind == "TIMESTAMP":
@@ -170,20 +175,23 @@ def _fragment(expr: str, col: Column, nested: Nested) -> str:
     elif kind == "DATE":
         text = f"CAST(TIMESTAMPDIFF(DAY, DATE '1970-01-01', {expr}) AS STRING)"
     elif kind == "ROW":
-        obj = _object([(f"{expr}.{quote(f.name)}", f) for f in row_fields(col.type)], nested=nested)
-        text = obj if nested is Nested.FLATTEN else f"JSON_STRING({obj})"
+        members = [(f"{expr}.{quote(f.name)}", f) for f in row_fields(col.type)]
+        obj = _object(members, nested=nested, inner=True)
+        text = f"JSON_STRING({obj})" if as_text and nested is Nested.JSON else obj
     elif kind in ("ARRAY", "MAP", "MULTISET"):
-        text = f"JSON_STRING(JSON_STRING({expr}))"
+        # a string (Debezium Json) unless it sits in a ROW written as JSON text as a whole
+        string = as_text or nested is Nested.FLATTEN
+        text = f"JSON_STRING(JSON_STRING({expr}))" if string else f"JSON_STRING({expr})"
     else:
         text = f"JSON_STRING({expr})"
     return f"CASE WHEN {expr} IS NULL THEN 'null' ELSE {text} END"
 
 
-def _object(members: Sequence[tuple[str, Column]], *, nested: Nested) -> str:
+def _object(members: Sequence[tuple[str, Column]], *, nested: Nested, inner: bool = False) -> str:
     parts = []
     for i, (expr, col) in enumerate(members):
         key = ("{" if i == 0 else ",") + json.dumps(col.name) + ":"
-        parts += [_sql_string(key), _fragment(expr, col, nested)]
+        parts += [_sql_string(key), _fragment(expr, col, nested, inner=inner)]
     return " || ".join(parts) + " || '}'" if parts else "'{}'"
 
 

@@ -68,6 +68,12 @@ def test_the_upsert_spec_ends_with_the_final_rows(connect_stack: StackHandle) ->
     assert outcomes["sink_no_data_loss"].properties["target_rows"] == "3"
 
 
+def test_nested_rows_land_as_json_and_as_flattened_columns(connect_stack: StackHandle) -> None:
+    results = _run(connect_stack, SPECS / "nested_to_postgres.yaml")
+    for result in results.values():
+        _passed(result)
+
+
 WRONG_TYPE = """flink_transformation_tests:
   wrong_column_type:
     flink_sql: |

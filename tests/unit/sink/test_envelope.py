@@ -108,3 +108,11 @@ def test_an_upsert_tombstone_of_an_envelope_deletes_the_last_row() -> None:
     gone = decode(_record(None, b"k"), SinkMode.UPSERT, last, envelope=True)
     assert [r.op for r in first] == ["+I"] and [r.op for r in gone] == ["-D"]
     assert gone[0].row == {"id": 1}
+
+
+def test_inside_a_json_row_nested_values_stay_json_not_strings_of_json() -> None:
+    col = Column(name="c", type="ROW<`a` ROW<`b` INT>, `t` ARRAY<INT>>")
+    as_json = envelope.envelope_sql([col], Nested.JSON, name="v")
+    assert as_json.count("JSON_STRING(JSON_STRING(") == 0  # the whole ROW is one JSON string
+    flat = envelope.envelope_sql([col], Nested.FLATTEN, name="v")
+    assert "JSON_STRING(JSON_STRING(`c`.`t`))" in flat  # an array field of a struct is Json text
