@@ -9,12 +9,22 @@ the same way before they are compared.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from ctt.observed.model import Column, TableOutput, TargetTable, ValidationContext, base_type
+from ctt.observed.model import (
+    Column,
+    Outcome,
+    TableOutput,
+    TargetTable,
+    ValidationContext,
+    base_type,
+)
 from ctt.observed.rows import actual_rows, upsert_state
 from ctt.sink.envelope import row_fields
+from ctt.validate.checks._args import flag
 from ctt.validate.checks._data import fail
+from ctt.validate.registry import register
 
 DELIMITER = "_"  # ctt.sink.connector.FLATTEN_DELIMITER
 
@@ -72,3 +82,23 @@ def topic_rows(out: TableOutput, tt: TargetTable) -> list[dict[str, Any]]:
     """The rows a reader of the output topic ends with: last value per key for an upsert sink."""
     rows = upsert_state(out.records, tt.key) if tt.upsert else actual_rows(out)
     return [flatten(r, tt) for r in rows]
+
+
+Judge = Callable[[TargetTable, TableOutput, ValidationContext], Outcome]
+
+
+def sink_check(name: str) -> Callable[[Judge], Judge]:
+    """Register ``judge(target, output, ctx)`` as check ``name: true`` (``false`` disables it)."""
+
+    def deco(judge: Judge) -> Judge:
+        def check(enabled: bool, ctx: ValidationContext) -> Outcome:
+            if not enabled:
+                return Outcome(name=name, passed=True, summary="disabled")
+            tt = target(ctx, name)
+            return judge(tt, output(ctx, tt, name), ctx)
+
+        check.__doc__ = judge.__doc__
+        register(name, parse=flag)(check)
+        return judge
+
+    return deco

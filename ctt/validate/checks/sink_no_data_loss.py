@@ -8,21 +8,15 @@ catches what the connector lost, duplicated or changed, not what the SQL got wro
 
 from __future__ import annotations
 
-from ctt.observed.model import Outcome, ValidationContext
+from ctt.observed.model import Outcome, TableOutput, TargetTable, ValidationContext
 from ctt.observed.rows import Comparer, render_diff
-from ctt.validate.checks._args import flag
-from ctt.validate.checks._target import columns, output, target, target_rows, topic_rows
-from ctt.validate.registry import register
+from ctt.validate.checks._target import columns, sink_check, target_rows, topic_rows
 
 _NAME = "sink_no_data_loss"
 
 
-@register(_NAME, parse=flag)
-def check(enabled: bool, ctx: ValidationContext) -> Outcome:
-    if not enabled:
-        return Outcome(name=_NAME, passed=True, summary="disabled")
-    tt = target(ctx, _NAME)
-    out = output(ctx, tt, _NAME)
+@sink_check(_NAME)
+def check(tt: TargetTable, out: TableOutput, ctx: ValidationContext) -> Outcome:
     on_topic = topic_rows(out, tt)
     cmp = Comparer(columns(out, tt), tolerance=out.tolerance, ignore=out.ignore_columns)
     m = cmp.match(on_topic, target_rows(tt))

@@ -9,22 +9,16 @@ ended as the final rows; for an insert sink every output record is a row.
 from __future__ import annotations
 
 from ctt.expect import snapshot
-from ctt.observed.model import Outcome, ValidationContext
+from ctt.observed.model import Outcome, TableOutput, TargetTable, ValidationContext
 from ctt.observed.rows import Comparer, render_diff
-from ctt.validate.checks._args import flag
 from ctt.validate.checks._data import fail
-from ctt.validate.checks._target import columns, flatten, output, target, target_rows
-from ctt.validate.registry import register
+from ctt.validate.checks._target import columns, flatten, sink_check, target_rows
 
 _NAME = "sink_rows_match"
 
 
-@register(_NAME, parse=flag)
-def check(enabled: bool, ctx: ValidationContext) -> Outcome:
-    if not enabled:
-        return Outcome(name=_NAME, passed=True, summary="disabled")
-    tt = target(ctx, _NAME)
-    out = output(ctx, tt, _NAME)
+@sink_check(_NAME)
+def check(tt: TargetTable, out: TableOutput, ctx: ValidationContext) -> Outcome:
     expected = out.expected_rows
     source = "expected rows"
     if expected is None and ctx.snapshot is not None:

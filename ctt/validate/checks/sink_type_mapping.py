@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import re
 
-from ctt.observed.model import Column, Outcome, ValidationContext, base_type
-from ctt.validate.checks._args import flag
+from ctt.observed.model import (
+    Column,
+    Outcome,
+    TableOutput,
+    TargetTable,
+    ValidationContext,
+    base_type,
+)
 from ctt.validate.checks._table import listed_outcome
-from ctt.validate.checks._target import columns, output, target
-from ctt.validate.registry import register
+from ctt.validate.checks._target import columns, sink_check
 
 _NAME = "sink_type_mapping"
 _KINDS = {
@@ -53,12 +58,8 @@ def wanted(col: Column) -> set[str]:
     return _KINDS.get(kind, set())
 
 
-@register(_NAME, parse=flag)
-def check(enabled: bool, ctx: ValidationContext) -> Outcome:
-    if not enabled:
-        return Outcome(name=_NAME, passed=True, summary="disabled")
-    tt = target(ctx, _NAME)
-    out = output(ctx, tt, _NAME)
+@sink_check(_NAME)
+def check(tt: TargetTable, out: TableOutput, ctx: ValidationContext) -> Outcome:
     have = {c.name: c.type for c in tt.columns}
     problems = []
     checked = 0
