@@ -16,7 +16,6 @@ from ctt.stack import paths
 
 STATE_FILE = "stack.json"
 COMPONENTS = ("kafka", "jobmanager", "taskmanager", "sql-gateway")
-OPTIONAL_COMPONENTS = ("connect", "postgres")  # `ctt stack up --with connect,postgres`
 
 
 class ComponentState(BaseModel):

@@ -7,6 +7,9 @@ server, and a connector that writes a topic into a table.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -49,6 +52,22 @@ def test_status_shows_connect_and_postgres_healthy(connect_stack: StackHandle) -
     assert by_name["postgres"].version.split(".")[0].isdigit()
     assert doc.connect_url == connect_stack.connect_url
     assert doc.postgres_dsn == connect_stack.postgres_dsn
+
+
+def test_cli_up_with_extras_on_the_running_stack_is_a_no_op(connect_stack: StackHandle) -> None:
+    """`ctt stack up --with connect,postgres` again: nothing new starts, and `status --json` agrees."""
+    env = {**os.environ, "CTT_STACK_WITH": "postgres,connect"}
+    up = subprocess.run([sys.executable, "-m", "ctt", "stack", "up"], capture_output=True, text=True,
+                        env=env, timeout=120, check=False)
+    assert up.returncode == 0, up.stderr
+    assert "nothing to do" in up.stdout + up.stderr
+    status = subprocess.run([sys.executable, "-m", "ctt", "stack", "status", "--json"],
+                            capture_output=True, text=True, timeout=120, check=False)
+    doc = json.loads(status.stdout)
+    assert doc["healthy"] and doc["connect_url"] == connect_stack.connect_url
+    pids = {c["name"]: c["pid"] for c in doc["components"]}
+    assert pids["connect"] == connect_stack.components["connect"].pid
+    assert pids["postgres"] == connect_stack.components["postgres"].pid
 
 
 def test_connect_lists_the_jdbc_sink_and_postgres_answers_a_query(connect_stack: StackHandle) -> None:

@@ -78,3 +78,18 @@ def test_command_listens_on_localhost_with_the_socket_in_the_data_dir(
 def test_ready_is_false_when_nothing_listens() -> None:
     (port,) = ports.pick_free(1)
     assert postgres.ready(port, user="ctt", database="ctt", create=True) is False
+
+
+def test_doctor_names_the_server_or_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ctt.stack import doctor
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setenv("CTT_POSTGRES_BIN", str(_fake_server(tmp_path, 16)))
+    check = doctor._postgres()
+    assert check.ok and "PostgreSQL 16.3" in check.detail and check.advice is None
+    monkeypatch.setenv("CTT_POSTGRES_BIN", str(tmp_path / "empty"))
+    missing = doctor._postgres()
+    assert missing.ok  # the default stack does not need it: advice, not a failure
+    assert "not available for --with postgres" in missing.detail
+    assert "apt-get install postgresql" in (missing.advice or "")
+    assert {"connect", "postgres"} <= {c.__name__.strip("_") for c in doctor.CHECKS}
