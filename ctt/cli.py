@@ -361,7 +361,8 @@ def cleanup(
     profile: ProfileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Remove topics and jobs that runs left, on the local stack or a --profile cluster."""
+    """Remove topics, jobs and sink connectors (and their tables) that runs left, on the local
+    stack or a --profile cluster."""
     from ctt.commands.cleanup import cleanup as clean
 
     clean(

@@ -37,6 +37,7 @@ LAYERS: dict[str, int] = {
     "oracle": 3,
     "expect": 3,
     "tableapi": 3,
+    "sink": 3,
     "observed": 2,
     "kafka": 2,
     "sql": 2,
@@ -68,6 +69,7 @@ SIDEWAYS: set[tuple[str, str]] = {
     ("validate", "oracle"),  # sql_assertions query the oracle's ground-truth tables
     ("console", "errors"),  # the console prints errors
     ("ci", "mutate"),  # the mutation_score gate reads ctt mutate's report model
+    ("validate", "sink"),  # the sink checks flatten ROW fields as the envelope declares them
     ("lint", "flinktest"),  # lint maps positions as the runner does (sql_setup.sql_source)
 }
 

@@ -23,6 +23,7 @@ from ctt.flinktest import leftovers
 from ctt.flinktest.remote_run import RemoteTarget
 from ctt.kafka.admin import TopicAdmin
 from ctt.kafka.naming import created_at
+from ctt.stack.state import StackState
 from ctt.stack.supervisor import LocalStack
 
 __all__ = ["CleanupReport", "cleanup"]
@@ -31,6 +32,8 @@ __all__ = ["CleanupReport", "cleanup"]
 class CleanupReport(BaseModel):
     topics: list[str]
     jobs: list[str]
+    connectors: list[str] = []
+    tables: list[str] = []
     dry_run: bool
     run_id: str | None = None
 
@@ -57,6 +60,7 @@ def cleanup(
         except ValueError as exc:
             raise UsageError(f"--older-than: {exc}") from None
     rest_cm: contextlib.AbstractContextManager[FlinkRest]
+    stack: StackState | None = None
     if remote_requested(profile):
         target = RemoteTarget(load_cluster(profile), run_id=run_id or "cleanup", say=out.info)
         admin = target.kafka.admin
@@ -74,9 +78,49 @@ def cleanup(
         found = leftovers.find(admin, rest, owned, prefix=prefix)
         if not dry_run:
             leftovers.remove(admin, rest, found)
-    report = CleanupReport(topics=found.topics, jobs=found.jobs, dry_run=dry_run, run_id=run_id)
+    sinks = _sinks(stack, prefix, owned, dry_run=dry_run) if stack is not None else []
+    report = CleanupReport(
+        topics=found.topics,
+        jobs=found.jobs,
+        connectors=[c for c, _ in sinks],
+        tables=[t for _, t in sinks if t],
+        dry_run=dry_run,
+        run_id=run_id,
+    )
     if out.json_mode:
         out.emit_json(report)
     verb = "would remove" if dry_run else "removed"
     whose = f" of run {run_id}" if run_id else ""
-    out.info(f"{verb} {len(found.topics)} topic(s) and {len(found.jobs)} job(s){whose}")
+    extra = (
+        f", {len(report.connectors)} sink connector(s) and {len(report.tables)} table(s)"
+        if sinks
+        else ""
+    )
+    out.info(f"{verb} {len(found.topics)} topic(s) and {len(found.jobs)} job(s){extra}{whose}")
+
+
+def _sinks(
+    stack: StackState, prefix: str, owned: leftovers.Owned, *, dry_run: bool
+) -> list[tuple[str, str | None]]:
+    """Sink connectors of the runs ``owned`` accepts, and their tables (with Connect and
+    PostgreSQL in the local stack)."""
+    if stack.connect_url is None:
+        return []
+    from ctt.sink.connect import ConnectClient
+    from ctt.sink.connector import leftovers as sink_leftovers
+    from ctt.sink.postgres import PostgresTarget
+
+    client = ConnectClient(stack.connect_url)
+    try:
+        found = sink_leftovers(
+            client, prefix=prefix, old=lambda rid: rid is not None and owned(rid)
+        )
+        if not dry_run:
+            target = PostgresTarget(stack.postgres_dsn) if stack.postgres_dsn else None
+            for connector, table in found:
+                client.delete(connector)
+                if table and target is not None:
+                    target.drop(table)
+    finally:
+        client.close()
+    return found

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ctt.config.datagen import GeneratorConfig
 from ctt.config.durations import Duration, parse_duration
 from ctt.config.error_handling import ErrorHandling
+from ctt.config.sink import SinkConfig
 from ctt.config.spec_scan import Template, kafka_key, resolve_template
 from ctt.config.state import PerformanceConfig, RecoveryScenario, StateConfig
 from ctt.config.yaml_source import SourceMap, load_yaml, parse_model, suggest
@@ -230,6 +231,9 @@ class FlinkTest(_Strict):
     state: StateConfig | None = Field(None, description="checkpointing, backend, TTL, restarts")
     recovery: RecoveryScenario | None = Field(None, description="a fault injected mid-stream")
     performance: PerformanceConfig | None = Field(None, description="throughput, latency limits")
+    sink: SinkConfig | None = Field(
+        None, description="a Kafka Connect JDBC sink from the output topic into PostgreSQL"
+    )
     tags: list[str] = Field(default_factory=list)
     skip: str | None = Field(None, description="skip this test, with the reason")
 

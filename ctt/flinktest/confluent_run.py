@@ -163,6 +163,11 @@ def _not_wired(lt: LoadedTest) -> str | None:
             "Confluent tables lack; Confluent routes bad records with 'error-handling.mode' "
             "(docs/error-handling.md)"
         )
+    if test.sink is not None:
+        return (
+            "sink: the Confluent engine does not create connectors yet; the fully managed "
+            "PostgreSQL Sink connector it maps to is in docs/confluent-cloud.md"
+        )
     if test.recovery is not None:
         return "recovery: Confluent Cloud lets no one kill its TaskManagers or savepoint by hand"
     if test.state is not None or any(

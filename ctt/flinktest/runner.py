@@ -41,7 +41,7 @@ from ctt.engines.factory import EngineFactory, LocalEngineSettings, engine_facto
 from ctt.errors import ConfigError, CttError, ExitCode, InfraError, Interrupted
 from ctt.expect import Policy
 from ctt.expect import plan as plan_expectations
-from ctt.flinktest import dlq_routing, error_reports
+from ctt.flinktest import dlq_routing, error_reports, sink_run
 from ctt.flinktest import inputs as inputs_mod
 from ctt.flinktest import recovery as recovery_mod
 from ctt.flinktest.job_metrics import result_metrics
@@ -65,6 +65,8 @@ from ctt.observed.model import (
 )
 from ctt.polling import Backoff
 from ctt.report.model import ErrorKind, Status
+from ctt.sink.connect import SinkFailed, cause_chain
+from ctt.sink.connector import Endpoints
 from ctt.sql import statements
 from ctt.stack.state import StackState
 from ctt.stack.supervisor import LocalStack
@@ -164,6 +166,8 @@ class _Ctx:
         self.job: tuple[str, str, dict[str, str]] | None = None  # (sql, name, SETs) to resubmit
         self.slot_held = False  # a SlotBudget permit, from submitting the job to cancelling it
         self.log: list[str] = []
+        self.sink: sink_run.SinkRun | None = None  # the spec's `sink:` connector
+        self.target: Any = None  # what the connector wrote (TargetTable), for validation
         self.started = time.monotonic()
 
     def note(self, text: str) -> None:
@@ -193,6 +197,7 @@ class FlinkTestRunner:
         faults: recovery_mod.Faults | None = None,
         sample_slots: bool = True,
         flink_kafka: tuple[str, Mapping[str, str]] | None = None,
+        sink_endpoints: Endpoints | None = None,
     ) -> None:
         """``flink_kafka``: (bootstrap servers, client settings) of Kafka as the Flink cluster
         reaches it, when that is not how ``kafka`` reaches it (a secured or internal listener)."""
@@ -216,6 +221,7 @@ class FlinkTestRunner:
         self.poll_s = poll_s
         self.cancel = threading.Event()
         self.faults = faults if faults is not None or stack is None else LocalStack()
+        self.sink_endpoints = sink_endpoints or sink_run.endpoints(stack)
 
     # -- the run ----------------------------------------------------------------------------
     def run(
@@ -273,6 +279,8 @@ class FlinkTestRunner:
         base = {"name": test.name, "file": str(lt.file), "line": lt.line, "run_id": self.run_id}
         if test.skip:
             return TestResult(**base, status=Status.SKIPPED, message=test.skip)
+        if (why := sink_run.skip_reason(lt, self.sink_endpoints)) is not None:
+            return TestResult(**base, status=Status.SKIPPED, message=why)
         if self.cancel.is_set():
             return TestResult(
                 **base,
@@ -301,6 +309,15 @@ class FlinkTestRunner:
         except Cancelled:
             result = TestResult(
                 **base, status=Status.ERROR, error_kind=ErrorKind.INTERRUPTED, message="interrupted"
+            )
+        except SinkFailed as exc:
+            ctx.note(f"sink connector failed:\n{exc.trace}")
+            result = TestResult(
+                **base,
+                status=Status.FAILED,
+                error_kind=ErrorKind.JOB_FAILED,
+                message=f"{exc}\n  " + "\n  caused ".join(cause_chain(exc.trace)),
+                job_id=ctx.handle.job_id if ctx.handle else None,
             )
         except JobFailed as exc:
             ctx.note(f"job failed: {exc.cause.trace or exc.cause.summary()}")
@@ -351,6 +368,9 @@ class FlinkTestRunner:
             deadline += self._take_slot(ctx)
             self._phase(lt, ctx, "starting job")
             reader = self._start_job(lt, ctx, job, plans, settings, deadline)
+            if ctx.sink is not None:
+                self._phase(lt, ctx, "starting the sink connector")
+                ctx.sink.start(topic_of[ctx.sink.output], self._waiter(lt, ctx), deadline)
 
             self._phase(lt, ctx, "producing input")
             produced = self._produce(lt, ctx, inputs, topic_of, deadline)
@@ -358,6 +378,9 @@ class FlinkTestRunner:
             self._phase(lt, ctx, "collecting output")
             records = self._collect(lt, ctx, reader, plans, deadline)
             metrics = self._job_metrics(lt, ctx, produced, deadline)
+            if ctx.sink is not None:
+                self._phase(lt, ctx, "waiting for the sink's target")
+                self._await_target(lt, ctx, plans, records, topic_of, deadline)
         except JobFailed as exc:
             if exc.cause.infrastructure or not error_reports.expects_failure(lt.test):
                 raise
@@ -375,6 +398,17 @@ class FlinkTestRunner:
         ctx.src = sql_source(lt)
         ctx.stmts = statements.parse(ctx.src.text)
         outs = set(targets(ctx.stmts)) | dlq_routing.extra_outputs(test)
+        if test.sink is not None:
+            writes = {n: (test.tables[n].schema_ if n in test.tables else None) for n in outs}
+            output = sink_run.resolve_output(lt, writes)
+            ctx.sink = sink_run.SinkRun(
+                test.sink,
+                sink_run.require(self.sink_endpoints),
+                run_id=self.run_id,
+                scope=ctx.scope,
+                output=output,
+                note=ctx.note,
+            )
         sources = {n for n in test.tables if n not in outs}
         try:
             return outs, inputs_mod.build(test, sources)
@@ -405,6 +439,8 @@ class FlinkTestRunner:
         partitions = {
             topic_of[n]: test.tables[n].partitions if n in test.tables else 1 for n in topic_of
         }
+        if ctx.sink is not None:
+            partitions.update(dict.fromkeys(ctx.sink.topics(), 1))
         ctx.topics = list(partitions)
         self.kafka.create_topics(partitions)
         job, plans, settings = setup.prepare(
@@ -577,6 +613,7 @@ class FlinkTestRunner:
         vctx = self._validation_context(lt, plans, records, produced, metrics, ctx.src.text)
         expect = plan_expectations(lt, vctx.outputs, self.snapshots)  # snapshot, assertions
         vctx.spec, vctx.snapshot = expect.spec, expect.snapshot
+        vctx.target = ctx.target
         if ctx.job_failure is not None:
             vctx.extra["job_failure"] = ctx.job_failure
         for warning in expect.warnings:
@@ -921,7 +958,7 @@ class FlinkTestRunner:
         for rec in reader.records:
             plan = by_topic[rec.topic]
             try:
-                out[plan.table] += decode(rec, plan.mode, last[plan.table])
+                out[plan.table] += decode(rec, plan.mode, last[plan.table], envelope=plan.envelope)
             except UndecodableOutput as exc:
                 raise InfraError(f"{plan.table}: {exc}") from None
         return out
@@ -992,9 +1029,48 @@ class FlinkTestRunner:
             dead_letters=dead_letters,
         )
 
+    def _waiter(self, lt: LoadedTest, ctx: _Ctx) -> sink_run.Wait[Any]:
+        """The runner's wait (Ctrl-C, the job's health, the deadline) for the sink's probes."""
+
+        def wait(what: str, probe: Callable[[], Any], deadline: float) -> Any:
+            return self._wait(lt, ctx, deadline, what, lambda _st: probe())
+
+        return wait
+
+    def _await_target(
+        self,
+        lt: LoadedTest,
+        ctx: _Ctx,
+        plans: list[OutputPlan],
+        records: dict[str, list[OutputRow]],
+        topic_of: dict[str, str],
+        deadline: float,
+    ) -> None:
+        """Until the target caught up with the output topic; then read it and its DLQ."""
+        sink = ctx.sink
+        assert sink is not None
+        plan = next(p for p in plans if p.table == sink.output)
+        if sink.sink.malformed:
+            sink.inject(self.kafka, topic_of[sink.output], sink.sink.malformed)
+        want = sink_run.final_count(sink.sink, records[sink.output], plan.columns)
+        sink.await_rows(want, self._waiter(lt, ctx), deadline)
+        dead: list[str] = []
+        if sink.names.dead_letter_topic is not None:
+            reader = self.kafka.reader([sink.names.dead_letter_topic])
+            try:
+                reader.start()
+                reader.stop()
+                reader.read_to_end(deadline_s=max(1.0, deadline - time.monotonic()))
+                dead = [(r.value or b"").decode("utf-8", "replace") for r in reader.records]
+            finally:
+                reader.close()
+        ctx.target = sink.observe(dead)
+
     # -- cleanup ---------------------------------------------------------------------------------
     def _cleanup(self, ctx: _Ctx) -> None:
-        """Always: stop the job, close the session, delete the run's topics."""
+        """Always: stop the job, close the session, remove the sink, delete the run's topics."""
+        if ctx.sink is not None:
+            ctx.sink.cleanup(keep=self.keep)
         if ctx.reader is not None:
             with contextlib.suppress(Exception):
                 ctx.reader.stop()
@@ -1068,9 +1144,17 @@ def _validations(test: FlinkTest) -> list[dict[str, Any]]:
 
 
 def _declared_validations(test: FlinkTest) -> list[dict[str, Any]]:
-    """The spec's ``validation:``, or what its ``expected:`` implies: rows, else a count."""
-    if test.validation:
-        return list(test.validation)
+    """The spec's ``validation:``, or what its ``expected:`` implies: rows, else a count;
+    with a ``sink:``, the sink checks too (``sink_no_data_loss`` always)."""
+    named = list(test.validation) or _implied(test)
+    if test.sink is not None and not any(n.startswith("sink_") for i in named for n in i):
+        rows = any(e.rows is not None for e in test.expected.values()) and not test.validation
+        named += [{"sink_rows_match": True}] if rows else []
+        named.append({"sink_no_data_loss": True})
+    return named
+
+
+def _implied(test: FlinkTest) -> list[dict[str, Any]]:
     if any(e.rows is not None for e in test.expected.values()):
         return [{"rows_match": True}]
     if test.expected:

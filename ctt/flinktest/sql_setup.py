@@ -22,7 +22,7 @@ from ctt.config.spec import Completion, FlinkTest, LoadedTest
 from ctt.config.yaml_source import SourceMap
 from ctt.engines.base import FlinkEngine, ResultRow, StatementError
 from ctt.errors import ConfigError, snippet
-from ctt.flinktest import dlq_routing
+from ctt.flinktest import dlq_routing, sink_sql
 from ctt.flinktest.inputs import TableInput
 from ctt.flinktest.plan_cache import PlanCache, Planned
 from ctt.kafka.naming import scoped
@@ -42,6 +42,7 @@ class OutputPlan(BaseModel):
     columns: list[Column]
     mode: ddl.SinkMode
     declared: bool = Field(False, description="declared under `tables:` by the user")
+    envelope: bool = Field(False, description="records are Kafka Connect envelopes (`sink:`)")
 
 
 Position = tuple[int, int | None]
@@ -300,10 +301,16 @@ class SqlSetup:
                 parts.append(JobPart(s.sql, s, verbatim=True))
             elif s.kind is Kind.CTAS:
                 assert s.target is not None and s.query is not None
-                plans.append(self._ctas(test, s, src, topics))
+                plan = self._ctas(test, s, src, topics)
+                plans.append(plan)
                 view = ddl.quote("__ctt_" + s.target)
+                select = (
+                    sink_sql.envelope_select(test, plan.columns, s.target) if plan.envelope else "*"
+                )
                 parts.append(
-                    JobPart(f"INSERT INTO {ddl.quote(s.target)} SELECT * FROM {view}", s, False)
+                    JobPart(
+                        f"INSERT INTO {ddl.quote(s.target)} SELECT {select} FROM {view}", s, False
+                    )
                 )
             else:
                 self._run(s.sql, _rejected_in(src, s))
@@ -409,14 +416,31 @@ class SqlSetup:
                 self.plans.put(key, planned)
         cols, mode_ops = planned.columns, planned.changelog
         declared = test.tables.get(s.target)
+        sinked = sink_sql.sinked(test, s.target)
         if mode_ops == ["I"]:
             mode = ddl.SinkMode.APPEND
         elif declared is not None and declared.primary_key:
             mode = ddl.SinkMode.UPSERT
+        elif sinked is not None:
+            mode = sink_sql.updating_mode(test, src.file, src.locate(s.line, None))
         else:
             mode = ddl.SinkMode.RETRACT
         topic = topics[s.target]
         pk = declared.primary_key if declared else []
+        if sinked is not None and declared is None:
+            sink_sql.check_columns(test, cols, s, src.file)
+            self._run(
+                sink_sql.envelope_table(
+                    test,
+                    s.target,
+                    topic=topic,
+                    bootstrap=self.bootstrap,
+                    mode=mode,
+                    extra=_sink_options(test, topic),
+                ),
+                _rejected_in(src, s, positioned=False),
+            )
+            return OutputPlan(table=s.target, topic=topic, columns=cols, mode=mode, envelope=True)
         sink_cols = [
             (c.name, c.type.replace(" NOT NULL", "") if c.name not in pk else c.type) for c in cols
         ]

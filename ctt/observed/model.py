@@ -176,6 +176,29 @@ class SpecRef(BaseModel):
         return {"file": str(self.file), "line": self.lines.get(validation)}
 
 
+class TargetTable(BaseModel):
+    """What a ``sink:`` connector wrote into PostgreSQL, read back once it caught up.
+
+    ``records`` are the table's rows as ``+I`` rows whose ``received_at`` is when a poll
+    first saw that row (with those values): the end-to-end latency's arrival time.
+    """
+
+    output: str = Field(description="the Flink output table whose topic the connector read")
+    table: str = Field(description="the run-scoped PostgreSQL table")
+    columns: list[Column] = Field(description="PostgreSQL's column types, e.g. numeric(10,2)")
+    records: list[OutputRow] = Field(default_factory=list)
+    key: list[str] = Field(default_factory=list, description="primary key (upsert)")
+    upsert: bool = False
+    flattened: bool = Field(False, description="ROW fields became <row>_<field> columns")
+    dead_letters: list[str] = Field(
+        default_factory=list, description="values in the connector's dead-letter topic"
+    )
+    injected: list[str] = Field(
+        default_factory=list, description="undecodable values ctt sent the connector"
+    )
+    connector: str = Field("", description="the run-scoped connector name")
+
+
 class ValidationContext(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -189,6 +212,7 @@ class ValidationContext(BaseModel):
     )
     spec: SpecRef | None = Field(None, description="for assertions over the sources")
     snapshot: SnapshotRef | None = Field(None, description="set when a snapshot applies")
+    target: TargetTable | None = Field(None, description="the sink's table (`sink:`)")
 
 
 class Outcome(BaseModel):

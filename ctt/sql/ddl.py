@@ -141,6 +141,40 @@ def sink_table(
     return f"CREATE TABLE {quote(name)} (\n  {_columns(columns, None, pk)}\n) WITH (\n  {_opts(opts)}\n)"
 
 
+def envelope_sink_table(
+    name: str,
+    *,
+    topic: str,
+    bootstrap: str,
+    key: str | None,
+    value: str,
+    upsert: bool,
+    extra: Mapping[str, str] | None = None,
+) -> str:
+    """CREATE TABLE for an output written as ready-made record text (Kafka Connect envelopes).
+
+    ``value`` (and ``key``) are STRING columns whose text is the record as is (``raw``
+    format); ``upsert``: ``upsert-kafka`` keyed by ``key``, so a deleted row is a tombstone.
+    """
+    cols = ([(key, "STRING NOT NULL")] if key else []) + [(value, "STRING")]
+    opts: dict[str, str] = {
+        "connector": "upsert-kafka" if upsert else "kafka",
+        "topic": topic,
+        "properties.bootstrap.servers": bootstrap,
+    }
+    if key:
+        opts |= {"key.format": "raw", "value.format": "raw", "value.fields-include": "EXCEPT_KEY"}
+        if not upsert:
+            opts["key.fields"] = key
+    else:
+        opts["format"] = "raw"
+    opts.update(extra or {})
+    pk = [key] if upsert and key else []
+    return (
+        f"CREATE TABLE {quote(name)} (\n  {_columns(cols, None, pk)}\n) WITH (\n  {_opts(opts)}\n)"
+    )
+
+
 _CHANGELOG = re.compile(r"changelogMode=\[(?P<mode>[A-Z,]+)\]")
 
 

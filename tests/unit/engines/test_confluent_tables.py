@@ -194,3 +194,10 @@ def test_sections_the_confluent_engine_does_not_run_are_refused_by_name(
     for lt in load_spec(SPECS / spec):
         reason = local_only(lt)
         assert reason is not None and section in reason
+
+
+def test_a_sink_spec_is_refused_by_name_in_one_line() -> None:
+    (lt,) = load_spec(SPECS / "sink" / "hourly_spend_upsert.yaml")
+    reason = local_only(lt)
+    assert reason is not None and reason.startswith("sink: ") and "\n" not in reason
+    assert "docs/confluent-cloud.md" in reason
