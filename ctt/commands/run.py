@@ -24,6 +24,7 @@ from ctt.config.spec import LoadedTest, discover
 from ctt.console import Output
 from ctt.errors import ConfigError, ExitCode, UsageError
 from ctt.expect import Policy
+from ctt.flinktest import sink_run
 from ctt.flinktest.confluent_run import ConfluentTarget, confluent_target
 from ctt.flinktest.remote_run import RemoteTarget
 from ctt.flinktest.reporting import TerminalReporter, write_reports
@@ -106,7 +107,9 @@ def run_specs(
             out, tests, report.run_id, reporter, snapshots, parallel, keep_topics, profile
         )
     elif tests:
-        stack, started = LocalStack(say=out.info).up()
+        # The stack the specs need: `sink:` tests bring Kafka Connect and PostgreSQL with them
+        # (added to a running stack that lacks them), so the shipped specs all run.
+        stack, started = LocalStack(sink_run.stack_settings(tests), say=out.info).up()
         if started:
             out.info(
                 f"local stack started (Kafka {stack.bootstrap_servers}, Flink {stack.flink_rest_url})"

@@ -378,6 +378,7 @@ class FlinkTestRunner:
             self._phase(lt, ctx, "collecting output")
             records = self._collect(lt, ctx, reader, plans, deadline)
             metrics = self._job_metrics(lt, ctx, produced, deadline)
+            self._release_slot_if_finished(ctx)
             if ctx.sink is not None:
                 self._phase(lt, ctx, "waiting for the sink's target")
                 self._await_target(lt, ctx, plans, records, topic_of, deadline)
@@ -463,6 +464,20 @@ class FlinkTestRunner:
         if waited >= 0.05:
             ctx.note(f"waited {waited:.1f}s for one of the run's slots")
         return waited
+
+    def _release_slot(self, ctx: _Ctx) -> None:
+        if ctx.slot_held:
+            ctx.slot_held = False
+            self._budget.release()
+
+    def _release_slot_if_finished(self, ctx: _Ctx) -> None:
+        """A bounded job that finished holds no TaskManager slot: let the next test submit
+        while this one validates and cleans up."""
+        if ctx.engine is None or ctx.handle is None or not ctx.slot_held:
+            return
+        with contextlib.suppress(CttError):
+            if ctx.engine.status(ctx.handle).phase is Phase.COMPLETED:
+                self._release_slot(ctx)
 
     def _start_job(
         self,
@@ -1087,9 +1102,7 @@ class FlinkTestRunner:
                 ctx.engine.close()
             except CttError as exc:
                 ctx.note(f"cleanup: could not close the engine session: {exc}")
-        if ctx.slot_held:  # the job is gone: the next test may submit
-            ctx.slot_held = False
-            self._budget.release()
+        self._release_slot(ctx)  # the job is gone: the next test may submit
         if ctx.topics and not self.keep:
             try:
                 self.kafka.delete_topics(ctx.topics)

@@ -14,6 +14,7 @@ always (the runner's ``finally``, also on Ctrl-C); the runner deletes the topic.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -28,6 +29,7 @@ from ctt.sink.connect import ConnectClient, ConnectorStatus, SinkFailed
 from ctt.sink.connector import Endpoints, Names, connector_config, names
 from ctt.sink.postgres import PostgresTarget
 from ctt.sink.watch import TargetWatcher, identity
+from ctt.stack.settings import Extra, StackSettings, parse_extras
 from ctt.stack.state import StackState
 
 _T = TypeVar("_T")
@@ -51,6 +53,17 @@ def endpoints(stack: StackState | None) -> Endpoints | None:
     return Endpoints(
         connect_url=connect, postgres_dsn=dsn, jdbc_url=jdbc, jdbc_user=stack.postgres.user
     )
+
+
+def stack_settings(tests: list[LoadedTest]) -> StackSettings:
+    """The local stack these tests need: with Connect and PostgreSQL when one has ``sink:``.
+
+    ``CTT_STACK_WITH`` adds to it (as for ``ctt stack up``).
+    """
+    extras = set(parse_extras(os.environ.get("CTT_STACK_WITH")))
+    if any(lt.test.sink is not None and not lt.test.skip for lt in tests):
+        extras |= {Extra.CONNECT, Extra.POSTGRES}
+    return StackSettings(extras=frozenset(extras))
 
 
 def skip_reason(lt: LoadedTest, ends: Endpoints | None) -> str | None:

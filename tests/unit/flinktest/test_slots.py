@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ctt.engines.base import Capacity, EngineError, StatementHandle
+from ctt.engines.base import Capacity, EngineError, Phase, StatementHandle, StatementStatus
 from ctt.engines.fake import FakeEngine, FakeScript
 from ctt.flinktest.runner import FlinkTestRunner
 from ctt.flinktest.slots import SlotBudget, SlotSampler
@@ -29,6 +29,7 @@ class CountingEngine(FakeEngine):
     def __init__(self, script: FakeScript, kafka: MemoryKafka, counts: Counting) -> None:
         super().__init__(script, kafka)
         self.counts = counts
+        self.gone: set[str | None] = set()
         with counts.lock:
             counts.sessions += 1
             counts.max_sessions = max(counts.max_sessions, counts.sessions)
@@ -42,10 +43,21 @@ class CountingEngine(FakeEngine):
             self.counts.max_jobs = max(self.counts.max_jobs, self.counts.jobs)
         return handle
 
+    def status(self, handle: StatementHandle) -> StatementStatus:
+        st = super().status(handle)
+        if st.phase is Phase.COMPLETED:
+            self._gone(handle)  # a finished job holds no slot
+        return st
+
     def delete(self, handle: StatementHandle) -> None:
         super().delete(handle)
+        self._gone(handle)
+
+    def _gone(self, handle: StatementHandle) -> None:
         with self.counts.lock:
-            self.counts.jobs -= 1
+            if handle.job_id not in self.gone:
+                self.gone.add(handle.job_id)
+                self.counts.jobs -= 1
 
     def close(self) -> None:
         super().close()
@@ -69,7 +81,7 @@ def test_jobs_stay_within_the_permits_while_more_tests_plan(tmp_path: Path) -> N
     assert [t.status for t in report.tests] == [Status.PASSED] * 8, [
         (t.message, [o.details for o in t.outcomes]) for t in report.tests
     ]
-    assert counts.max_jobs <= 2  # never more jobs than permits
+    assert counts.max_jobs <= 2  # never more running jobs than permits
     assert counts.max_sessions > 2  # other tests planned meanwhile
     assert counts.jobs == counts.sessions == 0  # every permit and session given back
 
