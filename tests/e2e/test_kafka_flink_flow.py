@@ -1,8 +1,7 @@
 """Kafka -> Flink -> topic end to end, as a user runs it: `ctt run SPEC --junit FILE` from a shell.
 
 The ``e2e_connector_flow`` suite (continuous-testing/config/suites.yaml) runs this file
-until Kafka Connect and PostgreSQL join the stack; then the suite points at the
-connector flow. One spec holds two tests of the same SQL: one whose expected rows
+with the connector flow's tests (tests/integration/test_sink.py). One spec holds two tests of the same SQL: one whose expected rows
 are right, one whose expected rows carry a wrong value. The run must pass the first,
 fail the second with a row diff, and exit 1: a flow that silently drops or passes
 everything fails here. The stack is the running one (the default state dir), as a
