@@ -142,3 +142,16 @@ def test_a_waiting_permit_gives_up_when_told() -> None:
         raise AssertionError("acquire should have given up")
     budget.release()
     budget.acquire(lambda: None)  # free again
+
+
+def test_an_engine_that_cannot_open_leaves_the_tests_to_report_it(tmp_path: Path) -> None:
+    """The sampler's own session failing (a refused token) must not lose the run's results."""
+    kafka = MemoryKafka()
+
+    def refused() -> FakeEngine:
+        raise EngineError("SQL Gateway refused ctt: HTTP 401")
+
+    report = FlinkTestRunner(engines=refused, kafka=kafka, poll_s=0.001).run(spec(tmp_path))
+    (result,) = report.tests
+    assert result.status is Status.ERROR and "HTTP 401" in (result.message or "")
+    assert report.slots is None
