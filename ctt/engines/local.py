@@ -13,6 +13,7 @@ from ctt.engines.base import (
     Capacity,
     EngineError,
     FailureCause,
+    JobFailure,
     LateCount,
     NoCapacity,
     Phase,
@@ -324,6 +325,12 @@ class LocalEngine:
                 out.backpressure_ratio = max(float(t.get("ratio", 0.0)) for t in subtasks)
                 out.busy_ratio = max(float(t.get("busyRatio", 0.0)) for t in subtasks)
         return out
+
+    def failures(self, handle: StatementHandle) -> list[JobFailure]:
+        """From the job's exception history: each failure Flink restarted it after, or gave up."""
+        if not handle.job_id:
+            return []
+        return flink_failures.history(self.rest.exception_history(handle.job_id))
 
     def restarts(self, job_id: str, state: str) -> int:
         """How often Flink restarted the job: its ``numRestarts`` while Flink serves job metrics;
