@@ -104,3 +104,17 @@ def test_a_job_that_survives_a_restart_passes_with_its_time_to_recover(
     assert float(r.metrics["recovery_s_max"] or 0) > 0
     survives = outcome(r, "job_survives")
     assert float(survives["restart_1_recovery_s"]) == pytest.approx(restart.seconds, abs=0.01)
+
+
+@pytest.mark.parametrize("name", ["restart_jobmanager_append", "restart_jobmanager_keyed_state"])
+def test_a_jobmanager_restart_resubmits_from_the_retained_checkpoint(
+    stack: StackHandle, name: str
+) -> None:
+    (r,) = run(own_stack(stack), "../isolated-specs/recovery/restart_jobmanager.yaml", name)
+    assert r.status is Status.PASSED, (r.message, r.log)
+    props = outcome(r, "recovery")
+    assert (props["recovery_lost"], props["recovery_duplicated"]) == ("0", "0")
+    assert "/chk-" in props["recovery_restored_from"]
+    assert int(props["recovery_restored_id"]) >= int(props["recovery_checkpoint_id"])
+    assert float(props["recovery_seconds"]) > 0
+    assert httpx.get(f"{stack.flink_rest_url}/overview").json()["taskmanagers"] >= 1
