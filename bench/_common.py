@@ -55,5 +55,9 @@ def replace_section(head: str, body: str, command: str, machine_text: str) -> No
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
     block = f"## {head}\n\nCommand: `{command}`  \nMachine: {machine_text}\n\n{body.strip()}\n"
     pat = re.compile(rf"^## {re.escape(head)}\n.*?(?=^## |\Z)", flags=re.M | re.S)
-    text = pat.sub(lambda _m: block + "\n", text) if pat.search(text) else text.rstrip() + f"\n\n{block}"
+    text = (
+        pat.sub(lambda _m: block + "\n", text)
+        if pat.search(text)
+        else text.rstrip() + f"\n\n{block}"
+    )
     DOC.write_text(text, encoding="utf-8")

@@ -74,6 +74,7 @@ def run_specs(
     engine: str,
     update_snapshots: bool = False,
     ci: bool = False,
+    job_metrics: bool = True,
 ) -> None:
     """Run specs on the local stack (started when needed); write JUnit and results either way."""
     if engine not in ("local", "confluent"):
@@ -112,6 +113,7 @@ def run_specs(
             listener=reporter.phase,
             keep=keep_topics,
             snapshots=snapshots,
+            job_metrics=job_metrics,
         )
         with reporter:
             done = runner.run(tests, on_result=reporter.finished)
@@ -219,6 +221,7 @@ def run(
     update_snapshots: bool = False,
     ci: bool = False,
     provision: bool = False,
+    job_metrics: bool = True,
     provision_module: str | None = None,
 ) -> None:
     """``ctt run``: suites of a plan (``--plan``), one suite (``--suite``) or specs (the default)."""
@@ -242,6 +245,7 @@ def run(
                 engine=engine,
                 update_snapshots=update_snapshots,
                 ci=ci,
+                job_metrics=job_metrics,
             )
         return
     if plan is not None and suite is not None:
