@@ -427,7 +427,9 @@ class FlinkTestRunner:
         self._finish_watch(ctx)
         if not self.job_metrics:  # only what the test itself settled
             return StatementMetrics(late_records_dropped=ctx.late_dropped)
+        read_at = time.monotonic()
         metrics = ctx.engine.metrics(ctx.handle)
+        ctx.note(f"job metrics read in {time.monotonic() - read_at:.3f}s")
         if metrics.checkpoints is not None and ctx.checkpoints_at_start is not None:
             metrics.checkpoints.failed_while_starting = ctx.checkpoints_at_start.failed
         if ctx.late_dropped is not None:
