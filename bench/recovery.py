@@ -99,7 +99,9 @@ def _spread(values: list[float]) -> str:
     return f"{min(values):.1f} / {statistics.median(values):.1f} / {max(values):.1f}"
 
 
-def _write(series: dict[str, Series], load: list[float], runs: int, started: str) -> None:
+def _write(
+    series: dict[str, Series], load: list[float], runs: int, started: str, part: str
+) -> None:
     rows = [
         "| scenario | test | passed | lost (sum) | duplicated (sum) | recovery s min / median / max |",
         "|---|---|---:|---:|---:|---:|",
@@ -119,10 +121,11 @@ def _write(series: dict[str, Series], load: list[float], runs: int, started: str
         + "\n".join(rows)
         + ("\n\nRuns that did not pass:\n\n" + "\n".join(fails) if fails else "")
     )
+    specs = " ".join(dict.fromkeys(s.spec for s in series.values()))
     replace_section(
-        HEAD.replace("10 runs", f"{runs} runs"),
+        HEAD.replace("10 runs", f"{runs} runs") + (f": {part}" if part else ""),
         body,
-        f"CTT_STATE_DIR=/tmp/ctt-recover uv run python bench/recovery.py --runs {runs}",
+        f"CTT_STATE_DIR=/tmp/ctt-recover uv run python bench/recovery.py --runs {runs} {specs}",
         machine(),
     )
 
@@ -132,6 +135,7 @@ def main() -> int:
     ap.add_argument("specs", nargs="*", help=f"spec files (default: {', '.join(SPECS)})")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--part", default="", help="a name for this series' own section")
     args = ap.parse_args()
     if not os.environ.get("CTT_STATE_DIR"):
         ap.error("set CTT_STATE_DIR to a stack of your own: the scenarios kill its processes")
@@ -149,7 +153,7 @@ def main() -> int:
             for s in (s for s in series.values() if s.spec == spec):
                 print(f"  {s.test}: {s.passed}/{s.runs} passed, seconds {s.seconds}", flush=True)
             if not args.no_write:  # after every run: a series cut short keeps what it measured
-                _write(series, load, args.runs, started)
+                _write(series, load, args.runs, started, args.part)
     return 0 if all(s.passed == s.runs for s in series.values()) else 1
 
 

@@ -636,8 +636,10 @@ class FlinkTestRunner:
             try:
                 if ctx.watch.tolerates(st, ctx.engine, ctx.handle):
                     return st
-            except TooManyRestarts as exc:
-                cause = st.cause or _unknown_cause(st)
+            except TooManyRestarts as exc:  # the test's verdict, whatever made the job restart
+                cause = (st.cause or _unknown_cause(st)).model_copy(
+                    update={"infrastructure": False}
+                )
                 raise JobFailed(cause, where=str(exc)) from None
         failed = st.phase in FAILED_PHASES or (st.phase is Phase.DEGRADED and st.cause)
         if failed:
