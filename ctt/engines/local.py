@@ -333,15 +333,18 @@ class LocalEngine:
         return flink_failures.history(self.rest.exception_history(handle.job_id))
 
     def restarts(self, job_id: str, state: str) -> int:
-        """How often Flink restarted the job: its ``numRestarts`` while Flink serves job metrics;
-        once the job ended, one per failure in its exception history, the final one of a FAILED
-        job excepted (that failure ended it)."""
+        """How often Flink restarted the job: the larger of its ``numRestarts`` (while Flink
+        serves job metrics) and one per failure in its exception history, the final one of a
+        FAILED job excepted (that failure ended it). A bounded job that restarted 10 times and
+        then FINISHED reported ``numRestarts`` 0 (Flink 2.2.1); the history keeps the last
+        ``web.exception-history-size`` failures (16), numRestarts all of them."""
+        counted = 0
         with contextlib.suppress(EngineError):
             value = self.rest.job_metrics(job_id, ["numRestarts"]).get("numRestarts")
             if value not in (None, ""):
-                return _int(value)
+                counted = _int(value)
         failures = len(self.rest.exception_history(job_id))
-        return max(0, failures - 1) if state == "FAILED" else failures
+        return max(counted, max(0, failures - 1) if state == "FAILED" else failures)
 
     def close(self) -> None:
         self.gateway.close()
