@@ -67,14 +67,17 @@ def main() -> int:
     _run(args.spec, tmp / "warm.json", True)  # the stack's first job pays class loading
     arms: dict[bool, tuple[list[float], list[float]]] = {True: ([], []), False: ([], [])}
     passed = {True: 0, False: 0}
+    pairs: list[float] = []  # (on - off) / off within one interleaved pair
     reads: list[float] = []
     shares: list[float] = []
     load: list[float] = []
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     for i in range(args.runs):
+        pair: dict[bool, float] = {}
         for on in (True, False) if i % 2 == 0 else (False, True):
             load.append(os.getloadavg()[0])
             test, wall, ok, read = _run(args.spec, tmp / "r.json", on)
+            pair[on] = test
             if read is not None:
                 reads.append(read)
                 shares.append(read / test)
@@ -82,6 +85,7 @@ def main() -> int:
             arms[on][1].append(wall)
             passed[on] += ok
             print(f"run {i + 1} metrics={'on' if on else 'off'}: test {test:.2f}s wall {wall:.2f}s")
+        pairs.append((pair[True] - pair[False]) / pair[False])
     on_t, off_t = statistics.median(arms[True][0]), statistics.median(arms[False][0])
     on_w, off_w = statistics.median(arms[True][1]), statistics.median(arms[False][1])
     direct = (
@@ -110,7 +114,9 @@ back pressure, checkpoints, restarts, late records); everything else is the same
 
 Overhead of metric collection (difference of the medians): **{(on_t - off_t) / off_t:+.1%}** of
 the test's duration ({on_t - off_t:+.2f} s), {(on_w - off_w) / off_w:+.1%} of the command's wall
-time. {spread}
+time. {spread} Paired (each on run against the off run beside it): median
+**{statistics.median(pairs):+.1%}**, the on run slower in {sum(x > 0 for x in pairs)} of {len(pairs)}
+pairs.
 
 {direct}"""
     print(body)
