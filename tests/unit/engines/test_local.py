@@ -102,7 +102,9 @@ class RestartRest(FakeRest):
     ("num_restarts", "history", "state", "want"),
     [
         ("3", [1, 2], "RUNNING", 3),  # the history keeps the last failures only
+        ("0", [1], "RUNNING", 0),  # failed a moment ago, not restarted yet
         ("0", [1, 2, 3], "FINISHED", 3),  # a finished bounded job reported numRestarts 0
+        ("5", [1, 2, 3], "FINISHED", 5),
         (None, [1, 2, 3], "FAILED", 2),  # the last failure ended the job: not a restart
     ],
 )
