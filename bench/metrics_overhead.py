@@ -18,12 +18,11 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from bench._common import machine, replace_section
+from bench._common import machine, replace_section, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAD = "Job metrics overhead on a basic test (bench/metrics_overhead.py)"
@@ -36,16 +35,9 @@ _READ = re.compile(r"job metrics read in (\d+\.\d+)s")
 def _run(spec: str, results: Path, metrics: bool) -> tuple[float, float, bool, float | None]:
     """One ``ctt run``: (test seconds, wall seconds, passed, seconds the metrics read took)."""
     flag = "--job-metrics" if metrics else "--no-job-metrics"
-    t0 = time.monotonic()
-    proc = subprocess.run(
-        ["uv", "run", "--frozen", "ctt", "run", spec, flag, "--results", str(results)],
-        cwd=ROOT,
-        env={**os.environ, "NO_COLOR": "1"},
-        capture_output=True,
-        text=True,
-        check=False,
+    proc, wall = run_cli(
+        ["uv", "run", "--frozen", "ctt", "run", spec, flag, "--results", str(results)]
     )
-    wall = time.monotonic() - t0
     doc = json.loads(results.read_text(encoding="utf-8"))
     test = sum(float(t["duration_s"]) for t in doc["tests"])
     reads = [float(m[1]) for t in doc["tests"] for ln in t["log"] if (m := _READ.search(ln))]

@@ -17,13 +17,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench._common import machine, replace_section
+from bench._common import machine, replace_section, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAD = "Recovery scenarios, 10 runs in a row (bench/recovery.py)"
@@ -48,16 +47,7 @@ class Series:
 
 
 def _run(spec: str, results: Path) -> tuple[int, float, dict[str, object]]:
-    t0 = time.monotonic()
-    proc = subprocess.run(
-        ["uv", "run", "--frozen", "ctt", "run", spec, "--results", str(results)],
-        cwd=ROOT,
-        env={**os.environ, "NO_COLOR": "1"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    wall = time.monotonic() - t0
+    proc, wall = run_cli(["uv", "run", "--frozen", "ctt", "run", spec, "--results", str(results)])
     try:
         doc: dict[str, object] = json.loads(results.read_text(encoding="utf-8"))
     except (OSError, ValueError):
