@@ -115,7 +115,8 @@ def _write(
     replace_section(
         HEAD.replace("10 runs", f"{runs} runs") + (f": {part}" if part else ""),
         body,
-        f"CTT_STATE_DIR=/tmp/ctt-recover uv run python bench/recovery.py --runs {runs} {specs}",
+        f"CTT_STATE_DIR={os.environ.get('CTT_STATE_DIR')} uv run python bench/recovery.py "
+        f"--runs {runs}{f' --part {part}' if part else ''} {specs}",
         machine(),
     )
 
