@@ -6,9 +6,25 @@ import os
 import platform
 import re
 import subprocess
+import time
 from pathlib import Path
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+
+
+def run_cli(argv: list[str]) -> tuple[subprocess.CompletedProcess[str], float]:
+    """``argv`` from the repository root as a user runs it (no colour): (process, wall seconds)."""
+    t0 = time.monotonic()
+    proc = subprocess.run(
+        argv,
+        cwd=ROOT,
+        env={**os.environ, "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc, time.monotonic() - t0
 
 
 def machine() -> str:
@@ -55,5 +71,9 @@ def replace_section(head: str, body: str, command: str, machine_text: str) -> No
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
     block = f"## {head}\n\nCommand: `{command}`  \nMachine: {machine_text}\n\n{body.strip()}\n"
     pat = re.compile(rf"^## {re.escape(head)}\n.*?(?=^## |\Z)", flags=re.M | re.S)
-    text = pat.sub(lambda _m: block + "\n", text) if pat.search(text) else text.rstrip() + f"\n\n{block}"
+    text = (
+        pat.sub(lambda _m: block + "\n", text)
+        if pat.search(text)
+        else text.rstrip() + f"\n\n{block}"
+    )
     DOC.write_text(text, encoding="utf-8")

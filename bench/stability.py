@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench._common import machine, replace_section
+from bench._common import machine, replace_section, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAD = "Verdict stability under load (bench/stability.py)"
@@ -44,8 +43,7 @@ class SpecRuns:
 
 def _run(spec: str, results: Path) -> tuple[int, float, list[str]]:
     """One ``ctt run``: exit code, wall seconds, and 'test: message' for each test not passed."""
-    t0 = time.monotonic()
-    proc = subprocess.run(
+    proc, wall = run_cli(
         [
             sys.executable,
             "-m",
@@ -57,14 +55,8 @@ def _run(spec: str, results: Path) -> tuple[int, float, list[str]]:
             str(results),
             "--junit",
             str(results.with_suffix(".xml")),
-        ],
-        cwd=ROOT,
-        env={**os.environ, "NO_COLOR": "1"},
-        capture_output=True,
-        text=True,
-        check=False,
+        ]
     )
-    wall = time.monotonic() - t0
     bad: list[str] = []
     try:
         doc = json.loads(results.read_text(encoding="utf-8"))

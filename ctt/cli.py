@@ -220,6 +220,14 @@ def run(
     keep_topics: Annotated[
         bool, typer.Option("--keep-topics", help="Do not delete the run's topics (for debugging).")
     ] = False,
+    job_metrics: Annotated[
+        bool,
+        typer.Option(
+            "--job-metrics/--no-job-metrics",
+            help="Read the job's metrics (rates, back pressure, checkpoints, restarts) after each "
+            "test (default). --no-job-metrics skips them: checks that need them fail.",
+        ),
+    ] = True,
     engine: Annotated[
         str | None,
         typer.Option(
@@ -280,6 +288,7 @@ def run(
         parallel=parallel,
         select=select,
         keep_topics=keep_topics,
+        job_metrics=job_metrics,
         engine=engine,
         update_snapshots=update_snapshots,
         ci=ci,

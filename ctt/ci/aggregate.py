@@ -34,10 +34,12 @@ from ctt.report.metrics import (
     FlakyEntry,
     NewFailures,
     PerformanceEntry,
+    RestartEntry,
     TestMetrics,
     Totals,
     TrendPoint,
     parse_dead_letters,
+    restart_entry,
 )
 from ctt.report.model import RunSummary, Status
 from ctt.report.performance import PerformanceReport
@@ -324,6 +326,7 @@ def compute_metrics(
         problems=run.problems,
         history=history_label,
         dead_letters=cases.dead_letters,
+        restarts=cases.restarts,
     )
 
 
@@ -339,6 +342,7 @@ class _CaseSections:
         self.flaky: dict[str, FlakyEntry] = {}
         self.failing_keys: list[str] = []
         self.dead_letters: list[DeadLetterEntry] = []
+        self.restarts: list[RestartEntry] = []
         for suite, res in zip(run.suite_of, run.results, strict=True):
             for c in res.cases:
                 self._add(suite, c)
@@ -346,6 +350,9 @@ class _CaseSections:
                     entry = parse_dead_letters(suite, c.key, c.properties[DEAD_LETTERS_KEY])
                     if entry is not None:
                         self.dead_letters.append(entry)
+                restarted = restart_entry(suite, c.key, c.properties)
+                if restarted is not None:
+                    self.restarts.append(restarted)
         ran = self.totals.tests - self.totals.skipped
         self.totals.pass_rate = self.totals.passed / ran if ran else 1.0
         self.totals.flaky_share = self.totals.flaky / ran if ran else 0.0

@@ -80,6 +80,7 @@ def run_specs(
     update_snapshots: bool = False,
     ci: bool = False,
     profile: Path | None = None,
+    job_metrics: bool = True,
 ) -> None:
     """Run specs on the local stack (started when needed), on a cluster ctt did not start
     (``profile``/``CTT_*``) or on Confluent Cloud; write JUnit and results either way."""
@@ -124,6 +125,7 @@ def run_specs(
             listener=reporter.phase,
             keep=keep_topics,
             snapshots=snapshots,
+            job_metrics=job_metrics,
         )
         with reporter:
             done = runner.run(tests, on_result=reporter.finished)
@@ -332,6 +334,7 @@ def run(
     update_snapshots: bool = False,
     ci: bool = False,
     provision: bool = False,
+    job_metrics: bool = True,
     provision_module: str | None = None,
     profile: Path | None = None,
 ) -> None:
@@ -357,6 +360,7 @@ def run(
                 update_snapshots=update_snapshots,
                 ci=ci,
                 profile=profile,
+                job_metrics=job_metrics,
             )
         return
     if plan is not None and suite is not None:

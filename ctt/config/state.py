@@ -132,6 +132,7 @@ def _millis(seconds: float) -> str:
 class ScenarioKind(StrEnum):
     KILL_TASKMANAGER = "kill_taskmanager"
     STOP_WITH_SAVEPOINT_AND_RESUME = "stop_with_savepoint_and_resume"
+    RESTART_JOBMANAGER = "restart_jobmanager"
 
 
 class Guarantee(StrEnum):
@@ -158,6 +159,15 @@ class RecoveryScenario(BaseModel):
     @classmethod
     def _spelling(cls, v: Any) -> Any:
         return _snake(v)
+
+    def job_options(self) -> dict[str, str]:
+        """Options the scenario needs on the job: a JobManager restart without HA loses the job,
+        so its checkpoints must stay on disk for ctt to resubmit from the latest one."""
+        if self.scenario is not ScenarioKind.RESTART_JOBMANAGER:
+            return {}
+        return {
+            "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION"
+        }
 
     def sink_options(self, topic: str) -> dict[str, str]:
         """Kafka sink options for the guarantee: exactly-once writes in transactions.

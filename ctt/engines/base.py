@@ -109,6 +109,13 @@ class FailureCause(BaseModel):
         return f"{self.exception}{where}: {self.message}"
 
 
+class JobFailure(BaseModel):
+    """One failure in a job's history (each one Flink restarted the job after, or the last)."""
+
+    at: float = Field(description="when Flink recorded it: Unix seconds, the engine's clock")
+    cause: FailureCause | None = None
+
+
 class StatementStatus(BaseModel):
     phase: Phase
     detail: str | None = None
@@ -211,6 +218,13 @@ class FlinkEngine(Protocol):
 
     def delete(self, handle: StatementHandle) -> None:
         """Remove every trace of the statement (idempotent)."""
+        ...
+
+    def failures(self, handle: StatementHandle) -> list[JobFailure]:
+        """The job's failures so far, oldest first (one per restart, and the final one).
+
+        Engines that keep no failure history raise :class:`Unsupported`.
+        """
         ...
 
     def metrics(self, handle: StatementHandle) -> StatementMetrics: ...

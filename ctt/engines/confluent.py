@@ -45,6 +45,7 @@ from ctt.engines.base import (
     Capacity,
     EngineError,
     FailureCause,
+    JobFailure,
     LateCount,
     Phase,
     ResultRow,
@@ -522,6 +523,13 @@ class ConfluentEngine:
                     hint="check the Confluent Cloud console (`confluent flink statement delete`)",
                 )
             self._sleep(self.settings.poll_interval_s)
+
+    def failures(self, handle: StatementHandle) -> list[JobFailure]:
+        """Confluent Cloud restarts statements itself and does not list the restarts."""
+        raise Unsupported(
+            "Confluent Cloud keeps no restart history of a statement",
+            hint="`job_survives: {max_restarts: ...}` measures recovery on the local engine",
+        )
 
     def metrics(self, handle: StatementHandle) -> StatementMetrics:
         """Statement metrics from the Metrics API (they lag one to two minutes)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from ctt.engines.base import (
     Capacity,
     EngineError,
     FailureCause,
+    JobFailure,
     LateCount,
     NoCapacity,
     Phase,
@@ -40,6 +42,10 @@ class FakeScript(BaseModel):
     pending_polls: int = Field(1, description="status() says PENDING this often, then RUNNING")
     fail_after_polls: int | None = Field(None, description="status() polls before FAILED")
     failure: FailureCause = FailureCause(exception="RuntimeException", message="boom")
+    restart_at_polls: list[int] = Field(
+        default_factory=list, description="status() polls after which the job fails and restarts"
+    )
+    restart_polls: int = Field(2, description="polls each restart lasts (RESTARTING, then PENDING)")
     reject_sql: str | None = Field(None, description="a statement containing this is rejected")
     reject_line: int | None = None
     unreachable: set[str] = Field(default_factory=set, description="methods that raise HTTP 503")
@@ -70,6 +76,7 @@ class FakeEngine:
         self._settle_polls = 0
         self._emitted = False
         self._stopped: set[str] = set()
+        self.history: list[JobFailure] = []
 
     def _maybe_unreachable(self, method: str) -> None:
         if method in self.script.unreachable:
@@ -126,11 +133,29 @@ class FakeEngine:
             )
         if self.polls <= self.script.pending_polls:
             return StatementStatus(phase=Phase.PENDING, job_id=handle.job_id)
+        restarting = self._restarting()
+        if restarting is not None:
+            return StatementStatus(
+                phase=restarting, job_id=handle.job_id, cause=self.script.failure
+            )
         if self.kafka is not None and self._has_input():
             self._emit()
             if self.script.complete and self._emitted:
                 return StatementStatus(phase=Phase.COMPLETED, job_id=handle.job_id)
         return StatementStatus(phase=Phase.RUNNING, job_id=handle.job_id)
+
+    def _restarting(self) -> Phase | None:
+        """RESTARTING (DEGRADED), then PENDING while the job is inside a scripted restart."""
+        for i, start in enumerate(sorted(self.script.restart_at_polls)):
+            if start < self.polls <= start + self.script.restart_polls:
+                if len(self.history) <= i:
+                    self.history.append(JobFailure(at=time.time(), cause=self.script.failure))
+                return Phase.DEGRADED if self.polls == start + 1 else Phase.PENDING
+        return None
+
+    def failures(self, handle: StatementHandle) -> list[JobFailure]:
+        self._maybe_unreachable("failures")
+        return list(self.history)
 
     def _has_input(self) -> bool:
         return self.kafka is not None and bool(self.kafka.produced)
@@ -182,7 +207,10 @@ class FakeEngine:
         produced = len(self.kafka.produced) if self.kafka else None
         written = sum(len(r) for r in self.script.outputs.values())
         return StatementMetrics(
-            records_in=produced, records_out=written, late_records_dropped=self.script.late_dropped
+            records_in=produced,
+            records_out=written,
+            late_records_dropped=self.script.late_dropped,
+            restarts=len(self.history),
         )
 
     def close(self) -> None:

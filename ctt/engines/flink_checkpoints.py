@@ -29,6 +29,7 @@ def checkpoint_stats(data: dict[str, Any]) -> CheckpointStats:
         last_restored_id=int(restored["id"]) if restored.get("id") is not None else None,
         last_completed_id=latest_completed_id(data),
         last_triggered_id=max((int(h["id"]) for h in history if "id" in h), default=None),
+        last_completed_path=latest.get("external_path") or None,
     )
 
 

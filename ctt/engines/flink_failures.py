@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ctt.engines.base import FailureCause
+from ctt.engines.base import FailureCause, JobFailure
 
 _CAUSE = re.compile(r"^(?:Caused by: )?(?P<cls>[A-Za-z_$][\w$]*(?:\.[\w$]+)+)(?:: (?P<msg>.*))?$")
 _EXECUTION = re.compile(r" - execution #\d+$")
@@ -87,6 +87,18 @@ def deepest(entries: list[dict[str, Any]]) -> FailureCause | None:
         infrastructure=any(_short(c) in _INFRA for c, _ in chain[-1:]),
         trace="\n".join(f"{_short(c)}: {m}" if m else _short(c) for c, m in chain),
     )
+
+
+def history(entries: list[dict[str, Any]]) -> list[JobFailure]:
+    """Every failure of ``/jobs/:id/exceptions`` entries (newest first), oldest first.
+
+    Each entry is one failure that Flink handled (restarted the job, or gave up on it), stamped
+    with the JobManager's clock (``timestamp``, epoch milliseconds).
+    """
+    out = [
+        JobFailure(at=float(e.get("timestamp") or 0) / 1000, cause=deepest([e])) for e in entries
+    ]
+    return sorted(out, key=lambda f: f.at)
 
 
 def no_capacity(entries: list[dict[str, Any]]) -> bool:

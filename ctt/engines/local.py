@@ -13,6 +13,7 @@ from ctt.engines.base import (
     Capacity,
     EngineError,
     FailureCause,
+    JobFailure,
     LateCount,
     NoCapacity,
     Phase,
@@ -49,6 +50,7 @@ _OP_PHASE = {
     "ERROR": Phase.FAILED,
     "TIMEOUT": Phase.FAILED,
 }
+_ENDED = frozenset({"FINISHED", "FAILED", "CANCELED"})
 _KIND_OP = {"INSERT": "+I", "UPDATE_BEFORE": "-U", "UPDATE_AFTER": "+U", "DELETE": "-D"}
 _NO_WATERMARK = -(2**62)  # Flink reports Long.MIN_VALUE before the first watermark
 # Two REST reads this far apart straddle at least two metric refreshes
@@ -337,16 +339,32 @@ class LocalEngine:
                 out.busy_ratio = max(float(t.get("busyRatio", 0.0)) for t in subtasks)
         return out
 
+    def failures(self, handle: StatementHandle) -> list[JobFailure]:
+        """From the job's exception history: each failure Flink restarted it after, or gave up."""
+        if not handle.job_id:
+            return []
+        return flink_failures.history(self.rest.exception_history(handle.job_id))
+
     def restarts(self, job_id: str, state: str) -> int:
-        """How often Flink restarted the job: its ``numRestarts`` while Flink serves job metrics;
-        once the job ended, one per failure in its exception history, the final one of a FAILED
-        job excepted (that failure ended it)."""
+        """How often Flink restarted the job.
+
+        While the job runs: its ``numRestarts``, which grows when a restart happens (a failure is
+        in the exception history a moment before: counting that would call a job recovered
+        that has not restarted yet). Once it ended: the larger of ``numRestarts`` and one per
+        failure in its exception history, the final one of a FAILED job excepted (that failure
+        ended it); a bounded job that restarted 10 times and then FINISHED reported
+        ``numRestarts`` 0 (Flink 2.2.1). The history keeps the last 16 failures
+        (``web.exception-history-size``)."""
+        counted: int | None = None
         with contextlib.suppress(EngineError):
             value = self.rest.job_metrics(job_id, ["numRestarts"]).get("numRestarts")
             if value not in (None, ""):
-                return _int(value)
+                counted = _int(value)
+        if counted is not None and state not in _ENDED:
+            return counted
         failures = len(self.rest.exception_history(job_id))
-        return max(0, failures - 1) if state == "FAILED" else failures
+        seen = max(0, failures - 1) if state == "FAILED" else failures
+        return max(counted or 0, seen)
 
     def close(self) -> None:
         self.gateway.close()

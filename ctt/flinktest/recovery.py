@@ -10,7 +10,12 @@ steps while the runner produces input:
    the stack start a new one; ctt waits until Flink restarted the job and every task runs
    again, and measures the seconds that took, the restarts and the records the sources read
    again (replayed). ``stop_with_savepoint_and_resume`` stops the job with a savepoint and
-   submits the same statement restored from it.
+   submits the same statement restored from it. ``restart_jobmanager`` SIGKILLs the
+   JobManager and has the stack start a new one: a session cluster without HA forgets its
+   jobs, so ctt waits until the new JobManager answers with a free TaskManager slot, finds
+   the newest checkpoint the old job left on disk (retained: the JobManager that would have
+   cleaned it up is dead, and the job runs with RETAIN_ON_CANCELLATION) and submits the same
+   statement restored from it, as an operator would (``execution.state-recovery.path``).
 
 After the run, :func:`outcome` compares the output with the uninterrupted expected rows
 (explicit or oracle): records lost, duplicated (counted, and a failure for exactly-once) and
@@ -21,12 +26,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
 from ctt.config.state import Guarantee, RecoveryScenario, ScenarioKind
-from ctt.engines.base import FlinkEngine, NoCapacity, Phase, StatementHandle, StatementStatus
+from ctt.engines.base import (
+    EngineError,
+    FlinkEngine,
+    NoCapacity,
+    Phase,
+    StatementHandle,
+    StatementStatus,
+)
 from ctt.kafka.record import GeneratedRecord
 from ctt.observed.model import Outcome, ValidationContext
 from ctt.observed.rows import Comparer, compare
@@ -48,10 +62,16 @@ class Faults(Protocol):
 
 
 class Waiter(Protocol):
-    """The runner's poll loop (Ctrl-C, deadline, failed job); ``restarting`` tolerates a restart."""
+    """The runner's poll loop (Ctrl-C, deadline, failed job); ``restarting`` tolerates a restart,
+    ``detached`` does not look at the job at all (the JobManager that ran it is gone)."""
 
     def __call__(
-        self, what: str, probe: Callable[[], _T | None], *, restarting: bool = False
+        self,
+        what: str,
+        probe: Callable[[], _T | None],
+        *,
+        restarting: bool = False,
+        detached: bool = False,
     ) -> _T: ...
 
 
@@ -68,6 +88,7 @@ class RecoveryReport(BaseModel):
     restored_id: int | None = Field(None, description="the checkpoint/savepoint Flink restored")
     killed_pid: int | None = None
     savepoint: str | None = None
+    restored_from: str | None = Field(None, description="the retained checkpoint resubmitted from")
     restarts: int | None = None
     seconds: float | None = Field(None, description="fault to every task running again")
     records_replayed: int | None = Field(None, description="records the sources read again")
@@ -129,8 +150,11 @@ class Recovery:
             self.fired = True
             self.report.fired_after_records = sent
             _caught_up(sent, engine, handle, wait)
-            if self.scenario.scenario is ScenarioKind.KILL_TASKMANAGER:
+            kind = self.scenario.scenario
+            if kind is ScenarioKind.KILL_TASKMANAGER:
                 self._kill_taskmanager(engine, handle, wait)
+            elif kind is ScenarioKind.RESTART_JOBMANAGER:
+                handle = self._restart_jobmanager(engine, handle, wait, resubmit)
             else:
                 handle = self._savepoint_and_resume(engine, handle, resubmit)
         return handle
@@ -175,9 +199,15 @@ class Recovery:
         self.report.restarts = restarts - before
         cps = engine.metrics(handle).checkpoints
         self.report.restored_id = cps.last_restored_id if cps else None
-        # Nothing was produced since the fault: what the sources read now, they read again.
-        # Restored from the checkpoint ctt waited for, that is at least the in-flight records;
-        # from a later periodic one, fewer, and the settled counters tell how many.
+        self._replayed(engine, handle, wait)
+
+    def _replayed(self, engine: FlinkEngine, handle: StatementHandle, wait: Waiter) -> None:
+        """Records the restored job read again, once its counters settled.
+
+        Nothing was produced since the fault: what the sources read now, they read again.
+        Restored from the checkpoint ctt waited for, that is at least the in-flight records;
+        from a later periodic one, fewer, and the settled counters tell how many.
+        """
         floor = (
             self.scenario.in_flight or None
             if self.report.restored_id == self.report.checkpoint_id
@@ -189,6 +219,41 @@ class Recovery:
             return None if count is None else (engine.metrics(handle).records_in or 0)
 
         self.report.records_replayed = wait("waiting for the replay to settle", settled)
+
+    def _restart_jobmanager(
+        self, engine: FlinkEngine, handle: StatementHandle, wait: Waiter, resubmit: Resubmit
+    ) -> StatementHandle:
+        if self.faults is None:
+            raise RecoveryUnavailable("restart_jobmanager needs the local stack")
+        cps = engine.metrics(handle).checkpoints
+        where = cps.last_completed_path if cps else None
+        if not where:
+            raise RecoveryUnavailable(
+                f"the {engine.name} engine names no location for the job's checkpoints"
+            )
+        job_dir = local_path(where).parent
+        self.report.killed_pid = self.faults.kill("jobmanager")
+        fault_at = time.monotonic()
+        self.faults.restart("jobmanager")
+        wait(
+            "waiting for the new JobManager and a free TaskManager slot",
+            lambda: True if _free_slot(engine) else None,
+            detached=True,
+        )
+        found = retained_checkpoint(job_dir)
+        if found is None:
+            raise RecoveryUnavailable(
+                f"the JobManager restart left no completed checkpoint under {job_dir}: "
+                "nothing to resubmit the job from"
+            )
+        self.report.restored_from = str(found)
+        new = resubmit({STATE_RECOVERY_PATH: str(found)})
+        self.report.seconds = time.monotonic() - fault_at
+        cps = engine.metrics(new).checkpoints
+        self.report.restored_id = cps.last_restored_id if cps else None
+        self.report.restarts = 0
+        self._replayed(engine, new, wait)
+        return new
 
     def _savepoint_and_resume(
         self, engine: FlinkEngine, handle: StatementHandle, resubmit: Resubmit
@@ -208,6 +273,29 @@ class Recovery:
 
 class RecoveryUnavailable(RuntimeError):
     """The engine or stack cannot inject this fault."""
+
+
+def local_path(location: str) -> Path:
+    """``file:/x/chk-3`` or ``file:///x/chk-3`` (Flink's external_path) as a local path."""
+    parts = urlsplit(location)
+    return Path(parts.path if parts.scheme in ("file", "") else location)
+
+
+def retained_checkpoint(job_dir: Path) -> Path | None:
+    """The newest completed checkpoint under a job's checkpoint directory: ``chk-<n>`` with its
+    ``_metadata`` (the JobManager writes that file last, when the checkpoint completes)."""
+    done = [
+        d for d in job_dir.glob("chk-*") if d.name[4:].isdigit() and (d / "_metadata").is_file()
+    ]
+    return max(done, key=lambda d: int(d.name[4:]), default=None)
+
+
+def _free_slot(engine: FlinkEngine) -> bool:
+    """The JobManager answers and a TaskManager has a free slot for the resubmitted job."""
+    try:
+        return engine.capacity().available
+    except EngineError:  # the new JobManager is not up yet
+        return False
 
 
 def _caught_up(sent: int, engine: FlinkEngine, handle: StatementHandle, wait: Waiter) -> None:

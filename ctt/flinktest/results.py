@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from ctt.errors import ExitCode
 from ctt.flinktest.slots import SlotUse
-from ctt.observed.model import Outcome
+from ctt.observed.model import Outcome, Restart
 from ctt.report.model import ErrorKind, RunSummary, Status, exit_code
 
 __all__ = ["RunReport", "TestResult"]
@@ -43,6 +43,10 @@ class TestResult(BaseModel):
         None, description="the dead-letter table's rows (cut), for the report"
     )
     metrics: dict[str, float | int | str | None] = Field(default_factory=dict)
+    restarts: list[Restart] = Field(
+        default_factory=list,
+        description="each restart ctt watched, with its time to recover (job_survives)",
+    )
     log: list[str] = Field(default_factory=list, description="what the runner did, for system-out")
 
     @property

@@ -48,6 +48,7 @@ from ctt.flinktest.job_metrics import result_metrics
 from ctt.flinktest.outputs import UndecodableOutput, decode
 from ctt.flinktest.pacing import Pacer
 from ctt.flinktest.plan_cache import PlanCache
+from ctt.flinktest.restarts import RestartWatch, TooManyRestarts
 from ctt.flinktest.results import RunReport, TestResult
 from ctt.flinktest.slots import SlotBudget, SlotSampler
 from ctt.flinktest.sql_setup import Job, OutputPlan, SqlSetup, SqlSource, sql_source, targets
@@ -163,6 +164,7 @@ class _Ctx:
         self.recovery: recovery_mod.Recovery | None = None  # the spec's `recovery:` scenario
         self.restarting = False  # a scenario waits for Flink to restart the job
         self.watermark_lag_ms: int | None = None  # the most seen while a paced input was sent
+        self.watch = RestartWatch(0)  # restarts `job_survives: {max_restarts}` tolerates
         self.job: tuple[str, str, dict[str, str]] | None = None  # (sql, name, SETs) to resubmit
         self.slot_held = False  # a SlotBudget permit, from submitting the job to cancelling it
         self.log: list[str] = []
@@ -198,6 +200,7 @@ class FlinkTestRunner:
         sample_slots: bool = True,
         flink_kafka: tuple[str, Mapping[str, str]] | None = None,
         sink_endpoints: Endpoints | None = None,
+        job_metrics: bool = True,
     ) -> None:
         """``flink_kafka``: (bootstrap servers, client settings) of Kafka as the Flink cluster
         reaches it, when that is not how ``kafka`` reaches it (a secured or internal listener)."""
@@ -219,6 +222,7 @@ class FlinkTestRunner:
         self.listener = listener or (lambda _t, _p: None)
         self.keep = keep
         self.poll_s = poll_s
+        self.job_metrics = job_metrics  # False: no metrics read after the test (--no-job-metrics)
         self.cancel = threading.Event()
         self.faults = faults if faults is not None or stack is None else LocalStack()
         self.sink_endpoints = sink_endpoints or sink_run.endpoints(stack)
@@ -295,6 +299,7 @@ class FlinkTestRunner:
         ctx = _Ctx(test_scope(str(lt.file), test.name))
         if test.recovery is not None:
             ctx.recovery = recovery_mod.Recovery(test.recovery, self.faults)
+        ctx.watch = RestartWatch(_restarts_allowed(test))
         result: TestResult
         try:
             result = self._execute(lt, ctx, base)
@@ -333,6 +338,8 @@ class FlinkTestRunner:
                 message=str(exc)
                 + error_reports.suffix(r for rs in ctx.produced.values() for r in rs),
                 job_id=ctx.handle.job_id if ctx.handle else None,
+                restarts=ctx.watch.records,
+                metrics=_restart_metrics(ctx.watch),
             )
         except CttError as exc:
             kind = ErrorKind.INFRA if isinstance(exc, InfraError) else ErrorKind.CONFIG
@@ -553,7 +560,12 @@ class FlinkTestRunner:
         state = lt.test.state
         if state is not None and state.min_checkpoints:
             self._wait_for_checkpoints(lt, ctx, state.min_checkpoints, deadline)
+        self._finish_watch(ctx)
+        if not self.job_metrics:  # only what the test itself settled
+            return StatementMetrics(late_records_dropped=ctx.late_dropped)
+        read_at = time.monotonic()
         metrics = ctx.engine.metrics(ctx.handle)
+        ctx.note(f"job metrics read in {time.monotonic() - read_at:.3f}s")
         if metrics.watermark_ms is None and any(
             r.event_time_ms is not None for rs in produced.values() for r in rs
         ):
@@ -575,12 +587,23 @@ class FlinkTestRunner:
             return
         sql, name, settings = ctx.job
 
-        def wait(what: str, probe: Callable[[], _T | None], *, restarting: bool = False) -> _T:
+        def wait(
+            what: str,
+            probe: Callable[[], _T | None],
+            *,
+            restarting: bool = False,
+            detached: bool = False,
+        ) -> _T:
             ctx.restarting = restarting
+            job = ctx.handle
+            if detached:  # the JobManager that ran the job is gone: do not ask about it
+                ctx.handle = None
             try:
                 return self._wait(lt, ctx, deadline, what, lambda _st: probe())
             finally:
                 ctx.restarting = False
+                if detached:
+                    ctx.handle = job
 
         def resubmit(extra: dict[str, str]) -> StatementHandle:
             assert engine is not None
@@ -635,6 +658,7 @@ class FlinkTestRunner:
         vctx.target = ctx.target
         if ctx.job_failure is not None:
             vctx.extra["job_failure"] = ctx.job_failure
+        vctx.restarts = ctx.watch.records
         for warning in expect.warnings:
             ctx.note(f"warning: {warning}")
         outcomes = []
@@ -673,7 +697,9 @@ class FlinkTestRunner:
                     running_lag_ms=ctx.watermark_lag_ms,
                 ),
                 **percentile_metrics(vctx, warmup=_warmup(lt.test)),
+                **_restart_metrics(ctx.watch),
             },
+            restarts=ctx.watch.records,
         )
 
     def _failed_as_expected(
@@ -740,19 +766,31 @@ class FlinkTestRunner:
         """The job's status; :class:`JobFailed` (with the spec line) if it failed or restarted."""
         if ctx.engine is None or ctx.handle is None:
             return None
+        watched = bool(ctx.watch.allowed) and ctx.recovery is None
         try:
             st = ctx.engine.status(ctx.handle)
         except NoCapacity as exc:
-            if not ctx.restarting:
+            if not (ctx.restarting or (watched and ctx.watch.ran)):
                 raise
             if exc.final:  # the restart strategy gave up before a TaskManager came back
                 raise JobFailed(
                     FailureCause(exception="NoResourceAvailableException", message=exc.message),
                     where="restarts exhausted while the new TaskManager registered",
                 ) from None
+            if watched:
+                ctx.watch.lost_slot(ctx.engine, ctx.handle)
             return None  # a restart attempt found no slot yet: Flink tries again
         if ctx.restarting and recovery_mod.restart_tolerated(st):
             return st
+        if watched:
+            try:
+                if ctx.watch.tolerates(st, ctx.engine, ctx.handle):
+                    return st
+            except TooManyRestarts as exc:  # the test's verdict, whatever made the job restart
+                cause = (st.cause or _unknown_cause(st)).model_copy(
+                    update={"infrastructure": False}
+                )
+                raise JobFailed(cause, where=str(exc)) from None
         failed = st.phase in FAILED_PHASES or (st.phase is Phase.DEGRADED and st.cause)
         if failed:
             cause = st.cause or _unknown_cause(st)
@@ -760,6 +798,21 @@ class FlinkTestRunner:
         if st.phase is Phase.STOPPED:
             raise InfraError("the job was stopped outside ctt", hint="`ctt stack logs jobmanager`")
         return st
+
+    def _finish_watch(self, ctx: _Ctx) -> None:
+        """Restarts between two polls, from the engine's history; too many fail the test."""
+        assert ctx.engine is not None and ctx.handle is not None
+        try:
+            ctx.watch.finish(ctx.engine, ctx.handle)
+        except TooManyRestarts as exc:
+            cause = FailureCause(exception="JobRestarted", message=str(exc))
+            raise JobFailed(cause, where=str(exc)) from None
+        for i, r in enumerate(ctx.watch.records, 1):
+            took = "not seen running again" if r.seconds is None else f"{r.seconds:.2f}s"
+            ctx.note(
+                f"restart {i}: {r.cause or 'unknown cause'} ({r.failures} failure(s) until it "
+                f"ran again); time to recover {took}"
+            )
 
     @staticmethod
     def _where(ctx: _Ctx, cause: FailureCause) -> str | None:
@@ -952,11 +1005,22 @@ class FlinkTestRunner:
                     self._wait(lt, ctx, deadline, "collecting output", lambda _st: True)
                     return want is not None and len(recs) >= want
 
-                reader.read_until(
-                    enough,
-                    deadline_s=max(1.0, deadline - time.monotonic()),
-                    quiet_s=test.quiet_period,
-                )
+                while True:
+                    reader.read_until(
+                        enough,
+                        deadline_s=max(1.0, deadline - time.monotonic()),
+                        quiet_s=test.quiet_period,
+                    )
+                    if not ctx.watch.down:
+                        break
+                    # Quiet because the job restarts, not because it is done: read on once it runs.
+                    self._wait(
+                        lt,
+                        ctx,
+                        deadline,
+                        "waiting for the restarted job to run",
+                        lambda _st: None if ctx.watch.down else True,
+                    )
                 if want is not None:  # a moment more to catch rows that should not be there
                     reader.read_until(
                         lambda recs: enough(recs) and False,
@@ -1177,6 +1241,19 @@ def _implied(test: FlinkTest) -> list[dict[str, Any]]:
     if test.expected:
         return [{"row_count": sum(e.count or 0 for e in test.expected.values())}]
     return []
+
+
+def _restarts_allowed(test: FlinkTest) -> int:
+    """``job_survives: {max_restarts: n}``: the restarts the runner lets the job take."""
+    for item in test.validation:
+        if "job_survives" in item:
+            v = registry.get("job_survives")
+            return int(getattr(v.parse(item["job_survives"]), "max_restarts", 0))
+    return 0
+
+
+def _restart_metrics(watch: RestartWatch) -> dict[str, float | int | str | None]:
+    return dict(watch.metrics()) if watch.allowed else {}
 
 
 def _iso(ms: int) -> str:

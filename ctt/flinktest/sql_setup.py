@@ -285,7 +285,11 @@ class SqlSetup:
                 line=src.first_line,
             )
         # `state:` first: `settings:` and the SQL's own SETs override it.
-        settings = {**(test.state.flink_options() if test.state else {}), **test.settings}
+        settings = {
+            **(test.state.flink_options() if test.state else {}),
+            **(test.recovery.job_options() if test.recovery else {}),
+            **test.settings,
+        }
         for s in stmts:
             if s.kind is Kind.SET:
                 k, v = statements.set_option(s)

@@ -42,6 +42,9 @@ class CheckpointStats(BaseModel):
     last_restored_id: int | None = None
     last_completed_id: int | None = Field(None, description="newest completed checkpoint")
     last_triggered_id: int | None = Field(None, description="newest checkpoint started")
+    last_completed_path: str | None = Field(
+        None, description="where the newest completed checkpoint is stored (external_path)"
+    )
     failed_while_starting: int = Field(
         0,
         description="failed before every task ran: Flink counts each trigger it could not send "
@@ -199,6 +202,18 @@ class TargetTable(BaseModel):
     connector: str = Field("", description="the run-scoped connector name")
 
 
+class Restart(BaseModel):
+    """One recovery of a job: from Flink's (first) failure to every task running again."""
+
+    failed_at: float = Field(description="Unix seconds, from Flink's exception history")
+    failures: int = Field(
+        1, description="failures Flink recorded until the job ran again (restart attempts)"
+    )
+    recovered_at: float | None = Field(None, description="Unix seconds; None: not seen running")
+    seconds: float | None = Field(None, description="time to recover (ctt.flinktest.restarts)")
+    cause: str | None = None
+
+
 class ValidationContext(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -211,6 +226,9 @@ class ValidationContext(BaseModel):
         None, description="the dead-letter table (error_handling), kept out of `outputs`"
     )
     spec: SpecRef | None = Field(None, description="for assertions over the sources")
+    restarts: list[Restart] = Field(
+        default_factory=list, description="restarts ctt watched (job_survives with max_restarts)"
+    )
     snapshot: SnapshotRef | None = Field(None, description="set when a snapshot applies")
     target: TargetTable | None = Field(None, description="the sink's table (`sink:`)")
 

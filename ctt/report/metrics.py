@@ -23,6 +23,7 @@ __all__ = [
     "FlakyEntry",
     "NewFailures",
     "PerformanceEntry",
+    "RestartEntry",
     "TestMetrics",
     "Totals",
     "TrendPoint",
@@ -134,6 +135,44 @@ def parse_dead_letters(suite: str, test: str, text: str) -> DeadLetterEntry | No
         return None
 
 
+class RestartEntry(BaseModel):
+    """One test whose job restarted (``job_survives`` budget, or a recovery scenario)."""
+
+    suite: str
+    test: str
+    restarts: int = 0
+    recovery_s: list[float | None] = Field(
+        default_factory=list, description="time to recover per restart; None: not measured"
+    )
+    scenario: str | None = Field(None, description="the recovery scenario, if any")
+
+
+def restart_entry(suite: str, test: str, props: dict[str, str]) -> RestartEntry | None:
+    """What a testcase's properties say about restarts (``ctt.flinktest.reporting`` writes them);
+    None when the job never restarted and ran no recovery scenario."""
+
+    def num(key: str) -> float | None:
+        try:
+            return float(props[key])
+        except (KeyError, ValueError):
+            return None
+
+    timed: list[float | None] = []
+    i = 1
+    while f"restart_{i}_recovery_s" in props:
+        timed.append(num(f"restart_{i}_recovery_s"))
+        i += 1
+    scenario = props.get("recovery_scenario")
+    if scenario is not None and not timed and num("recovery_seconds") is not None:
+        timed = [num("recovery_seconds")]
+    restarts = int(num("metric.restarts") or num("recovery_restarts") or len(timed))
+    if not restarts and scenario is None:
+        return None
+    return RestartEntry(
+        suite=suite, test=test, restarts=restarts, recovery_s=timed, scenario=scenario
+    )
+
+
 class TestMetrics(BaseModel):
     """Everything a gate or a dashboard needs about one run."""
 
@@ -161,6 +200,9 @@ class TestMetrics(BaseModel):
     trend: list[TrendPoint] = Field(default_factory=list)
     dead_letters: list[DeadLetterEntry] = Field(
         default_factory=list, description="each test's dead-letter rows (error_handling tests)"
+    )
+    restarts: list[RestartEntry] = Field(
+        default_factory=list, description="tests whose job restarted, with time to recover"
     )
     problems: list[str] = Field(default_factory=list)
     history: str | None = Field(None, description="history store used (password hidden)")

@@ -16,6 +16,7 @@ import pytest
 from ctt.flinktest.results import TestResult
 from ctt.flinktest.runner import FlinkTestRunner
 from ctt.report.model import Status
+from ctt.stack.supervisor import LocalStack
 from ctt.validate.registry import load_spec
 from tests.integration.conftest import StackHandle
 
@@ -76,3 +77,44 @@ def test_savepoint_resume_restores_keyed_state(stack: StackHandle) -> None:
     assert (props["recovery_lost"], props["recovery_changed"]) == ("0", "0")
     assert "savepoint" in props["recovery_savepoint"]
     assert props.get("recovery_restored_id") is not None
+
+
+def test_a_job_that_survives_a_restart_passes_with_its_time_to_recover(
+    stack: StackHandle,
+) -> None:
+    """job_survives with a restart budget: the TaskManager dies as the job starts consuming;
+    the runner keeps going through Flink's restart, times the recovery and passes."""
+    own = own_stack(stack)
+    faults = LocalStack()
+    killed: list[int] = []
+
+    def kill_when_input_starts(_test: str, phase: str) -> None:
+        if phase == "producing input" and not killed:
+            killed.append(faults.kill("taskmanager"))
+            faults.restart("taskmanager")
+
+    tests = load_spec(SPECS.parent / "isolated-specs/recovery/survives_restart.yaml")
+    (r,) = FlinkTestRunner(own.state, listener=kill_when_input_starts).run(tests).tests
+    assert killed, r.log
+    assert r.status is Status.PASSED, (r.message, r.log)
+    (restart,) = r.restarts
+    assert restart.seconds is not None and restart.seconds > 0
+    assert restart.failures >= 1 and restart.cause
+    assert r.metrics["recoveries"] == 1
+    assert float(r.metrics["recovery_s_max"] or 0) > 0
+    survives = outcome(r, "job_survives")
+    assert float(survives["restart_1_recovery_s"]) == pytest.approx(restart.seconds, abs=0.01)
+
+
+@pytest.mark.parametrize("name", ["restart_jobmanager_append", "restart_jobmanager_keyed_state"])
+def test_a_jobmanager_restart_resubmits_from_the_retained_checkpoint(
+    stack: StackHandle, name: str
+) -> None:
+    (r,) = run(own_stack(stack), "../isolated-specs/recovery/restart_jobmanager.yaml", name)
+    assert r.status is Status.PASSED, (r.message, r.log)
+    props = outcome(r, "recovery")
+    assert (props["recovery_lost"], props["recovery_duplicated"]) == ("0", "0")
+    assert "/chk-" in props["recovery_restored_from"]
+    assert int(props["recovery_restored_id"]) >= int(props["recovery_checkpoint_id"])
+    assert float(props["recovery_seconds"]) > 0
+    assert httpx.get(f"{stack.flink_rest_url}/overview").json()["taskmanagers"] >= 1

@@ -79,3 +79,44 @@ def test_a_late_counter_registered_after_the_first_read_is_counted() -> None:
     counts = [engine.settled_late_count(handle, min_source_records=6) for _ in range(4)]
     settled = [c.dropped for c in counts if c is not None]
     assert settled and set(settled) == {1}  # never the 0 of the list read before the counter
+
+
+class RestartRest(FakeRest):
+    """A job's numRestarts and exception history (newest first, epoch-ms timestamps)."""
+
+    def __init__(self, num_restarts: str | None, history: list[int]) -> None:
+        super().__init__({}, {})
+        self.num_restarts, self.history = num_restarts, history
+
+    def job_metrics(self, _job_id: str, _names: list[str]) -> dict[str, str]:
+        return {} if self.num_restarts is None else {"numRestarts": self.num_restarts}
+
+    def exception_history(self, _job_id: str) -> list[dict[str, Any]]:
+        return [
+            {"timestamp": t, "exceptionName": "X", "stacktrace": "java.lang.RuntimeException: x"}
+            for t in sorted(self.history, reverse=True)
+        ]
+
+
+@pytest.mark.parametrize(
+    ("num_restarts", "history", "state", "want"),
+    [
+        ("3", [1, 2], "RUNNING", 3),  # the history keeps the last failures only
+        ("0", [1], "RUNNING", 0),  # failed a moment ago, not restarted yet
+        ("0", [1, 2, 3], "FINISHED", 3),  # a finished bounded job reported numRestarts 0
+        ("5", [1, 2, 3], "FINISHED", 5),
+        (None, [1, 2, 3], "FAILED", 2),  # the last failure ended the job: not a restart
+    ],
+)
+def test_restarts_take_the_larger_of_numrestarts_and_the_history(
+    num_restarts: str | None, history: list[int], state: str, want: int
+) -> None:
+    engine, _ = _engine(RestartRest(num_restarts, history))
+    assert engine.restarts("j", state) == want
+
+
+def test_failures_come_oldest_first_in_unix_seconds() -> None:
+    engine, handle = _engine(RestartRest(None, [3000, 1500]))
+    got = engine.failures(handle)
+    assert [f.at for f in got] == [1.5, 3.0]
+    assert got[0].cause is not None and got[0].cause.exception == "RuntimeException"

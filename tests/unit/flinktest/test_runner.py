@@ -280,3 +280,20 @@ def test_several_partitions_wait_for_the_minimum() -> None:
 def test_a_partition_without_data_yet_means_no_wait() -> None:
     # Flink's watermark stays at its minimum until partition 1 delivers: waiting would hang
     assert _flink_watermark(rec(0, 100, 189), {0: 200}, {0, 1}, 10) is None
+
+
+def test_no_job_metrics_reads_none_after_the_test(tmp_path: Path) -> None:
+    """--no-job-metrics: the engine's metrics are never read (here they would fail the test)."""
+    script = FakeScript(
+        outputs=outputs(),
+        columns={"out_t": [("id", "BIGINT"), ("name", "STRING")]},
+        unreachable={"metrics"},
+    )
+    h = Harness(script)
+    h.runner.job_metrics = False
+    (result,) = h.run(spec(tmp_path)).tests
+    assert result.status is Status.PASSED, (result.message, result.log)
+    assert "restarts" not in result.metrics and result.metrics.get("records_in") is None
+    h.runner.job_metrics = True
+    (result,) = h.run(spec(tmp_path)).tests
+    assert result.status is Status.ERROR and "fake metrics" in (result.message or "")

@@ -46,3 +46,42 @@ def test_big_dead_letter_tables_are_cut_to_fit() -> None:
     assert parse_dead_letters("s", "t", "not json") is None
     assert json.loads(dead_letters_property([]))["rows"] == []
     assert DEAD_LETTERS_KEY == "ctt.dead_letters"
+
+
+def test_restarts_and_time_to_recover_reach_the_html_report(tmp_path: Path) -> None:
+    from ctt.observed.model import Outcome, Restart
+
+    report = RunReport(run_id="r", engine="local", started_at=datetime(2026, 1, 1, tzinfo=UTC))
+    survives = Outcome(
+        name="job_survives",
+        passed=True,
+        summary="ok",
+        properties={"restart_1_recovery_s": "3.25", "restart_2_recovery_s": "unknown"},
+    )
+    scenario = Outcome(
+        name="recovery",
+        passed=True,
+        summary="ok",
+        properties={"recovery_scenario": "kill_taskmanager", "recovery_seconds": "7.50"},
+    )
+    report.tests = [
+        TestResult(
+            name="survivor",
+            file="specs/errors/x.yaml",
+            status=Status.PASSED,
+            outcomes=[survives],
+            metrics={"restarts": 2},
+            restarts=[Restart(failed_at=1.0, seconds=3.25), Restart(failed_at=2.0)],
+        ),
+        TestResult(
+            name="kill", file="specs/errors/x.yaml", status=Status.PASSED, outcomes=[scenario]
+        ),
+        TestResult(name="plain", file="specs/errors/x.yaml", status=Status.PASSED),
+    ]
+    junit = tmp_path / "junit.xml"
+    write_reports(report, junit=junit, results=None)
+    survivor, kill = compute_metrics(collect([junit]), None).restarts
+    assert (survivor.restarts, survivor.recovery_s) == (2, [3.25, None])
+    assert (kill.scenario, kill.recovery_s) == ("kill_taskmanager", [7.5])
+    html = render_html(compute_metrics(collect([junit]), None))
+    assert 'id="restarts"' in html and "3.2 s, not measured" in html and "7.5 s" in html

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
 from ctt.config.state import Guarantee, RecoveryScenario
-from ctt.flinktest.recovery import Recovery, RecoveryReport, outcome
+from ctt.flinktest.recovery import (
+    Recovery,
+    RecoveryReport,
+    local_path,
+    outcome,
+    retained_checkpoint,
+)
 from ctt.kafka.record import GeneratedRecord
 from ctt.observed.model import Column, OutputRow, TableOutput, ValidationContext
 
@@ -94,3 +102,30 @@ def test_exactly_once_asks_the_sink_for_transactions() -> None:
     assert opts["sink.delivery-guarantee"] == "exactly-once"
     assert opts["sink.transactional-id-prefix"] == "t.topic"
     assert scenario(after_records=1, guarantee=Guarantee.AT_LEAST_ONCE).sink_options("x") == {}
+
+
+def test_the_newest_completed_checkpoint_is_the_one_to_resubmit_from(tmp_path: Path) -> None:
+    job = tmp_path / "checkpoints" / "abc"
+    for n, done in ((2, True), (10, True), (11, False)):  # chk-11 was in progress at the kill
+        (job / f"chk-{n}").mkdir(parents=True)
+        if done:
+            (job / f"chk-{n}" / "_metadata").write_bytes(b"x")
+    (job / "shared").mkdir()
+    assert retained_checkpoint(job) == job / "chk-10"
+    assert retained_checkpoint(tmp_path / "nothing") is None
+
+
+def test_flinks_external_path_reads_as_a_local_path() -> None:
+    assert local_path("file:/tmp/s/chk-3") == Path("/tmp/s/chk-3")
+    assert local_path("file:///tmp/s/chk-3") == Path("/tmp/s/chk-3")
+    assert local_path("/tmp/s/chk-3") == Path("/tmp/s/chk-3")
+
+
+def test_a_jobmanager_restart_retains_the_jobs_checkpoints() -> None:
+    opts = RecoveryScenario.model_validate(
+        {"scenario": "restart_jobmanager", "after_records": 5}
+    ).job_options()
+    assert opts == {
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION"
+    }
+    assert scenario(after_records=5).job_options() == {}
