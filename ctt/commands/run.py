@@ -12,11 +12,10 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 
-from ctt.commands._suites import run_plan, run_suite
 from ctt.commands.env import with_env_pool
 from ctt.config.cluster import load_cluster, remote_requested
 from ctt.config.durations import parse_duration
@@ -25,8 +24,6 @@ from ctt.console import Output
 from ctt.errors import ConfigError, ExitCode, UsageError
 from ctt.expect import Policy
 from ctt.flinktest import sink_run
-from ctt.flinktest.confluent_run import ConfluentTarget, confluent_target
-from ctt.flinktest.remote_run import RemoteTarget
 from ctt.flinktest.reporting import TerminalReporter, write_reports
 from ctt.flinktest.results import RunReport, TestResult
 from ctt.flinktest.runner import FlinkTestRunner, local_engines
@@ -37,7 +34,10 @@ from ctt.report.model import ErrorKind, RunNotPassed, Status, exit_code
 from ctt.stack.supervisor import LocalStack
 from ctt.validate.registry import load_spec
 
-__all__ = ["load_all", "run", "run_plan", "run_specs", "run_suite"]
+if TYPE_CHECKING:
+    from ctt.flinktest.confluent_run import ConfluentTarget
+
+__all__ = ["load_all", "run", "run_specs"]
 
 DEFAULT_SPECS = Path("specs")
 DEFAULT_JUNIT = Path("test-results/junit-flink.xml")
@@ -167,6 +167,8 @@ def confluent_settings(
 
     The hook for provisioning: pass the outputs of a Terraform apply as ``overrides``.
     """
+    from ctt.flinktest.confluent_run import confluent_target
+
     return confluent_target(run_id=run_id, say=out.info, overrides=overrides)
 
 
@@ -279,6 +281,8 @@ def _run_remote(
     profile: Path | None,
 ) -> list[TestResult]:
     """Tests on a cluster ctt did not start: sized to its free slots, cleaned by run id."""
+    from ctt.flinktest.remote_run import RemoteTarget
+
     target = RemoteTarget(load_cluster(profile), run_id=run_id, say=out.info)
 
     def cleanup() -> None:  # nothing of this run outlives it, nothing of another run goes
@@ -375,6 +379,9 @@ def run(
         limit = parse_duration(timeout) if timeout else None
     except ValueError as exc:
         raise UsageError(f"--timeout: {exc}") from None
+    # The suites' machinery (plans, pools, networkx) is imported only for --plan/--suite runs.
+    from ctt.commands._suites import run_plan, run_suite
+
     if plan is not None:
         run_plan(
             out,
