@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from ctt.commands import run as run_cmd
+from ctt.commands._suites import run_suite
 from ctt.console import Output
 from ctt.errors import ConfigError, ExitCode, UsageError
 from ctt.report.model import ErrorKind, RunNotPassed, Status, exit_code
@@ -108,14 +109,14 @@ def test_one_suite_of_the_catalogue_and_its_exit_code(
     monkeypatch.chdir(tmp_path)
     cat = _catalogue(tmp_path)
     out = Output(quiet=True)
-    report = run_cmd.run_suite(out, "good", catalogue=cat, results_dir=tmp_path / "r")
+    report = run_suite(out, "good", catalogue=cat, results_dir=tmp_path / "r")
     assert report.ok and report.summary.total == 2 and report.summary.passed == 2
     with pytest.raises(RunNotPassed, match="1 of 1 suites did not pass: bad") as info:
-        run_cmd.run_suite(out, "bad", catalogue=cat, results_dir=tmp_path / "r")
+        run_suite(out, "bad", catalogue=cat, results_dir=tmp_path / "r")
     assert exit_code(info.value) is ExitCode.TESTS_FAILED
     assert [r.status for r in info.value.results] == [Status.FAILED]
     with pytest.raises(UsageError, match="did you mean 'good'"):
-        run_cmd.run_suite(out, "goood", catalogue=cat)
+        run_suite(out, "goood", catalogue=cat)
 
 
 def test_a_broken_spec_is_an_error_result_that_exits_2(tmp_path: Path) -> None:
