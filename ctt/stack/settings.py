@@ -64,6 +64,9 @@ class StackSettings(BaseModel):
     start_deadline_s: float = 90.0
     extras_start_deadline_s: float = 150.0  # with Connect/PostgreSQL: more JVM work at once
     stop_deadline_s: float = 15.0
+    warm_up: bool = Field(
+        True, description="run one tiny job at the end of `up`, so the first test is not cold"
+    )
 
     def wants(self, extra: Extra) -> bool:
         return extra in self.extras

@@ -23,7 +23,17 @@ from pathlib import Path
 
 from ctt.errors import InfraError
 from ctt.polling import Backoff
-from ctt.stack import artifacts, connect, health, paths, ports, postgres, process, state
+from ctt.stack import (
+    artifacts,
+    connect,
+    health,
+    paths,
+    ports,
+    postgres,
+    process,
+    state,
+    warmup,
+)
 from ctt.stack.java import require_java
 from ctt.stack.render import render as _render
 from ctt.stack.settings import Extra, StackSettings
@@ -237,6 +247,8 @@ class LocalStack:
             state.remove()
             raise
         self.say(f"stack healthy in {time.monotonic() - started:.1f}s")
+        if self.settings.warm_up:
+            self.say(warmup.warm_up(st))
         return st, True
 
     # -- optional components: Kafka Connect and PostgreSQL ----------------------------------------

@@ -11,7 +11,7 @@ from ctt.engines.flink_rest import FlinkRest
 from ctt.engines.local import LocalEngine
 from ctt.kafka.admin import TopicAdmin
 from ctt.kafka.consume import TopicReader
-from ctt.stack import health
+from ctt.stack import health, warmup
 from tests.integration.conftest import StackHandle
 
 
@@ -90,3 +90,15 @@ def test_insert_select_through_gateway_then_stop_with_savepoint(stack: StackHand
 def test_health_checks_fail_fast_on_dead_endpoints() -> None:
     assert not health.gateway_ready("http://127.0.0.1:9")
     assert not health.flink_ready("http://127.0.0.1:9")
+
+
+def test_the_warm_up_runs_a_kafka_job_to_its_end_and_leaves_no_topic(stack: StackHandle) -> None:
+    said = warmup.warm_up(stack.state)
+    assert said.startswith("gateway and TaskManager warmed up in"), said
+    rest = FlinkRest(stack.flink_rest_url)
+    try:
+        ours = [j for j in rest.jobs() if j.get("name") == "ctt-warmup"]
+    finally:
+        rest.close()
+    assert ours and all(j["state"] == "FINISHED" for j in ours), ours
+    assert warmup.TOPIC not in TopicAdmin(stack.bootstrap_servers).list()
