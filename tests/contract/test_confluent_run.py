@@ -24,7 +24,6 @@ import yaml
 
 from tests.contract.confluent_server import ContractServer, confluent_env, serve_on_stack
 from tests.integration.conftest import StackHandle, developer_env
-from tests.integration.conftest import stack as stack  # the shared stack fixture
 
 pytestmark = pytest.mark.integration
 
