@@ -389,7 +389,6 @@ class FlinkTestRunner:
             self._phase(lt, ctx, "collecting output")
             records = self._collect(lt, ctx, reader, plans, deadline)
             metrics = self._job_metrics(lt, ctx, produced, deadline)
-            self._release_slot_if_finished(ctx)
             if ctx.sink is not None:
                 self._phase(lt, ctx, "waiting for the sink's target")
                 self._await_target(lt, ctx, plans, records, topic_of, deadline)
@@ -480,15 +479,6 @@ class FlinkTestRunner:
         if ctx.slot_held:
             ctx.slot_held = False
             self._budget.release()
-
-    def _release_slot_if_finished(self, ctx: _Ctx) -> None:
-        """A bounded job that finished holds no TaskManager slot: let the next test submit
-        while this one validates and cleans up."""
-        if ctx.engine is None or ctx.handle is None or not ctx.slot_held:
-            return
-        with contextlib.suppress(CttError):
-            if ctx.engine.status(ctx.handle).phase is Phase.COMPLETED:
-                self._release_slot(ctx)
 
     def _start_job(
         self,
@@ -995,6 +985,7 @@ class FlinkTestRunner:
                     interval=self.poll_s / 2,
                 )
                 ctx.note("job finished; reading outputs to their end")
+                self._release_slot(ctx)  # a finished job holds no TaskManager slot
                 reader.stop()
                 reader.read_to_end(deadline_s=max(1.0, deadline - time.monotonic()))
             else:

@@ -32,7 +32,11 @@ def postgres_url() -> Iterator[str]:
     try:
         server = postgres.find_server(12)
     except InfraError as exc:
-        pytest.skip(f"no PostgreSQL server binaries: {exc}")
+        pytest.skip(
+            f"no PostgreSQL server binaries ({exc}): `make install` installs Debian's postgresql "
+            "(scripts/install-system-deps.sh); without them the history store and lease tests run "
+            "on SQLite only"
+        )
     base = Path(tempfile.mkdtemp(prefix="ctt-pg-"))
     os.chmod(base, 0o755)  # the postgres user reaches its data dir below it
     data = base / "data"
