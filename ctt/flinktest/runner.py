@@ -352,7 +352,11 @@ class FlinkTestRunner:
                 message=f"internal error: {type(exc).__name__}: {exc}",
             )
         finally:
-            self._cleanup(ctx)
+            try:
+                self._cleanup(ctx)
+            except Exception as exc:  # a cleanup fault must not lose the verdict or the run
+                ctx.note(f"cleanup failed: {type(exc).__name__}: {exc}")
+                self._release_slot(ctx)
         result.duration_s = time.monotonic() - ctx.started
         result.log = ctx.log
         self.listener(lt.id, result.status.value)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from confluent_kafka import KafkaException
@@ -24,6 +26,24 @@ class KafkaError(InfraError):
 
 def client_config(bootstrap: str, **extra: Any) -> dict[str, Any]:
     return {"bootstrap.servers": bootstrap, "logger": _log, **extra}
+
+
+def _settle(fut: Future[Any], *, timeout_s: float, ignore: str, what: str) -> bool:
+    """Wait for one admin request: True when done, False for the ``ignore``d error.
+
+    A broker that does not answer within the timeout (restarting, or gone) is a KafkaError
+    like any other, so the runner records it instead of losing the run's results.
+    """
+    try:
+        fut.result(timeout=timeout_s)
+    except FutureTimeout as exc:
+        raise KafkaError(f"cannot {what}: no answer from Kafka within {timeout_s:.0f}s") from exc
+    except KafkaException as exc:
+        err = exc.args[0]
+        if getattr(err, "name", lambda: "")() != ignore:
+            raise KafkaError(f"cannot {what}: {err}") from exc
+        return False
+    return True
 
 
 class TopicAdmin:
@@ -49,12 +69,12 @@ class TopicAdmin:
         ]
         futures = self._admin.create_topics(new, operation_timeout=self.timeout_s)
         for topic, fut in futures.items():
-            try:
-                fut.result(timeout=self.timeout_s)
-            except KafkaException as exc:
-                err = exc.args[0]
-                if getattr(err, "name", lambda: "")() != "TOPIC_ALREADY_EXISTS":
-                    raise KafkaError(f"cannot create topic {topic}: {err}") from exc
+            _settle(
+                fut,
+                timeout_s=self.timeout_s,
+                ignore="TOPIC_ALREADY_EXISTS",
+                what=f"create topic {topic}",
+            )
         self._await_metadata(set(topics), present=True)
 
     def _await_metadata(self, names: set[str], *, present: bool) -> None:
@@ -81,17 +101,17 @@ class TopicAdmin:
         names = list(topics)
         if not names:
             return []
-        deleted = []
-        for topic, fut in self._admin.delete_topics(
-            names, operation_timeout=self.timeout_s
-        ).items():
-            try:
-                fut.result(timeout=self.timeout_s)
-                deleted.append(topic)
-            except KafkaException as exc:
-                err = exc.args[0]
-                if getattr(err, "name", lambda: "")() != "UNKNOWN_TOPIC_OR_PART":
-                    raise KafkaError(f"cannot delete topic {topic}: {err}") from exc
+        futures = self._admin.delete_topics(names, operation_timeout=self.timeout_s)
+        deleted = [
+            topic
+            for topic, fut in futures.items()
+            if _settle(
+                fut,
+                timeout_s=self.timeout_s,
+                ignore="UNKNOWN_TOPIC_OR_PART",
+                what=f"delete topic {topic}",
+            )
+        ]
         self._await_metadata(set(names), present=False)
         return deleted
 

@@ -68,6 +68,22 @@ def kill(pid: int) -> None:
         psutil.Process(pid).wait(timeout=10)
 
 
+def started_s(proc: psutil.Process) -> float:
+    """Seconds from boot to the process's start: its identity across pid reuse.
+
+    Unlike ``create_time()`` (boot time + this, read from the wall clock on every call) it does
+    not move when the clock is stepped: a VM resumed from a snapshot, or NTP, once shifted every
+    recorded start by seconds and made a whole live stack look dead. Linux keeps it in
+    ``/proc/<pid>/stat`` (field 22, in clock ticks); elsewhere the wall-clock start is used.
+    """
+    try:
+        stat = Path(f"/proc/{proc.pid}/stat").read_text()
+    except OSError:
+        return proc.create_time()
+    fields = stat.rsplit(")", 1)[1].split()  # the command name may hold spaces and parentheses
+    return int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
 def tail(path: Path, lines: int = 20) -> list[str]:
     """Last ``lines`` lines of a log file (reads only the end of big files)."""
     try:

@@ -12,7 +12,7 @@ import psutil
 from pydantic import BaseModel, Field, ValidationError
 
 from ctt.errors import InfraError
-from ctt.stack import paths
+from ctt.stack import paths, process
 
 STATE_FILE = "stack.json"
 COMPONENTS = ("kafka", "jobmanager", "taskmanager", "sql-gateway")
@@ -21,18 +21,24 @@ COMPONENTS = ("kafka", "jobmanager", "taskmanager", "sql-gateway")
 class ComponentState(BaseModel):
     name: str
     pid: int
-    create_time: float = Field(description="process start time, guards against pid reuse")
+    create_time: float = Field(description="process start (epoch seconds), for people")
+    started_s: float | None = Field(
+        default=None, description="seconds from boot to the start: guards against pid reuse"
+    )
     port: int | None = None
     version: str
     log: Path
 
     def alive(self) -> bool:
+        """The recorded process still runs (the same one: a reused pid starts later)."""
         try:
             proc = psutil.Process(self.pid)
-            return (
-                abs(proc.create_time() - self.create_time) < 1.0
-                and proc.status() != psutil.STATUS_ZOMBIE
+            same = (
+                abs(process.started_s(proc) - self.started_s) < 0.5
+                if self.started_s is not None
+                else abs(proc.create_time() - self.create_time) < 1.0  # an older state file
             )
+            return same and proc.status() != psutil.STATUS_ZOMBIE
         except psutil.Error:
             return False
 

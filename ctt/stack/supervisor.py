@@ -21,6 +21,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
+
 from ctt.errors import InfraError
 from ctt.polling import Backoff
 from ctt.stack import (
@@ -298,9 +300,7 @@ class LocalStack:
         log = st.run_dir / "logs" / "connect.log"
         cmd = connect.command(java, lay, conf, heap=self.settings.connect_heap)
         proc = process.spawn(cmd, log=log, cwd=st.run_dir)
-        self._record(
-            st, "connect", proc.pid, proc.create_time(), st.ports.connect, st.kafka_version, log
-        )
+        self._record(st, "connect", proc, st.ports.connect, st.kafka_version, log)
 
     def _start_postgres(self, st: StackState, v: artifacts.Versions) -> None:
         server = postgres.find_server(v.postgres.min_major)
@@ -314,20 +314,25 @@ class LocalStack:
         log = st.run_dir / "logs" / "postgres.log"
         proc = process.spawn(postgres.command(server, info.data_dir, port), log=log)
         st.postgres = info
-        self._record(st, "postgres", proc.pid, proc.create_time(), port, server.version, log)
+        self._record(st, "postgres", proc, port, server.version, log)
 
     def _record(
         self,
         st: StackState,
         name: str,
-        proc_pid: int,
-        create_time: float,
+        proc: psutil.Process,
         port: int | None,
         version: str,
         log: Path,
     ) -> None:
         st.components[name] = ComponentState(
-            name=name, pid=proc_pid, create_time=create_time, port=port, version=version, log=log
+            name=name,
+            pid=proc.pid,
+            create_time=proc.create_time(),
+            started_s=process.started_s(proc),
+            port=port,
+            version=version,
+            log=log,
         )
 
     def _start_kafka(self, java: Path, lay: artifacts.Layout, st: StackState) -> None:
@@ -353,9 +358,7 @@ class LocalStack:
             self._format_kafka(java, cp, conf, props)
         log = st.run_dir / "logs" / "kafka.log"
         proc = process.spawn(self._kafka_cmd(java, lay, conf), log=log)
-        self._record(
-            st, "kafka", proc.pid, proc.create_time(), st.ports.kafka, st.kafka_version, log
-        )
+        self._record(st, "kafka", proc, st.ports.kafka, st.kafka_version, log)
 
     @staticmethod
     def _format_kafka(java: Path, cp: str, conf: Path, props: Path) -> None:
@@ -484,7 +487,7 @@ class LocalStack:
             log = logs / f"{name}.log"
             out = logs / f"{name}.out"
             proc = process.spawn([str(java), *jvm, f"-Dlog.file={log}", *main], log=out, env=env)
-            self._record(st, name, proc.pid, proc.create_time(), port, st.flink_version, log)
+            self._record(st, name, proc, port, st.flink_version, log)
 
     def _await_health(self, st: StackState, names: list[str]) -> None:
         """Poll the health of ``names`` (and that no process died) until all pass or time runs out."""
@@ -582,7 +585,7 @@ class LocalStack:
         java = require_java(v.java_min)
         lay = artifacts.layout(v)
         proc = process.spawn(self._kafka_cmd(java, lay, st.run_dir / "conf"), log=comp.log)
-        self._record(st, "kafka", proc.pid, proc.create_time(), comp.port, comp.version, comp.log)
+        self._record(st, "kafka", proc, comp.port, comp.version, comp.log)
         state.write(st)
         if not process.wait_until(
             lambda: health.kafka_ready(st.bootstrap_servers), deadline_s=deadline_s

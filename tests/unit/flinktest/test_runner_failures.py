@@ -7,7 +7,7 @@ from pathlib import Path
 from ctt.engines.base import FailureCause
 from ctt.engines.fake import FakeScript
 from ctt.report.model import ErrorKind, Status
-from tests.unit.flinktest.test_runner import Harness, spec
+from tests.unit.flinktest.test_runner import Harness, outputs, spec
 
 CAUSE = FailureCause(
     exception="ArithmeticException", message="/ by zero", operator="Calc[3] -> out_t[4]"
@@ -39,3 +39,20 @@ def test_an_infrastructure_failure_is_never_the_expected_one(tmp_path: Path) -> 
     extra = "    validation:\n      - job_fails_as_expected: ConnectException\n"
     (result,) = h.run(spec(tmp_path, extra=extra)).tests
     assert result.status is Status.ERROR and result.error_kind is ErrorKind.INFRA
+
+
+def test_a_cleanup_that_crashes_keeps_the_verdict_and_the_run(tmp_path: Path) -> None:
+    """A broker gone at cleanup once raised out of the runner and lost every result of the run."""
+    columns = {"out_t": [("id", "BIGINT"), ("name", "STRING")]}
+    h = Harness(FakeScript(outputs=outputs(), columns=columns))
+
+    def broken(_topics: object) -> list[str]:
+        raise TimeoutError("no answer")
+
+    h.kafka.delete_topics = broken  # type: ignore[method-assign]
+    (tmp_path / "second").mkdir()
+    tests = spec(tmp_path) + spec(tmp_path / "second")
+    report = h.run(tests)
+    assert [r.status for r in report.tests] == [Status.PASSED, Status.PASSED]
+    for r in report.tests:
+        assert any("cleanup failed: TimeoutError: no answer" in line for line in r.log), r.log

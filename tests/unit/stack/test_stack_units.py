@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from ctt.errors import ExitCode
-from ctt.stack import artifacts, java, paths, state
+from ctt.stack import artifacts, java, paths, process, state
 from ctt.stack.state import ComponentState, Ports, StackState
 from ctt.stack.supervisor import (
     LocalStack,
@@ -104,6 +104,19 @@ def test_state_round_trip_and_pid_reuse_guard(tmp_path: Path) -> None:
     comp = ComponentState(name="kafka", pid=me.pid, create_time=me.create_time(), version="4", log=tmp_path / "l")
     assert comp.alive()
     assert not comp.model_copy(update={"create_time": me.create_time() - 100}).alive()
+
+
+def test_a_stepped_clock_does_not_make_a_live_process_look_dead(tmp_path: Path) -> None:
+    """The wall-clock start moves with the clock (a resumed VM, NTP); the start since boot does not."""
+    me = psutil.Process()
+    since_boot = process.started_s(me)
+    assert since_boot == pytest.approx(me.create_time() - psutil.boot_time(), abs=1.0)
+    stepped = ComponentState(
+        name="jobmanager", pid=me.pid, create_time=me.create_time() - 100, started_s=since_boot,
+        version="2", log=tmp_path / "l",
+    )
+    assert stepped.alive()
+    assert not stepped.model_copy(update={"started_s": since_boot - 5}).alive()  # a reused pid
 
 
 def test_port_in_use_names_the_owner() -> None:
