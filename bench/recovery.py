@@ -29,6 +29,7 @@ HEAD = "Recovery scenarios, 10 runs in a row (bench/recovery.py)"
 SPECS = [
     "isolated-specs/recovery/restart_jobmanager.yaml",
     "isolated-specs/recovery/savepoint_resume.yaml",
+    "isolated-specs/recovery/savepoint_resume_changed.yaml",
     "isolated-specs/recovery/kill_taskmanager.yaml",
 ]
 

@@ -154,11 +154,39 @@ class RecoveryScenario(BaseModel):
     after_records: int = Field(ge=1, description="input records produced before the fault")
     in_flight: int = Field(0, ge=0, description="records read after the checkpoint, replayed")
     guarantee: Guarantee = Guarantee.EXACTLY_ONCE
+    resume_sql: str | None = Field(
+        None,
+        description="the SQL the job resumes with, a changed version of `flink_sql` "
+        "(Jinja as it); the state must restore into it or the test fails saying why",
+    )
+    allow_non_restored_state: bool = Field(
+        False,
+        description="drop state the resumed SQL has no operator for "
+        "(execution.state-recovery.ignore-unclaimed-state)",
+    )
 
     @field_validator("scenario", "guarantee", mode="before")
     @classmethod
     def _spelling(cls, v: Any) -> Any:
         return _snake(v)
+
+    @model_validator(mode="after")
+    def _resume_needs_a_resubmit(self) -> RecoveryScenario:
+        if (
+            self.resume_sql is not None or self.allow_non_restored_state
+        ) and self.scenario is ScenarioKind.KILL_TASKMANAGER:
+            raise ValueError(
+                "resume_sql and allow_non_restored_state need a scenario that resubmits the job: "
+                "stop_with_savepoint_and_resume or restart_jobmanager"
+            )
+        return self
+
+    def resume_options(self, restore_from: str) -> dict[str, str]:
+        """Options of the resubmitted job: where its state is, and whether state may be left."""
+        out = {"execution.state-recovery.path": restore_from}
+        if self.allow_non_restored_state:
+            out["execution.state-recovery.ignore-unclaimed-state"] = "true"
+        return out
 
     def job_options(self) -> dict[str, str]:
         """Options the scenario needs on the job: a JobManager restart without HA loses the job,

@@ -35,7 +35,9 @@ from pydantic import BaseModel, Field
 from ctt.config.state import Guarantee, RecoveryScenario, ScenarioKind
 from ctt.engines.base import (
     EngineError,
+    FailureCause,
     FlinkEngine,
+    JobFailed,
     NoCapacity,
     Phase,
     StatementHandle,
@@ -46,7 +48,6 @@ from ctt.observed.model import Outcome, ValidationContext
 from ctt.observed.rows import Comparer, compare
 
 _T = TypeVar("_T")
-STATE_RECOVERY_PATH = "execution.state-recovery.path"
 
 
 class Faults(Protocol):
@@ -75,8 +76,9 @@ class Waiter(Protocol):
     ) -> _T: ...
 
 
-Resubmit = Callable[[dict[str, str]], StatementHandle]
-"""Submit the test's job again with extra options, wait until it runs; its new handle."""
+Resubmit = Callable[[dict[str, str]], tuple[FlinkEngine, StatementHandle]]
+"""Submit the test's job (or the spec's ``resume_sql``) again with extra options, wait until it
+runs; the engine that watches it now (``resume_sql`` plans in a session of its own) and its handle."""
 
 
 class RecoveryReport(BaseModel):
@@ -92,6 +94,7 @@ class RecoveryReport(BaseModel):
     restarts: int | None = None
     seconds: float | None = Field(None, description="fault to every task running again")
     records_replayed: int | None = Field(None, description="records the sources read again")
+    resumed_with: str | None = Field(None, description="file:line of the resume_sql resubmitted")
 
     def properties(self) -> dict[str, str]:
         return {
@@ -247,7 +250,7 @@ class Recovery:
                 "nothing to resubmit the job from"
             )
         self.report.restored_from = str(found)
-        new = resubmit({STATE_RECOVERY_PATH: str(found)})
+        engine, new = resubmit(self.scenario.resume_options(str(found)))
         self.report.seconds = time.monotonic() - fault_at
         cps = engine.metrics(new).checkpoints
         self.report.restored_id = cps.last_restored_id if cps else None
@@ -263,12 +266,37 @@ class Recovery:
             raise RecoveryUnavailable(f"the {engine.name} engine took no savepoint")
         self.report.savepoint = path
         resumed_at = time.monotonic()
-        new = resubmit({STATE_RECOVERY_PATH: path})
+        engine, new = resubmit(self.scenario.resume_options(path))
         self.report.seconds = time.monotonic() - resumed_at
         cps = engine.metrics(new).checkpoints
         self.report.restored_id = cps.last_restored_id if cps else None
         self.report.restarts = 0
         return new
+
+
+class RestoreFailed(JobFailed):
+    """The job resumed with ``resume_sql`` failed as it started: its state did not restore.
+
+    A failed test, not an error: the SQL change is what the test checks, and Flink's
+    cause (an operator of the savepoint the new plan lacks, a state type that changed)
+    is the answer. Flink names operators by their place in the plan, so a change in a
+    projection or filter keeps the state, a new aggregate or join usually does not.
+    """
+
+    def __init__(self, cause: FailureCause, *, where: str, scenario: RecoveryScenario) -> None:
+        super().__init__(cause, where=where)
+        text = f"{cause.summary()} {cause.trace or ''}"
+        unclaimed = "allowNonRestoredState" in text or "Cannot map" in text
+        drop = (
+            ", or set `recovery.allow_non_restored_state: true` to drop the state no operator "
+            "of the new SQL takes"
+            if unclaimed and not scenario.allow_non_restored_state
+            else ""
+        )
+        self.message = f"resume_sql ({where}) could not restore the job's state: {cause.summary()}"
+        self.hint = (
+            f"keep the stateful part of the query (GROUP BY, joins, windows) as it was{drop}"
+        )
 
 
 class RecoveryUnavailable(RuntimeError):

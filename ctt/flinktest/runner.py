@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from ctt.config.spec import Completion, FlinkTest, LateRows, LoadedTest, OutputMode, RowOrder
 from ctt.engines.base import (
@@ -51,7 +51,15 @@ from ctt.flinktest.plan_cache import PlanCache
 from ctt.flinktest.restarts import RestartWatch, TooManyRestarts
 from ctt.flinktest.results import RunReport, TestResult
 from ctt.flinktest.slots import SlotBudget, SlotSampler
-from ctt.flinktest.sql_setup import Job, OutputPlan, SqlSetup, SqlSource, sql_source, targets
+from ctt.flinktest.sql_setup import (
+    Job,
+    OutputPlan,
+    SqlSetup,
+    SqlSource,
+    resume_source,
+    sql_source,
+    targets,
+)
 from ctt.kafka.client import ConfluentKafka, KafkaClient, OutputReader
 from ctt.kafka.naming import job_name, new_run_id, test_scope
 from ctt.kafka.record import GeneratedRecord
@@ -166,6 +174,11 @@ class _Ctx:
         self.watermark_lag_ms: int | None = None  # the most seen while a paced input was sent
         self.watch = RestartWatch(0)  # restarts `job_survives: {max_restarts}` tolerates
         self.job: tuple[str, str, dict[str, str]] | None = None  # (sql, name, SETs) to resubmit
+        self.inputs: dict[str, inputs_mod.TableInput] = {}  # the source tables' records
+        self.topic_of: dict[str, str] = {}  # table -> the run's topic
+        self.plans: list[OutputPlan] = []  # the outputs the job writes
+        self.resume: Resume | None = None  # `recovery.resume_sql`, planned in its own session
+        self.retired: list[FlinkEngine] = []  # sessions a resubmit replaced, closed at cleanup
         self.slot_held = False  # a SlotBudget permit, from submitting the job to cancelling it
         self.log: list[str] = []
         self.sink: sink_run.SinkRun | None = None  # the spec's `sink:` connector
@@ -441,14 +454,7 @@ class FlinkTestRunner:
         test, src = lt.test, ctx.src
         assert src is not None
         engine = ctx.engine = self.engines()
-        bootstrap, props = self.flink_kafka
-        setup = SqlSetup(
-            engine,
-            run_id=self.run_id,
-            bootstrap=bootstrap,
-            kafka_properties=props,
-            plans=self.plans,
-        )
+        setup = self._sql_setup(engine)
         # Topics first: the tables' DDL does not create them.
         topic_of = setup.topic_names(test, outs, scope=ctx.scope)
         partitions = {
@@ -461,7 +467,50 @@ class FlinkTestRunner:
         job, plans, settings = setup.prepare(
             test, src, ctx.stmts, inputs, topic_of, spec=lt.source_map
         )
+        ctx.inputs, ctx.topic_of, ctx.plans = inputs, topic_of, plans
+        ctx.resume = self._plan_resume(lt, ctx)
         return job, plans, settings, topic_of
+
+    def _sql_setup(self, engine: FlinkEngine) -> SqlSetup:
+        bootstrap, props = self.flink_kafka
+        return SqlSetup(
+            engine,
+            run_id=self.run_id,
+            bootstrap=bootstrap,
+            kafka_properties=props,
+            plans=self.plans,
+        )
+
+    def _plan_resume(self, lt: LoadedTest, ctx: _Ctx) -> Resume | None:
+        """``recovery.resume_sql`` planned up front in a session of its own, where its tables
+        and views take the same names as the first SQL's: a mistake in it is found before the
+        job runs, and planning does not count in the recovery time."""
+        src = resume_source(lt)
+        if src is None:
+            return None
+        stmts = statements.parse(src.text)
+
+        def differs(writes: str) -> ConfigError:
+            was = ", ".join(sorted(targets(ctx.stmts)))
+            return src.error(
+                f"resume_sql must write the tables and columns flink_sql writes ({was}); "
+                f"it writes {writes}",
+                1,
+                None,
+            )
+
+        if set(targets(stmts)) != set(targets(ctx.stmts)):
+            raise differs(", ".join(sorted(targets(stmts))) or "nothing")
+        engine = self.engines()
+        ctx.retired.append(engine)  # closed at cleanup, whether the resume happens or not
+        job, plans, settings = self._sql_setup(engine).prepare(
+            lt.test, src, stmts, ctx.inputs, ctx.topic_of, spec=lt.source_map
+        )
+        if [(p.table, p.columns) for p in plans] != [(p.table, p.columns) for p in ctx.plans]:
+            raise differs(
+                "; ".join(f"{p.table}({', '.join(c.name for c in p.columns)})" for p in plans)
+            )
+        return Resume(engine=engine, sql=job.sql, settings=settings, where=src.file_line())
 
     def _take_slot(self, ctx: _Ctx) -> float:
         """Wait for one of the run's job permits; the seconds waited, which the test's
@@ -599,20 +648,36 @@ class FlinkTestRunner:
                 if detached:
                     ctx.handle = job
 
-        def resubmit(extra: dict[str, str]) -> StatementHandle:
-            assert engine is not None
-            old = ctx.handle
-            ctx.handle = engine.submit(sql, name=name, properties={**settings, **extra})
-            if old is not None:
-                engine.delete(old)
-            self._wait(
-                lt,
-                ctx,
-                deadline,
-                "waiting for the resumed job to run",
-                lambda st: True if st and st.phase in (Phase.RUNNING, Phase.COMPLETED) else None,
+        def resubmit(extra: dict[str, str]) -> tuple[FlinkEngine, StatementHandle]:
+            now, old, resume = ctx.engine, ctx.handle, ctx.resume
+            assert now is not None
+            target, job_sql, job_settings = (
+                (resume.engine, resume.sql, resume.settings) if resume else (now, sql, settings)
             )
-            return ctx.handle
+            ctx.handle = target.submit(job_sql, name=name, properties={**job_settings, **extra})
+            if old is not None:
+                now.delete(old)
+            if target is not now:
+                ctx.engine = target
+                ctx.retired.append(now)
+                rec.report.resumed_with = resume.where if resume else None
+            try:
+                self._wait(
+                    lt,
+                    ctx,
+                    deadline,
+                    "waiting for the resumed job to run",
+                    lambda st: (
+                        True if st and st.phase in (Phase.RUNNING, Phase.COMPLETED) else None
+                    ),
+                )
+            except JobFailed as exc:
+                if resume is None or exc.cause.infrastructure:
+                    raise
+                raise recovery_mod.RestoreFailed(
+                    exc.cause, where=resume.where, scenario=rec.scenario
+                ) from None
+            return target, ctx.handle
 
         was_checkpointed = rec.checkpointed
         try:
@@ -1161,10 +1226,11 @@ class FlinkTestRunner:
                     ctx.note("job cancelled/removed")
                 except CttError as exc:
                     ctx.note(f"cleanup: could not cancel job: {exc}")
-            try:
-                ctx.engine.close()
-            except CttError as exc:
-                ctx.note(f"cleanup: could not close the engine session: {exc}")
+            for session in {id(e): e for e in [ctx.engine, *ctx.retired]}.values():
+                try:
+                    session.close()
+                except CttError as exc:
+                    ctx.note(f"cleanup: could not close the engine session: {exc}")
         self._release_slot(ctx)  # the job is gone: the next test may submit
         if ctx.topics and not self.keep:
             try:
@@ -1172,6 +1238,15 @@ class FlinkTestRunner:
                 ctx.note(f"deleted {len(ctx.topics)} topics")
             except CttError as exc:
                 ctx.note(f"cleanup: could not delete topics: {exc}")
+
+
+class Resume(NamedTuple):
+    """The job a recovery scenario resubmits instead of the test's own (``resume_sql``)."""
+
+    engine: FlinkEngine
+    sql: str
+    settings: dict[str, str]
+    where: str  # file:line of resume_sql, for the report
 
 
 def _recorder(

@@ -80,6 +80,10 @@ class SqlSource(BaseModel):
     written: str | None = None
     file_text: str | None = None
 
+    def file_line(self) -> str:
+        """Where the SQL starts, as ``file:line``."""
+        return f"{self.file}:{self.first_line}"
+
     def locate(self, stmt_line: int, err_line: int | None) -> int:
         return self.first_line + stmt_line - 1 + ((err_line or 1) - 1)
 
@@ -149,21 +153,35 @@ def sql_source(lt: LoadedTest) -> SqlSource:
         made = program_sql(test, lt.file, lt.source_map)
         return SqlSource(text=made.sql, file=str(made.program), first_line=1)
     if test.flink_sql is not None:
-        first = lt.sql_line or 1
-        text = render.render_text(test.flink_sql, test.params, file=str(lt.file), line_offset=first)
-        spec_text = lt.source_map.text
-        return SqlSource(
-            text=text,
-            file=str(lt.file),
-            first_line=first,
-            indent=_block_indent(spec_text, first),
-            written=test.flink_sql,
-            file_text=spec_text,
-        )
+        return _inline(lt, test.flink_sql, lt.sql_line or 1)
     assert test.sql_template is not None
     text, path = render.render_template(test.sql_template, test.params, spec_dir=lt.file.parent)
     written = path.read_text(encoding="utf-8")
     return SqlSource(text=text, file=str(path), first_line=1, written=written, file_text=written)
+
+
+def resume_source(lt: LoadedTest) -> SqlSource | None:
+    """The SQL a recovery scenario resumes the job with (``recovery.resume_sql``), if any."""
+    sc = lt.test.recovery
+    if sc is None or sc.resume_sql is None:
+        return None
+    key = ("flink_transformation_tests", lt.test.name, "recovery", "resume_sql")
+    line = lt.source_map.lines.get(key)
+    return _inline(lt, sc.resume_sql, line + 1 if line else lt.line or 1)
+
+
+def _inline(lt: LoadedTest, written: str, first: int) -> SqlSource:
+    """SQL written in the spec (a block scalar whose first line is ``first``), rendered."""
+    text = render.render_text(written, lt.test.params, file=str(lt.file), line_offset=first)
+    spec_text = lt.source_map.text
+    return SqlSource(
+        text=text,
+        file=str(lt.file),
+        first_line=first,
+        indent=_block_indent(spec_text, first),
+        written=written,
+        file_text=spec_text,
+    )
 
 
 def targets(stmts: list[statements.Statement]) -> list[str]:

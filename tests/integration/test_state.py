@@ -118,3 +118,33 @@ def test_a_jobmanager_restart_resubmits_from_the_retained_checkpoint(
     assert int(props["recovery_restored_id"]) >= int(props["recovery_checkpoint_id"])
     assert float(props["recovery_seconds"]) > 0
     assert httpx.get(f"{stack.flink_rest_url}/overview").json()["taskmanagers"] >= 1
+
+
+def test_a_savepoint_restores_into_a_compatibly_changed_sql(stack: StackHandle) -> None:
+    (r,) = run(own_stack(stack), "../isolated-specs/recovery/savepoint_resume_changed.yaml")
+    assert r.status is Status.PASSED, (r.message, r.log)
+    props = outcome(r, "recovery")
+    assert (props["recovery_lost"], props["recovery_changed"]) == ("0", "0")
+    assert props["recovery_resumed_with"].endswith("savepoint_resume_changed.yaml:43")
+    assert props.get("recovery_restored_id") is not None
+
+
+def test_a_change_the_state_cannot_take_fails_with_flinks_reason(
+    stack: StackHandle, tmp_path: Path
+) -> None:
+    """COUNT(DISTINCT ...) keeps the plan's shape but not the aggregate's state type."""
+    src = SPECS.parent / "isolated-specs/recovery/savepoint_resume_changed.yaml"
+    spec = tmp_path / "incompatible.yaml"
+    spec.write_text(
+        src.read_text().replace(
+            "SELECT user_id, COUNT(*) AS payments, SUM(amount) AS total\n        FROM payments WHERE",
+            "SELECT user_id, COUNT(DISTINCT payment_id) AS payments, SUM(amount) AS total\n"
+            "        FROM payments WHERE",
+        )
+    )
+    assert "DISTINCT" in spec.read_text()
+    tests = load_spec(spec)
+    (r,) = FlinkTestRunner(own_stack(stack).state).run(tests).tests
+    assert r.status is Status.FAILED, (r.message, r.log)
+    assert f"resume_sql ({spec}:43) could not restore the job's state" in (r.message or "")
+    assert "StateMigrationException" in (r.message or "")  # Flink's reason, not a guess

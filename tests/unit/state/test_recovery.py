@@ -129,3 +129,24 @@ def test_a_jobmanager_restart_retains_the_jobs_checkpoints() -> None:
         "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION"
     }
     assert scenario(after_records=5).job_options() == {}
+
+
+def test_a_failed_restore_suggests_dropping_state_only_when_flink_names_unclaimed_state() -> None:
+    from ctt.engines.base import FailureCause
+    from ctt.flinktest.recovery import RestoreFailed
+
+    sc = scenario(after_records=1).model_copy(
+        update={"scenario": "stop_with_savepoint_and_resume", "resume_sql": "x"}
+    )
+    unmapped = FailureCause(
+        exception="IllegalStateException",
+        message="Failed to rollback to checkpoint/savepoint file:/sp. Cannot map checkpoint/"
+        "savepoint state for operator 3f2a to the new program. ... --allowNonRestoredState",
+    )
+    err = RestoreFailed(unmapped, where="s.yaml:40", scenario=sc)
+    assert str(err).startswith("resume_sql (s.yaml:40) could not restore the job's state: ")
+    assert "allow_non_restored_state: true" in str(err)
+    migrated = FailureCause(exception="StateMigrationException", message="incompatible serializer")
+    assert "allow_non_restored_state" not in str(RestoreFailed(migrated, where="s", scenario=sc))
+    already = sc.model_copy(update={"allow_non_restored_state": True})
+    assert "allow_non_restored_state" not in str(RestoreFailed(unmapped, where="s", scenario=already))
