@@ -395,9 +395,12 @@ def _check_references(
                 else f"known: {', '.join(sorted(validations))}",
             )
         try:
-            validations[vname](item[vname])
+            parsed = validations[vname](item[vname])
         except (ValueError, TypeError) as exc:
             raise smap.error(f"validation {vname}: {exc}", (*loc, "validation", i, vname)) from None
+        conflict = getattr(parsed, "conflict", None)  # an argument the rest of the test defeats
+        if callable(conflict) and (why := conflict(test)):
+            raise smap.error(f"validation {vname}: {why}", (*loc, "validation", i, vname))
 
 
 def discover(paths: list[Path]) -> list[Path]:

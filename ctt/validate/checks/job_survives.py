@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ctt.config.durations import parse_duration
+from ctt.config.spec import FlinkTest
 from ctt.observed.model import Outcome, ValidationContext
 from ctt.validate.registry import register
 
@@ -44,6 +45,27 @@ class Survival(BaseModel):
     @classmethod
     def _duration(cls, v: Any) -> Any:
         return None if v is None else parse_duration(v)
+
+    def conflict(self, test: FlinkTest) -> str | None:
+        """A restart budget the test's restart strategy cannot give: Flink gives up first, and
+        the test would fail for a reason the spec set up itself (found at load, at its line)."""
+        if self.max_restarts == 0:
+            return None
+        opts = {**(test.state.flink_options() if test.state else {}), **test.settings}
+        kind = opts.get("restart-strategy.type", opts.get("restart-strategy", ""))
+        if kind.lower() in ("none", "off", "disable"):
+            return (
+                f"max_restarts: {self.max_restarts} needs a restart strategy; "
+                f"the test sets restart-strategy.type: {kind}"
+            )
+        if kind.lower().replace("-", "") == "fixeddelay":
+            attempts = int(opts.get("restart-strategy.fixed-delay.attempts", "1"))
+            if attempts < self.max_restarts:
+                return (
+                    f"max_restarts: {self.max_restarts}, but restart-strategy.fixed-delay."
+                    f"attempts is {attempts}: Flink fails the job after {attempts} restart(s)"
+                )
+        return None
 
 
 def parse(raw: Any) -> Survival:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ctt.errors import ConfigError
 from ctt.observed.model import Restart, StatementMetrics, ValidationContext
 from ctt.validate import registry
+from ctt.validate.registry import load_spec
+
+ROOT = Path(__file__).resolve().parents[3]
 
 V = registry.get("job_survives")
 
@@ -75,3 +80,39 @@ def test_bad_arguments_are_spec_errors(raw: Any) -> None:
 def test_any_budget_reads_back(n: int, secs: int) -> None:
     got = V.parse({"max_restarts": n, "max_recovery_s": f"{secs}s"})
     assert (got.max_restarts, got.max_recovery_s) == (n, float(secs))
+
+
+@pytest.mark.parametrize(
+    ("state", "settings", "problem"),
+    [
+        ("    state: {restart_strategy: {type: none}}\n", "", "needs a restart strategy"),
+        (
+            "    state: {restart_strategy: {type: fixed_delay, attempts: 1}}\n",
+            "",
+            r"attempts is 1: Flink fails the job after 1 restart\(s\)",
+        ),
+        ("", "    settings: {restart-strategy.type: none}\n", "restart-strategy.type: none"),
+    ],
+)
+def test_a_restart_budget_the_strategy_cannot_give_is_a_spec_error_at_its_line(
+    tmp_path: Path, state: str, settings: str, problem: str
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "flink_transformation_tests:\n"
+        "  t:\n"
+        "    flink_sql: CREATE TABLE o AS SELECT id FROM src;\n"
+        "    tables: {src: {schema: {id: BIGINT}}}\n"
+        "    test_data: {src: {rows: [{id: 1}]}}\n"
+        f"{state}{settings}"
+        "    validation:\n"
+        "      - job_survives: {max_restarts: 2}\n"
+    )
+    with pytest.raises(ConfigError, match=problem) as err:
+        load_spec(path)
+    assert err.value.location.endswith("s.yaml:8:9"), err.value.location
+
+
+def test_a_budget_within_the_strategy_loads() -> None:
+    (lt,) = load_spec(ROOT / "isolated-specs/recovery/survives_restart.yaml")
+    assert lt.test.state is not None
