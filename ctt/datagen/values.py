@@ -19,13 +19,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
-
-from faker import Faker
+from typing import TYPE_CHECKING, Any
 
 from ctt.config.datagen import Distribution, FieldSpec, FieldType
 from ctt.datagen.types import INTEGER_KINDS, Kind, SqlType
 from ctt.errors import ConfigError
+
+if TYPE_CHECKING:  # faker costs ~0.3 s to import: only a field with a provider loads it
+    from faker import Faker
 
 ValueFn = Callable[[], Any]
 DEFAULT_POOL = 1000
@@ -208,6 +209,8 @@ class FieldFactory:
     def faker_pool(self, path: str, provider: str, args: dict[str, Any], size: int) -> list[Any]:
         """``size`` values of a Faker provider, reproducible per field path."""
         if self._faker is None:
+            from faker import Faker
+
             self._faker = Faker("en_US")
         fake = self._faker
         fake.seed_instance(f"{self.seed}/{self.table}/{path}")

@@ -27,7 +27,6 @@ from ctt.observed.model import Column, OutputRow, TargetTable
 from ctt.observed.rows import actual_rows, upsert_state
 from ctt.sink.connect import ConnectClient, ConnectorStatus, SinkFailed
 from ctt.sink.connector import Endpoints, Names, connector_config, names
-from ctt.sink.postgres import PostgresTarget
 from ctt.sink.watch import TargetWatcher, identity
 from ctt.stack.settings import Extra, StackSettings, parse_extras
 from ctt.stack.state import StackState
@@ -111,6 +110,8 @@ class SinkRun:
         self.names: Names = names(sink, run_id=run_id, scope=scope, output=output)
         self.note = note
         self.client = ConnectClient(ends.connect_url)
+        from ctt.sink.postgres import PostgresTarget  # psycopg: only a run with a sink loads it
+
         self.target = PostgresTarget(ends.postgres_dsn)
         self.watcher: TargetWatcher | None = None
         self.created = False
