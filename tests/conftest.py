@@ -11,6 +11,7 @@ them to the session's stack (once), so the tests that do not need them never wai
 from __future__ import annotations
 
 import shutil
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +19,18 @@ import pytest
 from ctt.stack.settings import Extra, StackSettings
 from ctt.stack.supervisor import LocalStack
 from tests.integration.conftest import StackHandle
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the processes the tests start, even when pytest runs in the background.
+
+    A shell starts a background job (`make test &`, `nohup`) with SIGINT ignored; an ignored
+    signal stays ignored across exec, and Python then installs no KeyboardInterrupt handler:
+    every test that sends SIGINT to a `ctt` it started saw it finish as if never interrupted.
+    A handler set here is reset to the default in each child, which Python then handles.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
