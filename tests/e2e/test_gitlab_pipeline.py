@@ -254,7 +254,8 @@ def test_merge_request_gate_blocks_when_a_template_breaks(base_repo: Path, tmp_p
     assert "blocking quality gates failed" in run.log
     metrics = json.loads(run.artifact("aggregate-results", "test-metrics.json").read_text())
     assert metrics["totals"]["failed"] >= 1
-    assert all(f["test"].startswith("flink_transformation_tests::") for f in metrics["failures"])
+    assert {f["suite"] for f in metrics["failures"]} == {"flink_transformation_tests"}
+    assert all(f["test"].startswith("templated_event_aggregation::") for f in metrics["failures"])
 
 
 @pytest.mark.skipif(
