@@ -81,7 +81,10 @@ class TopicReader:
         missing = [t for t in self.topics if t not in self._assigned]
         if not missing:
             return
-        md = self._consumer.list_topics(timeout=10)
+        try:
+            md = self._consumer.list_topics(timeout=10)
+        except KafkaException:  # the broker is away for a moment: assign on a later poll
+            return
         parts = []
         for t in missing:
             if t in md.topics and md.topics[t].partitions:
@@ -155,11 +158,17 @@ class TopicReader:
         """Read until every assigned partition's position reaches its high watermark (as of now)."""
         self._assign_new()
         targets = {}
-        for t in self.topics:
-            md = self._consumer.list_topics(t, timeout=10).topics.get(t)
-            for p in md.partitions if md else {}:
-                _low, high = self._consumer.get_watermark_offsets(TopicPartition(t, p), timeout=10)
-                targets[(t, p)] = high
+        try:
+            for t in self.topics:
+                md = self._consumer.list_topics(t, timeout=10).topics.get(t)
+                for p in md.partitions if md else {}:
+                    tp = TopicPartition(t, p)
+                    _low, high = self._consumer.get_watermark_offsets(tp, timeout=10)
+                    targets[(t, p)] = high
+        except KafkaException as exc:
+            raise KafkaError(
+                f"cannot read the end offsets of {self.topics}: {exc.args[0]}"
+            ) from exc
         end = time.monotonic() + deadline_s
         while True:
             if all(self._next.get(tp, 0) >= high for tp, high in targets.items()):

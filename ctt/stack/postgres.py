@@ -157,12 +157,18 @@ def init_cluster(server: Server, data: Path, *, user: str) -> None:
         )
 
 
+_SOCKET_DIR_MAX = 107 - len("/.s.PGSQL.65535")
+
+
 def command(server: Server, data: Path, port: int) -> list[str]:
     """The server in the foreground (ctt supervises it), tuned for throwaway test data."""
     settings = {
         "listen_addresses": "127.0.0.1",
         "port": str(port),
-        "unix_socket_directories": str(data),
+        # ctt connects over TCP; the socket is for `psql -h <data dir>`. A socket path has at
+        # most 107 bytes (with `/.s.PGSQL.<port>`): a deeper state dir gets none, or the
+        # server would refuse to start ("could not create any Unix-domain sockets").
+        "unix_socket_directories": str(data) if len(str(data)) <= _SOCKET_DIR_MAX else "",
         "fsync": "off",
         "synchronous_commit": "off",
         "full_page_writes": "off",

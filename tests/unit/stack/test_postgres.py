@@ -93,3 +93,13 @@ def test_doctor_names_the_server_or_says_how_to_install_it(tmp_path: Path, monke
     assert "not available for --with postgres" in missing.detail
     assert "apt-get install postgresql" in (missing.advice or "")
     assert {"connect", "postgres"} <= {c.__name__.strip("_") for c in doctor.CHECKS}
+
+
+def test_a_data_dir_too_deep_for_a_socket_path_gets_tcp_only(tmp_path: Path) -> None:
+    """A unix socket path holds at most 107 bytes; past that PostgreSQL would not start."""
+    server = postgres.Server(bin_dir=tmp_path, major=15, version="15.18")
+    deep = tmp_path / ("d" * 120)
+    cmd = postgres.command(server, deep, 6543)
+    settings = dict(cmd[i + 1].split("=", 1) for i, arg in enumerate(cmd) if arg == "-c")
+    assert settings["unix_socket_directories"] == ""
+    assert settings["listen_addresses"] == "127.0.0.1"
