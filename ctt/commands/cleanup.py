@@ -118,7 +118,7 @@ def _sinks(
         if not dry_run:
             target = PostgresTarget(stack.postgres_dsn) if stack.postgres_dsn else None
             for connector, table in found:
-                client.delete(connector)
+                client.remove(connector)
                 if table and target is not None:
                     target.drop(table)
     finally:

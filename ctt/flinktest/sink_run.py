@@ -218,7 +218,7 @@ class SinkRun:
                 self.watcher.stop()
         if self.created:
             try:
-                self.client.delete(self.names.connector)
+                self.client.remove(self.names.connector)  # its tasks stopped: none writes now
                 self.note(f"sink: connector {self.names.connector} deleted")
             except CttError as exc:
                 self.note(f"cleanup: could not delete connector {self.names.connector}: {exc}")

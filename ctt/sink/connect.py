@@ -152,6 +152,40 @@ class ConnectClient:
             )
         return ConnectorStatus.from_api(resp.json())
 
+    def stop(self, name: str, *, deadline_s: float = 30.0) -> bool:
+        """Stop the connector and wait until its tasks are gone; False when it was not there.
+
+        ``DELETE`` alone returns while the tasks still shut down, and a task that writes its
+        first batch then creates the target table after ctt dropped it. A stopped connector
+        (``PUT /connectors/<name>/stop``, Connect 3.5+) reports ``STOPPED`` with no tasks only
+        once every task has stopped.
+        """
+        resp = self._call("PUT", f"/connectors/{name}/stop")
+        if resp.status_code == 404:
+            return False
+        if resp.status_code not in (200, 202, 204):
+            raise ConnectError(
+                f"Kafka Connect answered {resp.status_code} stopping {name}: {self._message(resp)}",
+                hint=_HINT,
+            )
+        end = time.monotonic() + deadline_s
+        backoff = Backoff(0.5)
+        while True:
+            st = self.status(name)
+            if st is None or (st.state is State.STOPPED and not st.tasks):
+                return st is not None
+            if time.monotonic() > end:
+                raise ConnectError(
+                    f"the tasks of connector {name} did not stop within {deadline_s:.0f}s",
+                    hint=_HINT,
+                )
+            backoff.wait()
+
+    def remove(self, name: str) -> bool:
+        """Stop the connector's tasks, then delete it: nothing of it writes any more."""
+        self.stop(name)
+        return self.delete(name)
+
     def delete(self, name: str) -> bool:
         """Delete the connector; False when it was not there. Idempotent."""
         resp = self._call("DELETE", f"/connectors/{name}")

@@ -75,3 +75,4 @@ def test_a_running_connector_has_every_task_running() -> None:
     )
     assert st.running and st.failed is None
     assert not ConnectorStatus.from_api({"name": "c", "connector": {"state": "RUNNING"}}).running
+
