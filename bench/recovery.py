@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import tempfile
 import time
@@ -117,7 +118,7 @@ def _write(
         HEAD.replace("10 runs", f"{runs} runs") + (f": {part}" if part else ""),
         body,
         f"CTT_STATE_DIR={os.environ.get('CTT_STATE_DIR')} uv run python bench/recovery.py "
-        f"--runs {runs}{f' --part {part}' if part else ''} {specs}",
+        f"--runs {runs}{f' --part {shlex.quote(part)}' if part else ''} {specs}",
         machine(),
     )
 
