@@ -174,9 +174,6 @@ class _Ctx:
         self.watermark_lag_ms: int | None = None  # the most seen while a paced input was sent
         self.watch = RestartWatch(0)  # restarts `job_survives: {max_restarts}` tolerates
         self.job: tuple[str, str, dict[str, str]] | None = None  # (sql, name, SETs) to resubmit
-        self.inputs: dict[str, inputs_mod.TableInput] = {}  # the source tables' records
-        self.topic_of: dict[str, str] = {}  # table -> the run's topic
-        self.plans: list[OutputPlan] = []  # the outputs the job writes
         self.resume: Resume | None = None  # `recovery.resume_sql`, planned in its own session
         self.retired: list[FlinkEngine] = []  # sessions a resubmit replaced, closed at cleanup
         self.slot_held = False  # a SlotBudget permit, from submitting the job to cancelling it
@@ -467,8 +464,7 @@ class FlinkTestRunner:
         job, plans, settings = setup.prepare(
             test, src, ctx.stmts, inputs, topic_of, spec=lt.source_map
         )
-        ctx.inputs, ctx.topic_of, ctx.plans = inputs, topic_of, plans
-        ctx.resume = self._plan_resume(lt, ctx)
+        ctx.resume = self._plan_resume(lt, ctx, inputs, topic_of, plans)
         return job, plans, settings, topic_of
 
     def _sql_setup(self, engine: FlinkEngine) -> SqlSetup:
@@ -481,7 +477,14 @@ class FlinkTestRunner:
             plans=self.plans,
         )
 
-    def _plan_resume(self, lt: LoadedTest, ctx: _Ctx) -> Resume | None:
+    def _plan_resume(
+        self,
+        lt: LoadedTest,
+        ctx: _Ctx,
+        inputs: dict[str, inputs_mod.TableInput],
+        topic_of: dict[str, str],
+        was: list[OutputPlan],
+    ) -> Resume | None:
         """``recovery.resume_sql`` planned up front in a session of its own, where its tables
         and views take the same names as the first SQL's: a mistake in it is found before the
         job runs, and planning does not count in the recovery time."""
@@ -491,9 +494,9 @@ class FlinkTestRunner:
         stmts = statements.parse(src.text)
 
         def differs(writes: str) -> ConfigError:
-            was = ", ".join(sorted(targets(ctx.stmts)))
+            first = ", ".join(sorted(targets(ctx.stmts)))
             return src.error(
-                f"resume_sql must write the tables and columns flink_sql writes ({was}); "
+                f"resume_sql must write the tables and columns flink_sql writes ({first}); "
                 f"it writes {writes}",
                 1,
                 None,
@@ -504,9 +507,9 @@ class FlinkTestRunner:
         engine = self.engines()
         ctx.retired.append(engine)  # closed at cleanup, whether the resume happens or not
         job, plans, settings = self._sql_setup(engine).prepare(
-            lt.test, src, stmts, ctx.inputs, ctx.topic_of, spec=lt.source_map
+            lt.test, src, stmts, inputs, topic_of, spec=lt.source_map
         )
-        if [(p.table, p.columns) for p in plans] != [(p.table, p.columns) for p in ctx.plans]:
+        if [(p.table, p.columns) for p in plans] != [(p.table, p.columns) for p in was]:
             raise differs(
                 "; ".join(f"{p.table}({', '.join(c.name for c in p.columns)})" for p in plans)
             )
@@ -657,10 +660,10 @@ class FlinkTestRunner:
             ctx.handle = target.submit(job_sql, name=name, properties={**job_settings, **extra})
             if old is not None:
                 now.delete(old)
-            if target is not now:
+            if resume is not None:  # a session of its own: it watches the job from now on
                 ctx.engine = target
                 ctx.retired.append(now)
-                rec.report.resumed_with = resume.where if resume else None
+                rec.report.resumed_with = resume.where
             try:
                 self._wait(
                     lt,
