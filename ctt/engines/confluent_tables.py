@@ -9,7 +9,7 @@ every later statement of the same engine session:
 
 * ``CREATE TABLE user_events (...) WITH ('connector' = 'kafka', 'topic' = T, ...)``
   becomes ``CREATE TABLE `T` (...) WITH ('changelog.mode' = 'append',
-  'value.format' = 'json-registry', ...)``, and ``user_events`` is ``T`` from then on;
+  'value.format' = 'avro-registry', ...)``, and ``user_events`` is ``T`` from then on;
 * ``CREATE TEMPORARY VIEW v AS q`` becomes a (persistent) ``CREATE VIEW`` with a
   session-unique name, since Confluent Cloud has no sessions; :attr:`views` lists
   them for the engine to drop at the end.
@@ -37,8 +37,11 @@ __all__ = [
     "render_create_table",
 ]
 
-# Apache Flink format -> Confluent Cloud format (tables are read through Schema Registry)
-FORMATS = {"json": "json-registry", "avro": "avro-registry", "protobuf": "proto-registry"}
+# Apache Flink format -> Confluent Cloud format. Tables are read through Schema Registry;
+# ctt produces a test's rows (not the local format's bytes) framed with Avro
+# (ctt.kafka.registry), whatever the local format was: Confluent's default format, and the
+# one Apache Flink's 'avro-confluent' also reads, so the contract server runs the same bytes.
+FORMATS = {"json": "avro-registry", "avro": "avro-registry", "protobuf": "avro-registry"}
 # options that belong to the Kafka connector, not to a Confluent table
 _CONNECTOR_ONLY = ("connector", "topic", "key.fields")
 _DROPPED_SUFFIXES = ("json.timestamp-format.standard",)
@@ -176,7 +179,7 @@ def to_confluent_table(ddl: TableDdl) -> TableDdl | None:
         mode = "upsert" if connector == "upsert-kafka" else "append"
     out: dict[str, str] = {"changelog.mode": mode}
     if "key.format" in opts or mode == "upsert":
-        out["key.format"] = FORMATS.get(opts.get("key.format", "json"), "json-registry")
+        out["key.format"] = FORMATS.get(opts.get("key.format", "json"), "avro-registry")
     out["value.format"] = FORMATS.get(value_format, value_format)
     for key, value in opts.items():
         if key in _CONNECTOR_ONLY or key.startswith("properties."):

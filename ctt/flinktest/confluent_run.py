@@ -25,9 +25,8 @@ from ctt.engines.factory import EngineFactory
 from ctt.errors import ConfigError
 from ctt.expect import snapshot
 from ctt.flinktest.sql_setup import sql_source
-from ctt.kafka.client import ConfluentKafka
 
-__all__ = ["ConfluentTarget", "KafkaSettings", "confluent_target", "local_only"]
+__all__ = ["ConfluentTarget", "KafkaSettings", "RegistrySettings", "confluent_target", "local_only"]
 
 Say = Callable[[str], None]
 
@@ -56,6 +55,20 @@ class KafkaSettings(BaseSettings):
         }
 
 
+class RegistrySettings(BaseSettings):
+    """The environment's Schema Registry: ``CONFLUENT_SCHEMA_REGISTRY_*`` variables.
+
+    Confluent Cloud's tables read and write records framed with a schema id, so a
+    run cannot do without it (:mod:`ctt.kafka.registry`).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CONFLUENT_SCHEMA_REGISTRY_", extra="ignore")
+
+    url: str
+    api_key: str | None = None
+    api_secret: SecretStr | None = None
+
+
 def _settings(model: type[BaseSettings], prefix: str, overrides: Mapping[str, Any]) -> Any:
     """``model`` from the environment and ``overrides``; one line naming what is missing."""
     try:
@@ -75,14 +88,26 @@ class ConfluentTarget:
     """The runner's engine factory and Kafka client for one run on Confluent Cloud."""
 
     def __init__(
-        self, settings: ConfluentSettings, kafka: KafkaSettings, *, run_id: str, say: Say
+        self,
+        settings: ConfluentSettings,
+        kafka: KafkaSettings,
+        registry: RegistrySettings,
+        *,
+        run_id: str,
+        say: Say,
     ) -> None:
+        # the registry client pulls in authlib and cryptography: only a Confluent run pays
+        from ctt.kafka.registry import RegistryCodec, RegistryKafka, registry_client
+
         self.settings = settings
         self.kafka_settings = kafka
+        self.registry_settings = registry
         self.run_id = run_id
         self.say = say
         self.prefix = f"ctt-{run_id}"
-        self.kafka = ConfluentKafka(kafka.bootstrap, config=kafka.client_config())
+        secret = registry.api_secret.get_secret_value() if registry.api_secret else None
+        codec = RegistryCodec(registry_client(registry.url, registry.api_key, secret))
+        self.kafka = RegistryKafka(kafka.bootstrap, codec, config=kafka.client_config())
 
     @property
     def engines(self) -> EngineFactory:
@@ -95,7 +120,7 @@ class ConfluentTarget:
         return (
             f"Confluent Cloud {self.settings.flink_endpoint()} (environment "
             f"{self.settings.env_id}, compute pool {self.settings.compute_pool_id}), "
-            f"Kafka {self.kafka_settings.bootstrap}"
+            f"Kafka {self.kafka_settings.bootstrap}, Schema Registry {self.registry_settings.url}"
         )
 
     def refusal(self, lt: LoadedTest) -> str | None:
@@ -124,6 +149,7 @@ def confluent_target(
     """Settings from ``CONFLUENT_*`` (and ``overrides``, e.g. Terraform outputs) for a run."""
     extra = dict(overrides or {})
     kafka_keys = {k: extra.pop(k) for k in list(extra) if k.startswith("kafka_")}
+    registry_keys = {k: extra.pop(k) for k in list(extra) if k.startswith("schema_registry_")}
     settings = _settings(ConfluentSettings, "CONFLUENT_", extra)
     settings.flink_endpoint()
     kafka = _settings(
@@ -131,7 +157,12 @@ def confluent_target(
         "CONFLUENT_KAFKA_",
         {k.removeprefix("kafka_"): v for k, v in kafka_keys.items()},
     )
-    return ConfluentTarget(settings, kafka, run_id=run_id, say=say)
+    registry = _settings(
+        RegistrySettings,
+        "CONFLUENT_SCHEMA_REGISTRY_",
+        {k.removeprefix("schema_registry_"): v for k, v in registry_keys.items()},
+    )
+    return ConfluentTarget(settings, kafka, registry, run_id=run_id, say=say)
 
 
 def local_only(lt: LoadedTest) -> str | None:

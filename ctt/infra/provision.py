@@ -65,6 +65,9 @@ FLINK_TESTING_SETTINGS: dict[str, str] = {
     "kafka_bootstrap_servers": "CONFLUENT_KAFKA_BOOTSTRAP",
     "kafka_api_key": "CONFLUENT_KAFKA_API_KEY",
     "kafka_api_secret": "CONFLUENT_KAFKA_API_SECRET",
+    "schema_registry_url": "CONFLUENT_SCHEMA_REGISTRY_URL",
+    "schema_registry_api_key": "CONFLUENT_SCHEMA_REGISTRY_API_KEY",
+    "schema_registry_api_secret": "CONFLUENT_SCHEMA_REGISTRY_API_SECRET",
 }
 # environment variable -> flink-testing variable, passed when set (a TF_VAR_ still wins)
 FLINK_TESTING_INPUTS: dict[str, str] = {

@@ -12,6 +12,8 @@ from pydantic import BaseModel
 
 from ctt.kafka.admin import KafkaError, client_config
 
+Decode = Callable[[str, bytes | None, bytes | None], tuple[bytes | None, bytes | None]]
+
 
 class ConsumedRecord(BaseModel):
     topic: str
@@ -29,8 +31,15 @@ class TopicReader:
     """A group-less consumer assigned to all partitions of some topics from the beginning."""
 
     def __init__(
-        self, bootstrap: str, topics: list[str], *, config: dict[str, str] | None = None
+        self,
+        bootstrap: str,
+        topics: list[str],
+        *,
+        config: dict[str, str] | None = None,
+        decode: Decode | None = None,
     ) -> None:
+        """``decode``: (topic, key, value) -> (key, value) as the validators read them
+        (Schema Registry framing taken off, for one); records as they are without it."""
         self._consumer = Consumer(
             client_config(
                 bootstrap,
@@ -53,6 +62,7 @@ class TopicReader:
         self._error: Exception | None = None
         self._closed = False
         self._next: dict[tuple[str, int], int] = {}  # (topic, partition) -> next offset to read
+        self._decode = decode
 
     def start(self) -> None:
         """Poll in a background thread, so arrival times are taken as records arrive."""
@@ -119,13 +129,16 @@ class TopicReader:
                 if err.code() == -191:  # partition EOF
                     continue
                 raise KafkaError(f"consuming {m.topic()} failed: {err}")
+            key, value = m.key(), m.value()
+            if self._decode is not None:
+                key, value = self._decode(m.topic() or "", key, value)
             new.append(
                 ConsumedRecord(
                     topic=m.topic(),
                     partition=m.partition(),
                     offset=m.offset(),
-                    key=m.key(),
-                    value=m.value(),
+                    key=key,
+                    value=value,
                     timestamp_ms=m.timestamp()[1],
                     received_at=now,
                 )

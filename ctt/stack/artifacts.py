@@ -267,6 +267,16 @@ def _fetch_jdbc_sink(v: Versions, lay: Layout, staging: Path) -> None:
     )
 
 
+def _stamp(files: dict[str, str] | None) -> str:
+    """The marker's content: the lock entry it was verified against, so a changed lock refetches."""
+    return hashlib.sha256(json.dumps(files or {}, sort_keys=True).encode()).hexdigest() + "\n"
+
+
+def _is_current(home: Path, files: dict[str, str] | None) -> bool:
+    marker = home / _MARKER
+    return marker.is_file() and marker.read_text() == _stamp(files)
+
+
 def _file_hashes(home: Path) -> dict[str, str]:
     return {str(p.relative_to(home)): sha256(p) for p in sorted(home.rglob("*.jar"))}
 
@@ -333,7 +343,7 @@ def ensure(
     current = {name for name, _h, _f in _entries(v, lay, connect=True)}
     lock = {name: files for name, files in read_lock().items() if name in current or not relock}
     for name, home, fetch in _entries(v, lay, connect=connect):
-        if (home / _MARKER).is_file() and not relock:
+        if _is_current(home, lock.get(name)) and not relock:
             continue
         say(f"fetching {name} into {home}")
         staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=lay.root))
@@ -348,7 +358,7 @@ def ensure(
             staging.rename(home)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-        (home / _MARKER).write_text("ok\n")
+        (home / _MARKER).write_text(_stamp(lock.get(name)))
         say(f"verified {name}")
     if relock:
         path = paths.stack_resources() / LOCK_FILE
@@ -360,6 +370,8 @@ def ensure(
 def is_cached(*, connect: bool = False) -> bool:
     """Whether the entries the stack needs are verified in the cache (with Connect's on request)."""
     v = load_versions()
+    lock = read_lock()
     return all(
-        (home / _MARKER).is_file() for _n, home, _f in _entries(v, layout(v), connect=connect)
+        _is_current(home, lock.get(name))
+        for name, home, _f in _entries(v, layout(v), connect=connect)
     )

@@ -25,7 +25,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -36,7 +35,9 @@ from openapi_core.testing import MockRequest, MockResponse
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from ctt.engines.confluent_dialect import statement_kind
-from tests.contract.executor import Execution, LocalExecutor
+from tests.contract.executor import Execution, LocalExecutor, Registry
+from tests.contract.local_http import LocalServer
+from tests.contract.schema_registry import API_KEY, API_SECRET, RegistryServer
 
 _OP_CODES = {"+I": 0, "-U": 1, "+U": 2, "-D": 3}
 
@@ -555,49 +556,22 @@ class ContractApp:
         return 200, {"data": self.metrics.get(metric, [])}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+class ContractServer(LocalServer):
+    """Runs :class:`ContractApp` on 127.0.0.1 and a free port until :meth:`close`.
 
-    def _any(self) -> None:
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        status, data, extra = self.server.app.handle(self.command, self.path, headers, body)
-        self.send_response(status)
-        for k, v in extra.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    ``registry``: the environment's Schema Registry, when the server executes on a stack.
+    """
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _any
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    app: ContractApp
-
-
-class ContractServer:
-    """Runs :class:`ContractApp` on 127.0.0.1 and a free port until :meth:`close`."""
-
-    def __init__(self, app: ContractApp) -> None:
+    def __init__(self, app: ContractApp, registry: RegistryServer | None = None) -> None:
         self.app = app
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.app = app
-        host, port = self._httpd.server_address[:2]
-        self.url = f"http://{host!s}:{port}"
+        self.registry = registry
+        super().__init__(app)
         app.base = self.url
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.02,), daemon=True)
-        self._thread.start()
 
     def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
+        super().close()
+        if self.registry is not None:
+            self.registry.close()
 
 
 def _is_job(stored: Stored) -> bool:
@@ -610,9 +584,16 @@ def _is_job(stored: Stored) -> bool:
 def serve_on_stack(
     apis: dict[str, OpenAPI], docs: dict[str, dict[str, Any]], stack: Any
 ) -> ContractServer:
-    """A contract server that executes statements on the local ``stack`` (a StackState)."""
-    executor = LocalExecutor(stack.gateway_url, stack.flink_rest_url, stack.bootstrap_servers)
-    return ContractServer(ContractApp(apis, docs, executor))
+    """A contract server that executes statements on the local ``stack`` (a StackState),
+    with a Schema Registry beside it as every Confluent Cloud environment has."""
+    registry = RegistryServer()
+    executor = LocalExecutor(
+        stack.gateway_url,
+        stack.flink_rest_url,
+        stack.bootstrap_servers,
+        Registry(registry.url, f"{API_KEY}:{API_SECRET}", registry.app),
+    )
+    return ContractServer(ContractApp(apis, docs, executor), registry)
 
 
 def confluent_env(server: ContractServer, bootstrap: str) -> dict[str, str]:
@@ -631,4 +612,13 @@ def confluent_env(server: ContractServer, bootstrap: str) -> dict[str, str]:
         "CONFLUENT_KAFKA_CLUSTER_ID": "lkc-xyz",
         "CONFLUENT_POLL_INTERVAL_S": "0.2",
         "CONFLUENT_KAFKA_BOOTSTRAP": bootstrap,
+        **(
+            {
+                "CONFLUENT_SCHEMA_REGISTRY_URL": server.registry.url,
+                "CONFLUENT_SCHEMA_REGISTRY_API_KEY": API_KEY,
+                "CONFLUENT_SCHEMA_REGISTRY_API_SECRET": API_SECRET,
+            }
+            if server.registry is not None
+            else {}
+        ),
     }

@@ -14,6 +14,7 @@ exceptions and metrics come from the local job.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from ctt.engines.base import (
@@ -27,46 +28,96 @@ from ctt.engines.base import (
 from ctt.engines.confluent_dialect import statement_kind
 from ctt.engines.confluent_tables import TableDdl, parse_create_table, render_create_table
 from ctt.engines.local import LocalEngine
+from tests.contract.schema_registry import RegistryApp
+from tests.contract.table_schemas import physical_columns, record_schema
 
-_FORMATS = {"json-registry": "json", "avro-registry": "avro", "proto-registry": "protobuf"}
+# Confluent format -> Apache Flink's; Schema Registry Avro is the same bytes in both
+_FORMATS = {"json-registry": "json", "avro-registry": "avro-confluent", "proto-registry": "protobuf"}
 _JOB_KINDS = frozenset({"INSERT_INTO", "EXECUTE_STATEMENT_SET"})
 _CONFLUENT_ONLY = ("changelog.mode", "key.format", "value.format", "value.fields-include")
 
 
-def to_kafka_ddl(sql: str, bootstrap: str) -> str:
+@dataclass(frozen=True)
+class Registry:
+    """The contract world's Schema Registry, as Flink's ``avro-confluent`` format reaches it."""
+
+    url: str
+    user_info: str
+    app: RegistryApp
+
+
+def to_kafka_ddl(sql: str, bootstrap: str, registry: Registry | None = None) -> str:
     """A Confluent table's DDL as the local Kafka connector's; any other SQL unchanged."""
     parsed = parse_create_table(sql)
     if parsed is None or "connector" in parsed.options:
         return sql
     opts = parsed.options
     mode = opts.get("changelog.mode", "append")
-    value = _FORMATS.get(opts.get("value.format", "json-registry"), "json")
+    value = _FORMATS.get(opts.get("value.format", "avro-registry"), "json")
     out: dict[str, str] = {
         "connector": "upsert-kafka" if mode == "upsert" else "kafka",
         "topic": parsed.name,
         "properties.bootstrap.servers": bootstrap,
     }
     if mode == "retract":
-        out |= {"format": "debezium-json", "debezium-json.timestamp-format.standard": "SQL"}
+        envelope = "debezium-avro-confluent" if value == "avro-confluent" else "debezium-json"
+        out |= _format(envelope, "", registry)
     elif mode == "upsert" or parsed.distributed_by:
-        key = _FORMATS.get(opts.get("key.format", "json-registry"), "json")
-        out |= _format(key, "key.") | _format(value, "value.")
+        key = _FORMATS.get(opts.get("key.format", "avro-registry"), "json")
+        out |= _format(key, "key.", registry) | _format(value, "value.", registry)
         if parsed.distributed_by and mode != "upsert":
             out["key.fields"] = ";".join(parsed.distributed_by)
         out["value.fields-include"] = "ALL"
     else:
-        out |= _format(value, "")
+        out |= _format(value, "", registry)
     if mode != "upsert" and "scan.startup.mode" not in opts:
         out["scan.startup.mode"] = "earliest-offset"
     out |= {k: v for k, v in opts.items() if k not in _CONFLUENT_ONLY}
     return render_create_table(TableDdl(name=parsed.name, columns=parsed.columns, options=out))
 
 
-def _format(fmt: str, prefix: str) -> dict[str, str]:
+def _format(fmt: str, prefix: str, registry: Registry | None) -> dict[str, str]:
     out = {f"{prefix}format": fmt}
-    if fmt == "json":
-        out[f"{prefix}json.timestamp-format.standard"] = "SQL"
+    if fmt in ("json", "debezium-json"):
+        out[f"{prefix}{fmt}.timestamp-format.standard"] = "SQL"
+    elif fmt.endswith("avro-confluent"):
+        if registry is None:
+            raise ValueError(f"{fmt} needs the contract Schema Registry")
+        out[f"{prefix}{fmt}.url"] = registry.url
+        out[f"{prefix}{fmt}.basic-auth.credentials-source"] = "USER_INFO"
+        out[f"{prefix}{fmt}.basic-auth.user-info"] = registry.user_info
     return out
+
+
+def register_table_schemas(sql: str, registry: RegistryApp) -> list[str]:
+    """What Confluent Cloud's ``CREATE TABLE`` does besides the topic: the key and value
+    schemas of an ``avro-registry`` table under ``<topic>-key``/``<topic>-value``."""
+    parsed = parse_create_table(sql)
+    if parsed is None or "connector" in parsed.options:
+        return []
+    opts = parsed.options
+    if opts.get("changelog.mode") == "retract":
+        return []  # Flink's debezium-avro-confluent registers its envelope when it writes
+    columns = physical_columns(parsed.columns)
+    keys = parsed.distributed_by or _primary_key(parsed.columns)
+    subjects = []
+    if opts.get("value.format", "avro-registry") == "avro-registry":
+        registry.register(f"{parsed.name}-value", record_schema(columns))
+        subjects.append(f"{parsed.name}-value")
+    if keys and opts.get("key.format", "avro-registry") == "avro-registry":
+        by_name = dict(columns)
+        registry.register(f"{parsed.name}-key", record_schema([(k, by_name[k]) for k in keys]))
+        subjects.append(f"{parsed.name}-key")
+    return subjects
+
+
+def _primary_key(columns: str) -> list[str]:
+    upper = columns.upper()
+    at = upper.find("PRIMARY KEY (")
+    if at < 0:
+        return []
+    inner = columns[at + len("PRIMARY KEY (") : columns.index(")", at)]
+    return [c.strip().strip("`") for c in inner.split(",")]
 
 
 class Execution:
@@ -75,7 +126,9 @@ class Execution:
     def __init__(self, executor: LocalExecutor, name: str, sql: str, props: dict[str, str]):
         self.executor = executor
         self.name = name
-        self.sql = to_kafka_ddl(sql, executor.bootstrap)
+        self.sql = to_kafka_ddl(sql, executor.bootstrap, executor.registry)
+        if executor.registry is not None:
+            register_table_schemas(sql, executor.registry.app)
         self.props = {k: v for k, v in props.items() if not k.startswith("sql.current-")}
         self.job = statement_kind(sql) in _JOB_KINDS
         self.rows: list[ResultRow] = []
@@ -147,8 +200,11 @@ class Execution:
 class LocalExecutor:
     """Runs what the contract server accepts on the local stack (one gateway session)."""
 
-    def __init__(self, gateway_url: str, rest_url: str, bootstrap: str) -> None:
+    def __init__(
+        self, gateway_url: str, rest_url: str, bootstrap: str, registry: Registry | None = None
+    ) -> None:
         self.bootstrap = bootstrap
+        self.registry = registry
         self.engine = LocalEngine(gateway_url, rest_url)
 
     def start(self, name: str, sql: str, props: dict[str, Any]) -> Execution:

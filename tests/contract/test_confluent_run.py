@@ -40,6 +40,7 @@ def live(
     yield srv
     srv.close()
     assert srv.app.violations == [], "\n".join(srv.app.violations)
+    assert srv.registry is not None and srv.registry.app.unknown == [], srv.registry.app.unknown
 
 
 def _env(live: ContractServer, stack: StackHandle) -> dict[str, str]:

@@ -101,6 +101,8 @@ def test_provision_feeds_outputs_into_engine_settings_and_destroys(
             "https://flink.us-west-2.aws.confluent.cloud"
         )
         assert os.environ["CONFLUENT_FLINK_API_SECRET"]  # a sensitive output is handed on too
+        assert os.environ["CONFLUENT_SCHEMA_REGISTRY_URL"].startswith("https://psrc-")
+        assert os.environ["CONFLUENT_SCHEMA_REGISTRY_API_SECRET"]
         assert os.environ["CONFLUENT_ENV_ID"] == IDS["CONFLUENT_ENV_ID"]
         assert _workspaces(standin) == ["ctt-r1"]
         created, destroyed = _events(env)
@@ -112,7 +114,7 @@ def test_provision_feeds_outputs_into_engine_settings_and_destroys(
     assert {f"topic.{t}" for t in SEED_TOPICS} <= set(created)
     assert created == destroyed  # everything it made is gone
     assert _workspaces(standin) == []  # and so is the run's workspace
-    assert any("destroyed 21 resource(s)" in line for line in lines)
+    assert any("destroyed 22 resource(s)" in line for line in lines)
 
 
 def test_ctrl_c_inside_the_run_still_destroys(standin: Path, env: Path) -> None:
@@ -149,12 +151,12 @@ def test_infra_cli_plan_apply_output_destroy(standin: Path, env: Path) -> None:
     plan = _ctt("infra", "plan", str(standin), "--json", cwd=standin)
     assert plan.returncode == 0, plan.stderr
     doc = json.loads(plan.stdout)
-    assert doc["summary"]["add"] == 21 and doc["summary"]["remove"] == 0
+    assert doc["summary"]["add"] == 22 and doc["summary"]["remove"] == 0
     assert {c["action"] for c in doc["summary"]["changes"]} == {"create"}
     assert _workspaces(standin) == []  # plan's workspace is removed again
 
     human = _ctt("infra", "plan", str(standin), cwd=standin)
-    assert "plan: 21 to add, 0 to change, 0 to destroy" in human.stdout + human.stderr
+    assert "plan: 22 to add, 0 to change, 0 to destroy" in human.stdout + human.stderr
     assert 'terraform_data.object["topic.test-errors"]' in human.stdout + human.stderr
 
     applied = _ctt("infra", "apply", str(standin), "--json", cwd=standin)
@@ -197,9 +199,9 @@ def test_run_provision_destroys_after_a_failed_run(standin: Path, env: Path) -> 
     )
     assert proc.returncode == 2, proc.stderr
     said = proc.stdout + proc.stderr
-    assert "terraform: applying" in said and "terraform: destroyed 21" in said
+    assert "terraform: applying" in said and "terraform: destroyed 22" in said
     created, destroyed = _events(env)
-    assert len(created) == 21 and created == destroyed
+    assert len(created) == 22 and created == destroyed
     assert _workspaces(standin) == []
 
 

@@ -202,6 +202,32 @@ resource "confluent_api_key" "kafka" {
   }
 }
 
+# The environment's (only) Schema Registry: Confluent tables read and write records framed
+# with its schema ids, and ctt produces and reads through it (ctt/kafka/registry.py).
+data "confluent_schema_registry_cluster" "this" {
+  environment {
+    id = var.environment_id
+  }
+}
+
+resource "confluent_api_key" "schema_registry" {
+  display_name = "${module.spec.service_account.display_name}-schema-registry"
+  description  = "Schema Registry API key of ${module.spec.service_account.display_name}"
+  owner {
+    id          = module.rbac.service_account_id
+    api_version = module.rbac.service_account_api_version
+    kind        = module.rbac.service_account_kind
+  }
+  managed_resource {
+    id          = data.confluent_schema_registry_cluster.this.id
+    api_version = data.confluent_schema_registry_cluster.this.api_version
+    kind        = data.confluent_schema_registry_cluster.this.kind
+    environment {
+      id = var.environment_id
+    }
+  }
+}
+
 module "topics" {
   source           = "../topics"
   cluster_id       = var.cluster_id
@@ -309,6 +335,22 @@ output "kafka_api_key" {
 output "kafka_api_secret" {
   description = "-> CONFLUENT_KAFKA_API_SECRET"
   value       = confluent_api_key.kafka.secret
+  sensitive   = true
+}
+
+output "schema_registry_url" {
+  description = "-> CONFLUENT_SCHEMA_REGISTRY_URL"
+  value       = data.confluent_schema_registry_cluster.this.rest_endpoint
+}
+
+output "schema_registry_api_key" {
+  description = "-> CONFLUENT_SCHEMA_REGISTRY_API_KEY (the service account's)"
+  value       = confluent_api_key.schema_registry.id
+}
+
+output "schema_registry_api_secret" {
+  description = "-> CONFLUENT_SCHEMA_REGISTRY_API_SECRET"
+  value       = confluent_api_key.schema_registry.secret
   sensitive   = true
 }
 

@@ -125,6 +125,12 @@ variable "standin_flink_rest_endpoint" {
   default     = null
 }
 
+variable "standin_schema_registry_url" {
+  description = "Stand-in only: the schema_registry_url output (default: a made-up psrc- endpoint in the region)."
+  type        = string
+  default     = null
+}
+
 module "spec" {
   source                = "../../modules/flink-testing/spec"
   run_id                = var.run_id
@@ -147,7 +153,7 @@ locals {
     module.spec.compute_pool.create ? { "compute_pool" = module.spec.compute_pool.display_name } : {},
     { "service_account" = module.spec.service_account.display_name },
     { for k, b in module.spec.role_bindings : "role_binding.${k}" => "${b.role_name} ${b.crn_pattern}" },
-    { "api_key.flink" = "flink", "api_key.kafka" = "kafka" },
+    { "api_key.flink" = "flink", "api_key.kafka" = "kafka", "api_key.schema_registry" = "schema_registry" },
     { for k, t in module.spec.topics : "topic.${k}" => "${t.topic_name}/${t.partitions}" },
     { for k, s in module.spec.statements : "statement.${k}" => s.statement_name },
   )
@@ -254,6 +260,22 @@ output "kafka_api_key" {
 output "kafka_api_secret" {
   description = "-> CONFLUENT_KAFKA_API_SECRET"
   value       = sha256("kafka-secret/${local.ids["api_key.kafka"]}")
+  sensitive   = true
+}
+
+output "schema_registry_url" {
+  description = "-> CONFLUENT_SCHEMA_REGISTRY_URL"
+  value       = coalesce(var.standin_schema_registry_url, "https://psrc-standin.${lower(module.spec.compute_pool.region)}.${lower(module.spec.compute_pool.cloud)}.confluent.cloud")
+}
+
+output "schema_registry_api_key" {
+  description = "-> CONFLUENT_SCHEMA_REGISTRY_API_KEY"
+  value       = upper("standin${local.ids["api_key.schema_registry"]}")
+}
+
+output "schema_registry_api_secret" {
+  description = "-> CONFLUENT_SCHEMA_REGISTRY_API_SECRET"
+  value       = sha256("schema-registry-secret/${local.ids["api_key.schema_registry"]}")
   sensitive   = true
 }
 

@@ -19,7 +19,8 @@ from ctt.errors import ConfigError
 from ctt.flinktest.confluent_run import KafkaSettings, confluent_target, local_only
 from ctt.sql import ddl
 from ctt.validate.registry import load_spec
-from tests.contract.executor import to_kafka_ddl
+from tests.contract.executor import Registry, register_table_schemas, to_kafka_ddl
+from tests.contract.schema_registry import RegistryApp
 
 TOPIC = "ctt.20261202t000000-abc123.t-1a2b3c.user_events"
 SPECS = Path(__file__).resolve().parents[3] / "specs"
@@ -40,7 +41,7 @@ def test_a_kafka_source_becomes_a_confluent_table_named_after_its_topic() -> Non
     parsed = parse_create_table(out)
     assert parsed is not None and parsed.name == TOPIC
     assert parsed.options["changelog.mode"] == "append"
-    assert parsed.options["value.format"] == "json-registry"
+    assert parsed.options["value.format"] == "avro-registry"  # framed by ctt.kafka.registry
     assert parsed.options["scan.bounded.specific-offsets"] == "partition:0,offset:5"
     assert not any(k in parsed.options for k in ("connector", "topic", "format"))
     assert not any(k.startswith("properties.") for k in parsed.options)
@@ -68,6 +69,28 @@ def test_keyed_upsert_and_retract_tables_keep_their_changelog() -> None:
     assert retract is not None and retract.options["changelog.mode"] == "retract"
 
 
+SR = Registry("http://sr:8081", "K:S", RegistryApp())
+
+
+def _as_registry_avro(options: dict[str, str]) -> dict[str, str]:
+    """Local Kafka-connector options with each JSON format as Schema Registry Avro."""
+    out: dict[str, str] = {}
+    for k, v in options.items():
+        if k.endswith("json.timestamp-format.standard"):
+            continue
+        if k.endswith("format") and v == "json":
+            prefix = k.removesuffix("format")
+            out |= {
+                k: "avro-confluent",
+                f"{prefix}avro-confluent.url": SR.url,
+                f"{prefix}avro-confluent.basic-auth.credentials-source": "USER_INFO",
+                f"{prefix}avro-confluent.basic-auth.user-info": SR.user_info,
+            }
+        else:
+            out[k] = v
+    return out
+
+
 @pytest.mark.parametrize(
     "table",
     [_table(), _table(key=["user_id"]), _table(primary_key=["user_id"])],
@@ -76,12 +99,19 @@ def test_keyed_upsert_and_retract_tables_keep_their_changelog() -> None:
 def test_the_contract_server_gets_back_the_connector_the_local_engine_would_use(
     table: TableDef,
 ) -> None:
+    """The same connector, keys and offsets; JSON becomes Schema Registry Avro on both sides."""
+    registry = Registry(SR.url, SR.user_info, RegistryApp())
     local = ddl.source_table("user_events", table, topic=TOPIC, bootstrap="b:9092")
-    back = parse_create_table(to_kafka_ddl(ConfluentCatalog("p").translate(local), "b:9092"))
+    confluent = ConfluentCatalog("p").translate(local)
+    back = parse_create_table(to_kafka_ddl(confluent, "b:9092", registry))
     want = parse_create_table(local)
     assert back is not None and want is not None
     assert back.name == TOPIC
-    assert back.options == want.options
+    assert back.options == _as_registry_avro(want.options)
+    # and, as Confluent Cloud's CREATE TABLE does, the table's schemas are registered
+    subjects = register_table_schemas(confluent, registry.app)
+    keyed = bool(table.key or table.primary_key)
+    assert subjects == [f"{TOPIC}-value", *([f"{TOPIC}-key"] if keyed else [])]
 
 
 def test_later_statements_read_the_renamed_tables_but_not_columns_or_strings() -> None:
@@ -129,6 +159,19 @@ def test_proctime_specs_are_local_only_with_a_reason() -> None:
         assert local_only(lt) is None
 
 
+# every setting a run needs, as Terraform outputs would give them
+OVERRIDES = {
+    "flink_api_key": "k",
+    "flink_api_secret": "s",
+    "org_id": "o",
+    "env_id": "env-1",
+    "compute_pool_id": "lfcp-from-terraform",
+    "flink_rest_endpoint": "http://127.0.0.1:1",
+    "kafka_bootstrap": "pkc.example:9092",
+    "schema_registry_url": "https://psrc.example",
+}
+
+
 def test_settings_name_every_missing_variable_and_overrides_win(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -136,22 +179,20 @@ def test_settings_name_every_missing_variable_and_overrides_win(
         monkeypatch.delenv(var, raising=False)
     with pytest.raises(ConfigError, match="CONFLUENT_FLINK_API_KEY"):
         confluent_target(run_id="r", say=print)
-    target = confluent_target(
-        run_id="r",
-        say=print,
-        overrides={
-            "flink_api_key": "k",
-            "flink_api_secret": "s",
-            "org_id": "o",
-            "env_id": "env-1",
-            "compute_pool_id": "lfcp-from-terraform",
-            "flink_rest_endpoint": "http://127.0.0.1:1",
-            "kafka_bootstrap": "pkc.example:9092",
-        },
-    )
+    target = confluent_target(run_id="r", say=print, overrides=OVERRIDES)
     assert target.settings.compute_pool_id == "lfcp-from-terraform"
     assert target.kafka.bootstrap_servers == "pkc.example:9092"
     assert target.kafka.config == {}
+    assert target.registry_settings.url == "https://psrc.example"
+
+
+def test_a_run_without_schema_registry_says_which_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CONFLUENT_SCHEMA_REGISTRY_URL", raising=False)
+    without = {k: v for k, v in OVERRIDES.items() if k != "schema_registry_url"}
+    with pytest.raises(ConfigError, match=r"^CONFLUENT_SCHEMA_REGISTRY_URL is not set"):
+        confluent_target(run_id="r", say=print, overrides=without)
 
 
 def test_a_kafka_api_key_means_sasl_ssl() -> None:
@@ -174,9 +215,10 @@ def test_bounded_upsert_tables_stay_bounded_on_the_way_back() -> None:
     local = ddl.source_table(
         "u", _table(primary_key=["user_id"]), topic="t", bootstrap="b", bounded={0: 3}
     )
-    back = parse_create_table(to_kafka_ddl(ConfluentCatalog("p").translate(local), "b"))
+    back = parse_create_table(to_kafka_ddl(ConfluentCatalog("p").translate(local), "b", SR))
     want = parse_create_table(local)
-    assert back is not None and want is not None and back.options == want.options
+    assert back is not None and want is not None
+    assert back.options == _as_registry_avro(want.options)
 
 
 @pytest.mark.parametrize(

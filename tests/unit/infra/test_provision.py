@@ -76,6 +76,7 @@ def test_standin_declares_every_variable_of_the_real_module() -> None:
     assert real <= standin and standin - real == {
         "standin_events_file",
         "standin_flink_rest_endpoint",
+        "standin_schema_registry_url",
     }
 
 

@@ -86,12 +86,29 @@ def test_poms_pin_what_versions_yaml_says() -> None:
 
 def test_connect_entries_are_cached_separately(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CTT_CACHE_DIR", str(tmp_path))
+    v = artifacts.load_versions()
+    lay = artifacts.layout()
+    lock = artifacts.read_lock()
+
+    def verified(home: Path, name: str) -> None:
+        home.mkdir(parents=True, exist_ok=True)
+        (home / ".verified").write_text(artifacts._stamp(lock[name]))
+
+    verified(lay.kafka_home, f"kafka-{v.kafka.version}")
+    verified(lay.flink_home, f"flink-{v.flink.version}")
+    assert artifacts.is_cached() and not artifacts.is_cached(connect=True)
+    verified(lay.connect_home, f"connect-{v.kafka.version}")
+    verified(lay.jdbc_sink_home, f"jdbc-sink-{v.connect.jdbc_sink.version}")
+    assert artifacts.is_cached(connect=True)
+
+
+def test_an_entry_verified_against_another_lock_is_fetched_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A jar added to stack/ (a new lock entry) reaches caches made before it."""
+    monkeypatch.setenv("CTT_CACHE_DIR", str(tmp_path))
     lay = artifacts.layout()
     for home in (lay.kafka_home, lay.flink_home):
         home.mkdir(parents=True)
-        (home / ".verified").write_text("ok\n")
-    assert artifacts.is_cached() and not artifacts.is_cached(connect=True)
-    for home in (lay.connect_home, lay.jdbc_sink_home):
-        home.mkdir(parents=True)
-        (home / ".verified").write_text("ok\n")
-    assert artifacts.is_cached(connect=True)
+        (home / ".verified").write_text("ok\n")  # the marker of an older ctt
+    assert not artifacts.is_cached()
