@@ -106,7 +106,10 @@ def main() -> int:
         "a gateway session, and it polls at `CONFLUENT_POLL_INTERVAL_S` = 0.2 s. The machine is "
         "shared (2 cores, other sessions' tests running): compare the two columns of one round "
         "and its load, not rounds with each other. The contract server adds its own OpenAPI validation of every "
-        "request and response. Nothing here measures Confluent Cloud itself."
+        "request and response. Since 2026-12-04 every record the Confluent run produces and "
+        "reads is framed through the contract Schema Registry (Avro, as `avro-registry` "
+        "tables need), and the server's tables run Flink's `avro-confluent` format against it. "
+        "Nothing here measures Confluent Cloud itself."
     )
     if not opts.no_write:
         replace_section(HEAD, body, "uv run --frozen python bench/confluent_contract.py", machine())
