@@ -10,6 +10,7 @@ problem and turned into an *error* test case, so it can never pass silently.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -343,6 +344,8 @@ class _CaseSections:
         self.failing_keys: list[str] = []
         self.dead_letters: list[DeadLetterEntry] = []
         self.restarts: list[RestartEntry] = []
+        self._statuses: Counter[Status] = Counter()  # counted here, set on totals once
+        self._flaky = 0
         for suite, res in zip(run.suite_of, run.results, strict=True):
             for c in res.cases:
                 self._add(suite, c)
@@ -353,22 +356,16 @@ class _CaseSections:
                 restarted = restart_entry(suite, c.key, c.properties)
                 if restarted is not None:
                     self.restarts.append(restarted)
+        counted = RunSummary.tally(self._statuses, flaky=self._flaky)
+        for name, value in counted.counts().items():
+            setattr(self.totals, name, value)
         ran = self.totals.tests - self.totals.skipped
         self.totals.pass_rate = self.totals.passed / ran if ran else 1.0
         self.totals.flaky_share = self.totals.flaky / ran if ran else 0.0
 
     def _add(self, suite: str, c: TestCaseResult) -> None:
-        totals = self.totals
-        totals.tests += 1
-        if c.status is Status.PASSED:
-            totals.passed += 1
-        elif c.status is Status.SKIPPED:
-            totals.skipped += 1
-        else:
-            if c.status is Status.FAILED:
-                totals.failed += 1
-            else:
-                totals.errors += 1
+        self._statuses[c.status] += 1
+        if c.status is not Status.PASSED and c.status is not Status.SKIPPED:
             self.failing_keys.append(c.key)
             if len(self.failures) < MAX_FAILURES:
                 self.failures.append(
@@ -382,7 +379,7 @@ class _CaseSections:
                     )
                 )
         if c.flaky:
-            totals.flaky += 1
+            self._flaky += 1
             self.flaky[c.key] = FlakyEntry(suite=suite, test=c.key, attempts=len(c.attempts))
 
 

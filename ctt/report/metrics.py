@@ -150,6 +150,8 @@ class RestartEntry(BaseModel):
 def restart_entry(suite: str, test: str, props: dict[str, str]) -> RestartEntry | None:
     """What a testcase's properties say about restarts (``ctt.flinktest.reporting`` writes them);
     None when the job never restarted and ran no recovery scenario."""
+    if not props:  # most cases: nothing to read
+        return None
 
     def num(key: str) -> float | None:
         try:
