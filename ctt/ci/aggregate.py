@@ -336,9 +336,6 @@ class _CaseSections:
     keys of every failing test and the flaky tests, so a large run is read once."""
 
     def __init__(self, run: ConsolidatedRun) -> None:
-        self.totals = Totals(
-            serial_seconds=sum(s.duration for s in run.suites), wall_seconds=run.wall_seconds
-        )
         self.failures: list[FailureEntry] = []
         self.flaky: dict[str, FlakyEntry] = {}
         self.failing_keys: list[str] = []
@@ -357,11 +354,14 @@ class _CaseSections:
                 if restarted is not None:
                     self.restarts.append(restarted)
         counted = RunSummary.tally(self._statuses, flaky=self._flaky)
-        for name, value in counted.counts().items():
-            setattr(self.totals, name, value)
-        ran = self.totals.tests - self.totals.skipped
-        self.totals.pass_rate = self.totals.passed / ran if ran else 1.0
-        self.totals.flaky_share = self.totals.flaky / ran if ran else 0.0
+        ran = counted.total - counted.skipped
+        self.totals = Totals(
+            **counted.counts(),
+            pass_rate=counted.passed / ran if ran else 1.0,
+            flaky_share=counted.flaky / ran if ran else 0.0,
+            serial_seconds=sum(s.duration for s in run.suites),
+            wall_seconds=run.wall_seconds,
+        )
 
     def _add(self, suite: str, c: TestCaseResult) -> None:
         self._statuses[c.status] += 1

@@ -148,21 +148,20 @@ def confluent_target(
 ) -> ConfluentTarget:
     """Settings from ``CONFLUENT_*`` (and ``overrides``, e.g. Terraform outputs) for a run."""
     extra = dict(overrides or {})
-    kafka_keys = {k: extra.pop(k) for k in list(extra) if k.startswith("kafka_")}
-    registry_keys = {k: extra.pop(k) for k in list(extra) if k.startswith("schema_registry_")}
+    kafka_keys = _take_prefixed(extra, "kafka_")
+    registry_keys = _take_prefixed(extra, "schema_registry_")
     settings = _settings(ConfluentSettings, "CONFLUENT_", extra)
     settings.flink_endpoint()
-    kafka = _settings(
-        KafkaSettings,
-        "CONFLUENT_KAFKA_",
-        {k.removeprefix("kafka_"): v for k, v in kafka_keys.items()},
-    )
-    registry = _settings(
-        RegistrySettings,
-        "CONFLUENT_SCHEMA_REGISTRY_",
-        {k.removeprefix("schema_registry_"): v for k, v in registry_keys.items()},
-    )
+    kafka = _settings(KafkaSettings, "CONFLUENT_KAFKA_", kafka_keys)
+    registry = _settings(RegistrySettings, "CONFLUENT_SCHEMA_REGISTRY_", registry_keys)
     return ConfluentTarget(settings, kafka, registry, run_id=run_id, say=say)
+
+
+def _take_prefixed(overrides: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """Remove the ``prefix``-ed overrides and return them without it (``kafka_api_key`` -> ``api_key``)."""
+    return {
+        k.removeprefix(prefix): overrides.pop(k) for k in list(overrides) if k.startswith(prefix)
+    }
 
 
 def local_only(lt: LoadedTest) -> str | None:

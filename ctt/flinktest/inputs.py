@@ -7,8 +7,7 @@ Both become :class:`ctt.kafka.record.GeneratedRecord`, so one producer
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,7 +17,7 @@ from ctt.config.datagen import TableShape
 from ctt.config.spec import FlinkTest, TableDef
 from ctt.datagen.generate import generate
 from ctt.datagen.partition import partition_for
-from ctt.kafka.record import GeneratedRecord
+from ctt.kafka.record import GeneratedRecord, json_scalar
 from ctt.observed.model import base_type
 
 
@@ -34,17 +33,10 @@ def shape_of(name: str, table: TableDef) -> TableShape:
 
 
 def _json_value(value: Any, flink_type: str) -> Any:
-    kind = base_type(flink_type)
-    if isinstance(value, datetime):
-        if value.tzinfo:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        text = value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-        return text + "Z" if kind == "TIMESTAMP_LTZ" else text
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
+    out = json_scalar(value)
+    if isinstance(value, datetime) and base_type(flink_type) == "TIMESTAMP_LTZ":
+        return out + "Z"
+    return out
 
 
 def _event_ms(value: Any) -> int | None:

@@ -8,6 +8,8 @@ package boundaries as pydantic is the ground truth (:mod:`ctt.datagen.ground_tru
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 from ctt.config.datagen import MalformedKind
@@ -40,3 +42,17 @@ class GeneratedRecord:
     closing: bool = False
     """A closing event: moves the watermark past the last window; validators ignore it."""
     headers: tuple[tuple[str, bytes], ...] = ()
+
+
+def json_scalar(value: Any) -> Any:
+    """A Python value in the JSON form of :attr:`GeneratedRecord.fields`: timestamps as
+    UTC ``yyyy-MM-dd HH:mm:ss.SSS``, dates and times ISO, decimals as numbers."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value

@@ -38,7 +38,7 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 from ctt.errors import InfraError
 from ctt.kafka.client import ConfluentKafka, OnSent, OutputReader
 from ctt.kafka.consume import TopicReader
-from ctt.kafka.record import GeneratedRecord
+from ctt.kafka.record import GeneratedRecord, json_scalar
 
 __all__ = ["RegistryCodec", "RegistryError", "RegistryKafka", "registry_client"]
 
@@ -115,17 +115,9 @@ def to_json_form(value: Any) -> Any:
         return {k: to_json_form(v) for k, v in value.items()}
     if isinstance(value, list):
         return [to_json_form(v) for v in value]
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-    if isinstance(value, (date, time)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
-    return value
+    return json_scalar(value)
 
 
 # ---------------------------------------------------------------- the codec
@@ -266,7 +258,9 @@ class RegistryKafka(ConfluentKafka):
     def reader(self, topics: list[str]) -> OutputReader:
         codec = self.codec
 
-        def decode(topic: str, key: bytes | None, value: bytes | None) -> tuple[Any, Any]:
+        def decode(
+            topic: str, key: bytes | None, value: bytes | None
+        ) -> tuple[bytes | None, bytes | None]:
             return (
                 codec.decode(topic, MessageField.KEY, key),
                 codec.decode(topic, MessageField.VALUE, value),

@@ -27,7 +27,7 @@ from typing import Any
 
 from ctt.config.sink import Nested
 from ctt.observed.model import Column, base_type
-from ctt.sql.ddl import clean_type, quote
+from ctt.sql.ddl import clean_type, name_and_rest, quote, split_top_level
 
 DECIMAL = "org.apache.kafka.connect.data.Decimal"
 TIMESTAMP = "org.apache.kafka.connect.data.Timestamp"
@@ -59,39 +59,13 @@ class UnsupportedType(ValueError):
     """A column type the envelope cannot carry (the message names the column)."""
 
 
-def _split_top(text: str) -> list[str]:
-    """``a INT, b ROW<c INT, d STRING>`` -> the two fields (commas inside <> or () stay)."""
-    out: list[str] = []
-    cur: list[str] = []
-    depth, quoted = 0, False
-    for ch in text:
-        if ch == "`":
-            quoted = not quoted
-        elif not quoted and ch in "<(":
-            depth += 1
-        elif not quoted and ch in ">)":
-            depth -= 1
-        if ch == "," and depth == 0 and not quoted:
-            out.append("".join(cur).strip())
-            cur = []
-        else:
-            cur.append(ch)
-    if "".join(cur).strip():
-        out.append("".join(cur).strip())
-    return out
-
-
 def row_fields(flink_type: str) -> list[Column]:
     """The fields of ``ROW<`a` INT, `b` STRING>`` (also ``ROW(a INT, b STRING)``)."""
     t = clean_type(flink_type).strip()
     inner = t[t.index("<") + 1 : t.rindex(">")] if "<" in t else t[t.index("(") + 1 : t.rindex(")")]
     fields = []
-    for part in _split_top(inner):
-        if part.startswith("`"):
-            end = part.index("`", 1)
-            name, typ = part[1:end], part[end + 1 :].strip()
-        else:
-            name, _, typ = part.partition(" ")
+    for part in split_top_level(inner):
+        name, typ = name_and_rest(part)
         typ = typ.split(" COMMENT ", 1)[0].strip()
         fields.append(Column(name=name, type=typ))
     return fields

@@ -23,6 +23,40 @@ class SinkMode(StrEnum):
     RETRACT = "retract"  # kafka + debezium-json: full changelog without a key
 
 
+def split_top_level(text: str) -> list[str]:
+    """``a INT, b ROW<c INT, d STRING>`` -> the two items: commas inside ``<>``, ``()``,
+    backticks or single quotes stay."""
+    out: list[str] = []
+    cur: list[str] = []
+    depth, quote_char = 0, ""
+    for ch in text:
+        if quote_char:
+            quote_char = "" if ch == quote_char else quote_char
+        elif ch in "`'":
+            quote_char = ch
+        elif ch in "<(":
+            depth += 1
+        elif ch in ">)":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+            continue
+        cur.append(ch)
+    if "".join(cur).strip():
+        out.append("".join(cur).strip())
+    return out
+
+
+def name_and_rest(item: str) -> tuple[str, str]:
+    """A column or field definition's name (backticks taken off) and the text after it."""
+    if item.startswith("`"):
+        end = item.index("`", 1)
+        return item[1:end], item[end + 1 :].strip()
+    name, _, rest = item.partition(" ")
+    return name, rest.strip()
+
+
 def clean_type(flink_type: str) -> str:
     """A column type fit for DDL (DESCRIBE adds *PROCTIME*/*ROWTIME* markers)."""
     return _MARKERS.sub("", flink_type).strip()

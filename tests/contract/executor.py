@@ -29,7 +29,7 @@ from ctt.engines.confluent_dialect import statement_kind
 from ctt.engines.confluent_tables import TableDdl, parse_create_table, render_create_table
 from ctt.engines.local import LocalEngine
 from tests.contract.schema_registry import RegistryApp
-from tests.contract.table_schemas import physical_columns, record_schema
+from tests.contract.table_schemas import physical_columns, primary_key, record_schema
 
 # Confluent format -> Apache Flink's; Schema Registry Avro is the same bytes in both
 _FORMATS = {"json-registry": "json", "avro-registry": "avro-confluent", "proto-registry": "protobuf"}
@@ -99,7 +99,7 @@ def register_table_schemas(sql: str, registry: RegistryApp) -> list[str]:
     if opts.get("changelog.mode") == "retract":
         return []  # Flink's debezium-avro-confluent registers its envelope when it writes
     columns = physical_columns(parsed.columns)
-    keys = parsed.distributed_by or _primary_key(parsed.columns)
+    keys = parsed.distributed_by or primary_key(parsed.columns)
     subjects = []
     if opts.get("value.format", "avro-registry") == "avro-registry":
         registry.register(f"{parsed.name}-value", record_schema(columns))
@@ -109,15 +109,6 @@ def register_table_schemas(sql: str, registry: RegistryApp) -> list[str]:
         registry.register(f"{parsed.name}-key", record_schema([(k, by_name[k]) for k in keys]))
         subjects.append(f"{parsed.name}-key")
     return subjects
-
-
-def _primary_key(columns: str) -> list[str]:
-    upper = columns.upper()
-    at = upper.find("PRIMARY KEY (")
-    if at < 0:
-        return []
-    inner = columns[at + len("PRIMARY KEY (") : columns.index(")", at)]
-    return [c.strip().strip("`") for c in inner.split(",")]
 
 
 class Execution:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ctt.datagen.types import Kind, SqlType, parse_type
+from ctt.sql.ddl import name_and_rest, split_top_level
 
 NAMESPACE = "org.apache.flink.avro.generated"
 _SKIP = ("WATERMARK", "PRIMARY", "CONSTRAINT")
@@ -36,39 +37,13 @@ _PLAIN = {
 }
 
 
-def _split(columns: str) -> list[str]:
-    """The column list's items, split at commas outside parentheses, brackets and quotes."""
-    items, depth, quote, cur = [], 0, "", []
-    for ch in columns:
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'`":
-            quote = ch
-        elif ch in "(<":
-            depth += 1
-        elif ch in ")>":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            items.append("".join(cur).strip())
-            cur = []
-            continue
-        cur.append(ch)
-    if "".join(cur).strip():
-        items.append("".join(cur).strip())
-    return items
-
-
 def physical_columns(columns: str) -> list[tuple[str, SqlType]]:
     """(name, type) of the physical columns: no watermark, constraint, computed or metadata column."""
     out = []
-    for item in _split(columns):
+    for item in split_top_level(columns):
         if item.split(None, 1)[0].upper() in _SKIP:
             continue
-        if item.startswith("`"):
-            end = item.index("`", 1)
-            name, rest = item[1:end], item[end + 1 :].strip()
-        else:
-            name, _, rest = item.partition(" ")
+        name, rest = name_and_rest(item)
         words = rest.upper().split()
         if (words and words[0] == "AS") or "METADATA" in words:
             continue
@@ -77,6 +52,16 @@ def physical_columns(columns: str) -> list[tuple[str, SqlType]]:
                 rest = rest[: -len(tail)].strip()
         out.append((name, parse_type(rest)))
     return out
+
+
+def primary_key(columns: str) -> list[str]:
+    """The columns of a ``[CONSTRAINT c] PRIMARY KEY (...) NOT ENFORCED`` item of the column list."""
+    for item in split_top_level(columns):
+        at = item.upper().find("PRIMARY KEY (")
+        if at >= 0:
+            inner = item[at + len("PRIMARY KEY (") : item.index(")", at)]
+            return [c.strip().strip("`") for c in inner.split(",")]
+    return []
 
 
 def _avro(sql: SqlType, name: str) -> Any:
