@@ -26,7 +26,7 @@ import dataclasses
 import json
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -87,11 +87,11 @@ def to_avro(schema: Any, value: Any) -> Any:
     s = branches[0]
     kind = s.get("type") if isinstance(s, dict) else s
     logical = _logical(s)
+    # integer arithmetic: total_seconds() * 1000 is a float and truncates .001 to .000
     if logical in ("timestamp-millis", "local-timestamp-millis") and isinstance(value, str):
-        return int((_parse_time(value) - _EPOCH).total_seconds() * 1000)
+        return (_parse_time(value) - _EPOCH) // timedelta(milliseconds=1)
     if logical in ("timestamp-micros", "local-timestamp-micros") and isinstance(value, str):
-        delta = _parse_time(value) - _EPOCH
-        return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return (_parse_time(value) - _EPOCH) // timedelta(microseconds=1)
     if logical == "date" and isinstance(value, str):
         return date.fromisoformat(value)
     if logical == "decimal":
