@@ -8,6 +8,7 @@ broker's version with the Debezium JDBC sink on its ``plugin.path``.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -35,9 +36,12 @@ def render_config(conf: Path, ports: Ports, lay: artifacts.Layout) -> Path:
     return props
 
 
-def command(java: Path, lay: artifacts.Layout, conf: Path, *, heap: str) -> list[str]:
+def command(
+    java: Path, lay: artifacts.Layout, conf: Path, *, heap: str, options: Sequence[str] = ()
+) -> list[str]:
     return [
         str(java),
+        *options,
         f"-Xmx{heap}",
         "-XX:+UseG1GC",
         "-XX:MaxGCPauseMillis=20",

@@ -41,6 +41,14 @@ def parse_extras(text: str | None) -> frozenset[Extra]:
     return frozenset(known[n] for n in names if n)
 
 
+C1_ONLY = ("-XX:TieredStopAtLevel=1",)
+"""Test jobs are small and short: C2's optimising compiles cost more CPU than they return.
+
+Measured on 2 cores (docs/benchmarks.md, "JIT"): the shipped specs on a fresh stack 82.7 s ->
+50.9 s, warm 43-44 s -> 37-39 s; TaskManager CPU per run 9-11 s -> 2.5 s. A throughput
+benchmark on the stack may want ``jvm_options=()`` (full tiered compilation)."""
+
+
 class StackSettings(BaseModel):
     """What a user can choose about the stack; ports of 0 are picked free."""
 
@@ -61,6 +69,10 @@ class StackSettings(BaseModel):
     taskmanager_memory: str = "1600m"
     gateway_heap: str = "384m"
     connect_heap: str = "512m"
+    jvm_options: tuple[str, ...] = Field(
+        C1_ONLY,
+        description="options for every JVM of the stack; the default compiles with C1 only",
+    )
     start_deadline_s: float = 90.0
     extras_start_deadline_s: float = 150.0  # with Connect/PostgreSQL: more JVM work at once
     stop_deadline_s: float = 15.0

@@ -298,7 +298,9 @@ class LocalStack:
         conf.mkdir(parents=True, exist_ok=True)
         connect.render_config(conf, st.ports, lay)
         log = st.run_dir / "logs" / "connect.log"
-        cmd = connect.command(java, lay, conf, heap=self.settings.connect_heap)
+        cmd = connect.command(
+            java, lay, conf, heap=self.settings.connect_heap, options=self.settings.jvm_options
+        )
         proc = process.spawn(cmd, log=log, cwd=st.run_dir)
         self._record(st, "connect", proc, st.ports.connect, st.kafka_version, log)
 
@@ -391,6 +393,7 @@ class LocalStack:
         heap = self.settings.kafka_heap
         return [
             str(java),
+            *self.settings.jvm_options,
             f"-Xmx{heap}",
             f"-Xms{heap}",
             "-XX:+UseG1GC",
@@ -424,6 +427,7 @@ class LocalStack:
         conf = st.run_dir / "conf"
         logs = st.run_dir / "logs"
         common = [
+            *self.settings.jvm_options,
             *_FLINK_JVM_OPENS,
             f"-Dlog4j.configurationFile=file:{conf / 'log4j.properties'}",
             f"-Dlog4j2.configurationFile=file:{conf / 'log4j.properties'}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ctt.stack import artifacts, connect, ports
+from ctt.stack.settings import StackSettings
 from ctt.stack.state import Ports
 
 PORTS = Ports(kafka=9001, kafka_controller=2, jobmanager_rpc=3, flink_rest=4, sql_gateway=5, connect=8099)
@@ -43,3 +44,12 @@ def test_command_runs_connect_distributed_on_the_connect_libs(tmp_path: Path) ->
 def test_ready_is_false_when_nothing_listens() -> None:
     (port,) = ports.pick_free(1)
     assert connect.ready(f"http://127.0.0.1:{port}") is False
+
+
+def test_jvm_options_come_before_the_heap_and_the_main_class(tmp_path: Path) -> None:
+    lay = artifacts.layout()
+    opts = StackSettings().jvm_options
+    cmd = connect.command(Path("/jdk/bin/java"), lay, tmp_path, heap="256m", options=opts)
+    assert opts == ("-XX:TieredStopAtLevel=1",)  # the shipped default: C1 only
+    assert cmd[1:2] == list(opts)
+    assert cmd.index(opts[0]) < cmd.index(connect.MAIN_CLASS)
