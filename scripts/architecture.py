@@ -47,6 +47,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "console": 0,
     "polling": 0,
+    "tls": 0,
     "__init__": 0,
 }
 LAYER_NAMES = {

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from ctt.ci.http import HttpTarget, RetryPolicy, send
 from ctt.errors import UsageError
+from ctt.tls import shared_context
 
 __all__ = [
     "TOKEN_ENV",
@@ -104,7 +105,7 @@ class GitLab:
         self.base = api.rstrip("/") + "/projects/" + quote(str(proj), safe="")
         self.token = token
         headers = {"PRIVATE-TOKEN": token} if token else {}
-        self.client = httpx.Client(headers=headers, timeout=timeout)
+        self.client = httpx.Client(headers=headers, timeout=timeout, verify=shared_context())
         self.target = HttpTarget("GitLab API", secrets=(token,) if token else ())
         self.policy = policy
 

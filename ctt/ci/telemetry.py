@@ -23,6 +23,7 @@ from ctt.ci.http import HttpTarget, RetryPolicy, send
 from ctt.errors import InfraError
 from ctt.report.metrics import TestMetrics
 from ctt.report.performance import PerfVerdict
+from ctt.tls import shared_context
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
@@ -217,7 +218,7 @@ def push_to_gateway(
 ) -> str:
     """PUT the points as the group's whole content (older metrics of the group go); returns the URL."""
     url = gateway.rstrip("/") + pushgateway_path(job, grouping or {})
-    with httpx.Client(timeout=30.0) as client:
+    with httpx.Client(timeout=30.0, verify=shared_context()) as client:
         send(
             client,
             "PUT",

@@ -19,6 +19,7 @@ from ctt.ci.notify import Channel, Summary
 from ctt.config.gates import DEFAULT_GATES_FILE, GateMode
 from ctt.console import Output
 from ctt.errors import UsageError
+from ctt.tls import shared_context
 
 __all__ = ["NotifyResult", "notify", "parse_channels"]
 
@@ -146,7 +147,7 @@ def notify(
                     f"no {channel.value} webhook", hint=f"set {name} (a masked CI/CD variable)"
                 )
             payload = slack_payload(summary) if channel is Channel.SLACK else teams_payload(summary)
-            with httpx.Client(timeout=30.0) as client:
+            with httpx.Client(timeout=30.0, verify=shared_context()) as client:
                 post_webhook(client, channel, url, payload)
             out.info(f"{channel.value}: sent")
         result.sent.append(channel.value)

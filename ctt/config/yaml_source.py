@@ -29,11 +29,13 @@ Loc = tuple[str | int, ...]
 M = TypeVar("M", bound=BaseModel)
 
 __all__ = [
+    "FastLoader",
     "Loc",
     "SourceMap",
     "load_yaml",
     "load_yaml_cached",
     "parse_model",
+    "safe_load",
     "suggest",
     "user_loc",
 ]
@@ -95,9 +97,15 @@ class SourceMap:
         )
 
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10x faster on big files
+FastLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""PyYAML's safe loader in libyaml's C when the wheel has it: about 10x faster on big files."""
 _NODES_BASE, _NODES_PER_CHAR = 100_000, 10
 """More values than this (plus this per character) is a "billion laughs" of aliases, not a config."""
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` through :data:`FastLoader`: same data, a tenth of the CPU."""
+    return yaml.load(text, Loader=FastLoader)
 
 
 class _Builder:
@@ -186,7 +194,7 @@ def load_yaml(path: Path | str, text: str | None = None) -> tuple[Any, SourceMap
             raise ConfigError(f"cannot read file: {exc}", file=name) from None
     smap = SourceMap(name, text=text)
     try:
-        loader = _Loader(text)
+        loader = FastLoader(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", file=name) from None
     try:
@@ -209,7 +217,7 @@ def load_yaml(path: Path | str, text: str | None = None) -> tuple[Any, SourceMap
         loader.dispose()
 
 
-_CACHE_FORMAT = f"2/pyyaml {yaml.__version__}/{_Loader.__name__}"
+_CACHE_FORMAT = f"2/pyyaml {yaml.__version__}/{FastLoader.__name__}"
 
 
 def _json_safe(value: Any) -> bool:

@@ -14,6 +14,7 @@ import itertools
 import json
 import math
 import random
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,10 @@ if TYPE_CHECKING:  # faker costs ~0.3 s to import: only a field with a provider 
 
 ValueFn = Callable[[], Any]
 DEFAULT_POOL = 1000
+# Faker pools by (seed/table/path, provider, args, size): a pool is a pure function of its key
+# and costs ~80 ms to draw, and a run's tests often generate the same table from the same seed.
+_POOLS: dict[tuple[str, str, str, int], tuple[Any, ...]] = {}
+_POOLS_LOCK = threading.Lock()
 
 _INT_RANGES = {
     Kind.TINYINT: (0, 127),
@@ -208,12 +213,25 @@ class FieldFactory:
 
     def faker_pool(self, path: str, provider: str, args: dict[str, Any], size: int) -> list[Any]:
         """``size`` values of a Faker provider, reproducible per field path."""
+        seed = f"{self.seed}/{self.table}/{path}"
+        key = (seed, provider, json.dumps(args, sort_keys=True, default=str), size)
+        with _POOLS_LOCK:
+            pool = _POOLS.get(key)
+        if pool is None:
+            pool = tuple(self._draw(seed, path, provider, args, size))
+            with _POOLS_LOCK:
+                _POOLS[key] = pool
+        return list(pool)
+
+    def _draw(
+        self, seed: str, path: str, provider: str, args: dict[str, Any], size: int
+    ) -> list[Any]:
         if self._faker is None:
             from faker import Faker
 
             self._faker = Faker("en_US")
         fake = self._faker
-        fake.seed_instance(f"{self.seed}/{self.table}/{path}")
+        fake.seed_instance(seed)
         try:
             method = getattr(fake, provider)
         except AttributeError:

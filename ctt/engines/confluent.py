@@ -64,6 +64,7 @@ from ctt.engines.confluent_dialect import (
 from ctt.engines.confluent_tables import ConfluentCatalog
 from ctt.errors import ConfigError
 from ctt.observed.model import StatementMetrics
+from ctt.tls import shared_context
 
 __all__ = [
     "OPS",
@@ -304,6 +305,7 @@ class ConfluentEngine:
             headers=headers,
             timeout=timeout,
             transport=transport,
+            verify=shared_context(),
         )
         self._cloud: httpx.Client | None = None
         self._telemetry: httpx.Client | None = None
@@ -315,6 +317,7 @@ class ConfluentEngine:
                 headers=headers,
                 timeout=timeout,
                 transport=transport,
+                verify=shared_context(),
             )
             self._telemetry = httpx.Client(
                 base_url=settings.telemetry_endpoint.rstrip("/"),
@@ -322,6 +325,7 @@ class ConfluentEngine:
                 headers=headers,
                 timeout=timeout,
                 transport=transport,
+                verify=shared_context(),
             )
 
     @classmethod

@@ -9,6 +9,7 @@ import httpx
 
 from ctt.engines.base import EngineError
 from ctt.polling import Backoff
+from ctt.tls import shared_context
 
 
 class FlinkRest:
@@ -16,7 +17,9 @@ class FlinkRest:
         self, base_url: str, *, timeout_s: float = 15.0, headers: dict[str, str] | None = None
     ) -> None:
         """``headers``: sent with every call (``Authorization`` for a REST API behind a proxy)."""
-        self._http = httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers)
+        self._http = httpx.Client(
+            base_url=base_url, timeout=timeout_s, headers=headers, verify=shared_context()
+        )
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         try:

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from ctt.engines.base import EngineError, StatementError
 from ctt.polling import Backoff
 from ctt.sql.statements import error_position
+from ctt.tls import shared_context
 
 _CAUSE = re.compile(r"Caused by: (?P<cls>[\w.$]+): (?P<msg>.*)")
 # Exceptions whose message is the user's problem rather than the gateway's plumbing.
@@ -92,7 +93,9 @@ class SqlGateway:
     ) -> None:
         """``headers``: sent with every call (``Authorization`` for a gateway behind a proxy);
         ``session_name``: the session's name (ctt's carry the run id)."""
-        self._http = httpx.Client(base_url=base_url, timeout=timeout_s, headers=headers)
+        self._http = httpx.Client(
+            base_url=base_url, timeout=timeout_s, headers=headers, verify=shared_context()
+        )
         body: dict[str, Any] = {"properties": properties or {}}
         if session_name:
             body["sessionName"] = session_name

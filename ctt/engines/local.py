@@ -56,6 +56,10 @@ _NO_WATERMARK = -(2**62)  # Flink reports Long.MIN_VALUE before the first waterm
 # Two REST reads this far apart straddle at least two metric refreshes
 # (metrics.fetcher.update-interval: 200 ms in the stack's config).
 SETTLE_S = 0.45
+# Flink serves job details from a cache refreshed every web.refresh-interval (100 ms in the
+# stack), so two reads this close give the same answer: a probe that runs right after the
+# runner's status check (watermark, late count) reuses that read instead of asking again.
+JOB_REUSE_S = 0.05
 _RATE_METRICS = ["numRecordsInPerSecond", "numRecordsOutPerSecond"]
 
 # Session defaults that make tests deterministic and quick on a laptop-sized stack.
@@ -102,6 +106,17 @@ class LocalEngine:
         self._metric_names: dict[tuple[str, str], list[str]] = {}
         self._causes: dict[str, FailureCause] = {}
         self._settle: dict[str, tuple[tuple[Any, ...], float]] = {}
+        self._jobs: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    def _job(self, job_id: str, *, reuse: bool = True) -> dict[str, Any]:
+        """The job's details; with ``reuse``, the last read if it is under JOB_REUSE_S old."""
+        now = self._clock()
+        last = self._jobs.get(job_id)
+        if reuse and last is not None and now - last[0] < JOB_REUSE_S:
+            return last[1]
+        job = self.rest.job(job_id)
+        self._jobs[job_id] = (now, job)
+        return job
 
     # -- statements ---------------------------------------------------------------------------
     def run(self, sql: str, *, deadline_s: float = 120.0) -> list[ResultRow]:
@@ -136,7 +151,7 @@ class LocalEngine:
         if not handle.job_id:
             op_state = self.gateway.status(handle.engine_ref["operation"])
             return StatementStatus(phase=_OP_PHASE.get(op_state, Phase.PENDING))
-        job = self.rest.job(handle.job_id)
+        job = self._job(handle.job_id, reuse=False)
         state = str(job.get("state", "UNKNOWN"))
         phase = _JOB_PHASE.get(state)
         if phase is None:
@@ -176,7 +191,7 @@ class LocalEngine:
         """Min over source vertices of what each emits (max over its chained operators)."""
         if not handle.job_id:
             return None
-        job = self.rest.job(handle.job_id)
+        job = self._job(handle.job_id)
         marks: list[int] = []
         for vid in _source_vertices(job):
             names = self._names(handle.job_id, vid, ".currentOutputWatermark")
@@ -200,7 +215,7 @@ class LocalEngine:
         if not handle.job_id:
             return LateCount(dropped=None)
         job_id = handle.job_id
-        job = self.rest.job(job_id)
+        job = self._job(job_id)
         vertices = job.get("vertices", [])
         writes = {v["id"]: _int(v.get("metrics", {}).get("write-records")) for v in vertices}
         reads = {v["id"]: _int(v.get("metrics", {}).get("read-records")) for v in vertices}
@@ -284,6 +299,7 @@ class LocalEngine:
             except EngineError:
                 pass
             self._settle.pop(handle.job_id, None)
+            self._jobs.pop(handle.job_id, None)
         op = handle.engine_ref.get("operation")
         if op:
             with contextlib.suppress(EngineError, StatementError):
@@ -294,7 +310,7 @@ class LocalEngine:
         if not handle.job_id:
             return StatementMetrics()
         job_id = handle.job_id
-        job = self.rest.job(job_id)
+        job = self._job(job_id)
         vertices = job.get("vertices", [])
         late, late_seen = self._sum(job_id, vertices, ".numLateRecordsDropped")
         # Records in/out from the job's own task I/O counters, not from operator metrics: once a

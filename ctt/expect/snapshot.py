@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field
 
+from ctt.config.yaml_source import safe_load
 from ctt.errors import ConfigError, UsageError
 from ctt.observed.model import Column, SnapshotRef, TableOutput, ValidationContext
 from ctt.observed.rows import Comparer, Match, actual_rows, render_diff
@@ -169,7 +170,7 @@ def dumps(snap: Snapshot, *, command: str) -> str:
 
 def loads(text: str, *, file: str | None = None) -> Snapshot:
     try:
-        data = yaml.safe_load(text)
+        data = safe_load(text)
         return Snapshot.model_validate(data)
     except (yaml.YAMLError, ValueError) as exc:
         raise ConfigError(

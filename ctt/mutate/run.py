@@ -26,6 +26,7 @@ from typing import Protocol
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ctt.config.yaml_source import safe_load
 from ctt.errors import ConfigError, CttError, ExitCode
 from ctt.mutate.models import Mutant, MutantResult, MutantStatus, MutationReport, SpecScore
 from ctt.mutate.sources import check_spec, display_path, enumerate_mutants, load_sources
@@ -108,7 +109,7 @@ def _same_mutant(entry: str, m: Mutant) -> bool:
 def _equivalents(path: Path, mutants: list[Mutant]) -> dict[tuple[str, int, int, str], str]:
     """The spec's ``x-ctt-mutate.equivalent`` entries, each matched to exactly one mutant."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return {}  # load_sources has already reported what is wrong with the file
     raw = data.get("x-ctt-mutate") if isinstance(data, dict) else None

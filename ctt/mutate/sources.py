@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from ctt.config.spec import LoadedTest
+from ctt.config.yaml_source import FastLoader
 from ctt.errors import ConfigError
 from ctt.mutate.models import Mutant, Target
 from ctt.mutate.operators import OPERATORS
@@ -29,7 +30,6 @@ from ctt.validate.registry import load_spec
 
 __all__ = ["Source", "SpecSources", "display_path", "enumerate_mutants", "load_sources"]
 
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 KeyPath = tuple[str, ...]
 
 
@@ -90,7 +90,7 @@ def _mapping(loader: Any, node: Any) -> dict[str, Any]:
 
 
 def _compose(text: str) -> tuple[Any, Any]:
-    loader = _Loader(text)
+    loader = FastLoader(text)
     try:
         return loader, loader.get_single_node()
     finally:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, Field
 
+from ctt.config.yaml_source import safe_load
 from ctt.expect.queries import resolve
 from ctt.mutate.models import Mutant
 from ctt.sql.render import find_sql_root
@@ -56,7 +57,7 @@ def _query_files(spec: Path) -> list[Path]:
     """The files a spec names: assertion queries (``sql_assertions`` items with ``file:``) and
     Table API programs (``table_api: {program: ...}``, relative to the spec)."""
     try:
-        data = yaml.safe_load(spec.read_text(encoding="utf-8"))
+        data = safe_load(spec.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return []
     names: list[str] = []

@@ -8,6 +8,7 @@ consuming arguments as read).
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ctt.config.spec import FlinkTest
 
 
+@functools.cache  # a comparison asks once per value, for a handful of distinct types
 def base_type(flink_type: str) -> str:
     """``'DECIMAL(10, 2) NOT NULL'`` -> ``'DECIMAL'``; ``'TIMESTAMP_LTZ(3) *PROCTIME*'`` -> ``'TIMESTAMP_LTZ'``."""
     return re.split(r"[\s(<]", flink_type.strip().upper(), maxsplit=1)[0]

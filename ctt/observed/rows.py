@@ -39,6 +39,11 @@ def _parse_ts(value: str) -> datetime | str:
     text = value.strip()
     tz = text.endswith("Z")
     text = text.rstrip("Z")
+    try:  # the common case, ~20x cheaper than strptime; the formats below keep their leniency
+        parsed = datetime.fromisoformat(text)
+        return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    except ValueError:
+        pass
     for fmt in _TS_FORMATS:
         try:
             parsed = datetime.strptime(text, fmt)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from ctt.errors import ConfigError, CttError, ExitCode, InfraError
 from ctt.polling import Backoff
+from ctt.tls import shared_context
 
 _HINT = "is Kafka Connect running? `ctt stack status`, `ctt stack logs connect`"
 
@@ -102,7 +103,9 @@ class ConnectClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport)
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=timeout_s, transport=transport, verify=shared_context()
+        )
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:

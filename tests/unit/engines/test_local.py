@@ -120,3 +120,31 @@ def test_failures_come_oldest_first_in_unix_seconds() -> None:
     got = engine.failures(handle)
     assert [f.at for f in got] == [1.5, 3.0]
     assert got[0].cause is not None and got[0].cause.exception == "RuntimeException"
+
+
+class CountingRest(FakeRest):
+    """Counts job-detail reads; the job is RUNNING with every task deployed."""
+
+    def __init__(self) -> None:
+        super().__init__({"src": [[WM]]}, {WM: "5"})
+        self.reads = 0
+
+    def job(self, _job_id: str) -> dict[str, Any]:
+        self.reads += 1
+        running = [{**v, "status": "RUNNING"} for v in JOB["vertices"]]  # type: ignore[dict-item]
+        return {**JOB, "state": "RUNNING", "vertices": running}
+
+
+def test_a_probe_right_after_the_status_check_reuses_its_read_and_a_later_one_does_not() -> None:
+    """Flink caches job details for web.refresh-interval: a second read within it is waste."""
+    rest = CountingRest()
+    engine, handle = _engine(rest)
+    now = [0.0]
+    engine._clock = lambda: now[0]
+    engine.status(handle)
+    assert engine.watermark(handle) == 5
+    assert rest.reads == 1
+    now[0] += local.JOB_REUSE_S
+    assert engine.watermark(handle) == 5
+    engine.status(handle)  # a status check always asks Flink
+    assert rest.reads == 3

@@ -47,6 +47,10 @@ def test_configs_render_with_ports(tmp_path: Path) -> None:
     conf = yaml.safe_load((tmp_path / "config.yaml").read_text())
     assert conf["taskmanager.numberOfTaskSlots"] == 3 and conf["rest.port"] == 4
     assert conf["sql-gateway.endpoint.rest.port"] == 5
+    assert conf["jobstore.max-capacity"] == 100  # finished jobs bounded: each metric refresh lists them
+    _render("config.yaml.j2", tmp_path / "c2.yaml", ports=PORTS, settings=StackSettings(finished_jobs_kept=7),
+            run_dir=tmp_path)
+    assert yaml.safe_load((tmp_path / "c2.yaml").read_text())["jobstore.max-capacity"] == 7
 
 
 def test_a_sasl_listener_with_its_users(tmp_path: Path) -> None:
