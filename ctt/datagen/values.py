@@ -14,7 +14,6 @@ import itertools
 import json
 import math
 import random
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -34,7 +33,6 @@ DEFAULT_POOL = 1000
 # Faker pools by (seed/table/path, provider, args, size): a pool is a pure function of its key
 # and costs ~80 ms to draw, and a run's tests often generate the same table from the same seed.
 _POOLS: dict[tuple[str, str, str, int], tuple[Any, ...]] = {}
-_POOLS_LOCK = threading.Lock()
 
 _INT_RANGES = {
     Kind.TINYINT: (0, 127),
@@ -215,12 +213,9 @@ class FieldFactory:
         """``size`` values of a Faker provider, reproducible per field path."""
         seed = f"{self.seed}/{self.table}/{path}"
         key = (seed, provider, json.dumps(args, sort_keys=True, default=str), size)
-        with _POOLS_LOCK:
-            pool = _POOLS.get(key)
-        if pool is None:
-            pool = tuple(self._draw(seed, path, provider, args, size))
-            with _POOLS_LOCK:
-                _POOLS[key] = pool
+        pool = _POOLS.get(key)
+        if pool is None:  # two threads may both draw it: same key, same values
+            pool = _POOLS.setdefault(key, tuple(self._draw(seed, path, provider, args, size)))
         return list(pool)
 
     def _draw(

@@ -36,9 +36,8 @@ _TS_FORMATS = (
 
 
 def _parse_ts(value: str) -> datetime | str:
-    text = value.strip()
-    tz = text.endswith("Z")
-    text = text.rstrip("Z")
+    """A timestamp as naive UTC, or the text itself when it is not one."""
+    text = value.strip().rstrip("Z")
     try:  # the common case, ~20x cheaper than strptime; the formats below keep their leniency
         parsed = datetime.fromisoformat(text)
         return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
@@ -46,17 +45,10 @@ def _parse_ts(value: str) -> datetime | str:
         pass
     for fmt in _TS_FORMATS:
         try:
-            parsed = datetime.strptime(text, fmt)
-            return parsed
+            return datetime.strptime(text, fmt)
         except ValueError:
             continue
-    if tz:
-        return value
-    try:
-        parsed = datetime.fromisoformat(value)
-        return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
-    except ValueError:
-        return value
+    return value
 
 
 def normalize(value: Any, flink_type: str | None) -> Any:
