@@ -21,7 +21,7 @@ from ctt.config.cluster import load_cluster, remote_requested
 from ctt.config.durations import parse_duration
 from ctt.config.spec import LoadedTest, discover
 from ctt.console import Output
-from ctt.errors import ConfigError, ExitCode, UsageError
+from ctt.errors import ConfigError, ExitCode, InfraError, UsageError
 from ctt.expect import Policy
 from ctt.flinktest import sink_run
 from ctt.flinktest.reporting import TerminalReporter, write_reports
@@ -202,6 +202,18 @@ def _split(
     return refused, runnable
 
 
+def _not_reached(lt: LoadedTest, run_id: str, exc: InfraError) -> TestResult:
+    return TestResult(
+        name=lt.test.name,
+        file=str(lt.file),
+        line=lt.line,
+        run_id=run_id,
+        status=Status.ERROR,
+        error_kind=ErrorKind.INFRA,
+        message=f"not run: {exc}",
+    )
+
+
 def _run_on(
     out: Output,
     tests: list[LoadedTest],
@@ -221,6 +233,10 @@ def _run_on(
     done: list[TestResult] = []
     try:
         flink = runner(len(runnable))
+    except InfraError as exc:  # the target is out of reach: each test says so, in the reports
+        out.info(escape(f"not run: {exc}"))
+        done = [_not_reached(lt, run_id, exc) for lt in runnable]
+    else:
         out.info(f"running {len(runnable)} test(s) on {describe}, run {run_id}")
         with reporter:
             done = flink.run(runnable, on_result=reporter.finished).tests
@@ -293,12 +309,10 @@ def _run_remote(
                 f"left by run {run_id}"
             )
 
-    return _run_on(
-        out,
-        tests,
-        run_id,
-        reporter,
-        lambda n: FlinkTestRunner(
+    def runner(n: int) -> FlinkTestRunner:
+        if n:
+            target.check_kafka()
+        return FlinkTestRunner(
             engines=target.engines,
             kafka=target.kafka,
             engine_name="remote",
@@ -308,7 +322,14 @@ def _run_remote(
             keep=keep_topics,
             snapshots=snapshots,
             flink_kafka=target.flink_kafka,
-        ),
+        )
+
+    return _run_on(
+        out,
+        tests,
+        run_id,
+        reporter,
+        runner,
         refusal=target.refusal,
         where="local stack",
         describe=target.describe(),

@@ -43,6 +43,7 @@ class RemoteTarget:
         self.run_id = run_id
         self.say = say
         self._rest_headers = cluster.rest_headers(env)
+        self._unreached = False
         self.kafka = ConfluentKafka(
             cluster.kafka.bootstrap_servers, config=cluster.kafka_client_config(env)
         )
@@ -109,6 +110,19 @@ class RemoteTarget:
         )
         return chosen
 
+    def check_kafka(self, timeout_s: float = 15.0) -> None:
+        """Reach the brokers once before any test: a wrong CA file, password or address is
+        one error with its cause at the start, not a timeout in every test."""
+        try:
+            self.kafka.admin.reach(timeout_s)
+        except CttError as exc:
+            self._unreached = True  # nothing of this run is on it: no cleanup to wait for
+            raise InfraError(
+                str(exc),
+                hint="check kafka.bootstrap_servers, security_protocol, ssl_ca_location, "
+                "the SASL user and CTT_KAFKA_SASL_PASSWORD",
+            ) from None
+
     @staticmethod
     def refusal(lt: LoadedTest) -> str | None:
         """Why this test needs the local stack, or None."""
@@ -118,6 +132,8 @@ class RemoteTarget:
 
     def cleanup(self, *, keep_topics: bool = False) -> leftovers.Leftovers:
         """Remove what of this run is still on the cluster (idempotent; nothing of other runs)."""
+        if self._unreached:
+            return leftovers.Leftovers(topics=[], jobs=[])
         try:
             with self.rest() as api:
                 found = leftovers.find(self.kafka.admin, api, leftovers.of_run(self.run_id))

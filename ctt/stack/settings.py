@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 from ctt.errors import UsageError
 
@@ -71,8 +71,13 @@ class StackSettings(BaseModel):
     extras: frozenset[Extra] = Field(default_factory=frozenset)
     kafka_sasl_users: dict[str, SecretStr] = Field(
         default_factory=dict,
-        description="with users: a SASL_PLAINTEXT listener (PLAIN) beside the plaintext one, "
-        "for testing a secured Kafka; the passwords go to server.properties only",
+        description="with users: a SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256/512) beside "
+        "the plaintext one, for testing a secured Kafka; the passwords go to the broker only",
+    )
+    kafka_tls: bool = Field(
+        False,
+        description="with kafka_sasl_users: also a SASL_SSL listener, its certificate from a CA "
+        "of the stack's own (<run>/conf/tls/ca.pem, see ctt.stack.certs)",
     )
     kafka_heap: str = "512m"
     jobmanager_memory: str = "800m"
@@ -94,6 +99,12 @@ class StackSettings(BaseModel):
     warm_up: bool = Field(
         True, description="run one tiny job at the end of `up`, so the first test is not cold"
     )
+
+    @model_validator(mode="after")
+    def _tls_needs_users(self) -> StackSettings:
+        if self.kafka_tls and not self.kafka_sasl_users:
+            raise ValueError("kafka_tls adds a SASL_SSL listener: give kafka_sasl_users too")
+        return self
 
     def wants(self, extra: Extra) -> bool:
         return extra in self.extras

@@ -50,6 +50,7 @@ class Ports(BaseModel):
     flink_rest: int
     sql_gateway: int
     kafka_sasl: int | None = Field(None, description="the SASL_PLAINTEXT listener, if any")
+    kafka_sasl_ssl: int | None = Field(None, description="the SASL_SSL listener, if any")
     connect: int | None = Field(default=None, description="Kafka Connect REST, with connect")
     postgres: int | None = Field(default=None, description="PostgreSQL TCP port, with postgres")
 
@@ -83,6 +84,16 @@ class StackState(BaseModel):
     def sasl_bootstrap_servers(self) -> str | None:
         """The SASL_PLAINTEXT (PLAIN) listener of a stack started with SASL users."""
         return f"127.0.0.1:{self.ports.kafka_sasl}" if self.ports.kafka_sasl else None
+
+    @property
+    def sasl_ssl_bootstrap_servers(self) -> str | None:
+        """The SASL_SSL listener of a stack started with ``kafka_tls``."""
+        return f"127.0.0.1:{self.ports.kafka_sasl_ssl}" if self.ports.kafka_sasl_ssl else None
+
+    @property
+    def kafka_ca_file(self) -> Path | None:
+        """The CA a client trusts for the SASL_SSL listener (``kafka.ssl_ca_location``)."""
+        return self.run_dir / "conf" / "tls" / "ca.pem" if self.ports.kafka_sasl_ssl else None
 
     @property
     def flink_rest_url(self) -> str:

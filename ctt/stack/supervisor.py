@@ -27,6 +27,7 @@ from ctt.errors import InfraError
 from ctt.polling import Backoff
 from ctt.stack import (
     artifacts,
+    certs,
     connect,
     health,
     paths,
@@ -42,6 +43,9 @@ from ctt.stack.settings import Extra, StackSettings
 from ctt.stack.state import ComponentState, Ports, PostgresInfo, StackState
 
 __all__ = ["LocalStack", "PortInUseError", "StackDiedError", "StackSettings"]
+
+# The SASL listeners take PLAIN and both SCRAM mechanisms, for every SASL user.
+SCRAM_MECHANISMS = ("SCRAM-SHA-256", "SCRAM-SHA-512")
 
 # Java 17 needs these opens for Flink's serializers and RPC (as Flink's own scripts pass).
 _FLINK_JVM_OPENS = [
@@ -108,7 +112,7 @@ def _choose_ports(settings: StackSettings) -> Ports:
             "sql_gateway": settings.gateway_port,
         }
     )
-    free = iter(ports.pick_free(6))
+    free = iter(ports.pick_free(7))
     return _choose_extra_ports(
         settings,
         Ports(
@@ -118,6 +122,7 @@ def _choose_ports(settings: StackSettings) -> Ports:
             flink_rest=settings.flink_port or next(free),
             sql_gateway=settings.gateway_port or next(free),
             kafka_sasl=next(free) if settings.kafka_sasl_users else None,
+            kafka_sasl_ssl=next(free) if settings.kafka_tls else None,
         ),
     )
 
@@ -341,12 +346,15 @@ class LocalStack:
         conf = st.run_dir / "conf"
         props = conf / "server.properties"
         users = {u: p.get_secret_value() for u, p in self.settings.kafka_sasl_users.items()}
+        tls = certs.issue(st.kafka_ca_file.parent) if st.kafka_ca_file else None
         _render(
             "server.properties.j2",
             props,
             ports=st.ports,
             data_dir=st.run_dir / "kafka-data",
             sasl_users=users,
+            scram_mechanisms=SCRAM_MECHANISMS,
+            tls=tls,
         )
         props.chmod(0o600)  # it may hold SASL passwords
         shutil.copy(
@@ -357,15 +365,22 @@ class LocalStack:
         if (st.run_dir / "kafka-data" / "meta.properties").is_file():
             self.say("reusing Kafka data kept by `ctt stack down --keep`")
         else:
-            self._format_kafka(java, cp, conf, props)
+            self._format_kafka(java, cp, conf, props, users)
         log = st.run_dir / "logs" / "kafka.log"
         proc = process.spawn(self._kafka_cmd(java, lay, conf), log=log)
         self._record(st, "kafka", proc, st.ports.kafka, st.kafka_version, log)
 
     @staticmethod
-    def _format_kafka(java: Path, cp: str, conf: Path, props: Path) -> None:
-        """Format KRaft storage once, with a fresh cluster id."""
+    def _format_kafka(java: Path, cp: str, conf: Path, props: Path, users: dict[str, str]) -> None:
+        """Format KRaft storage once, with a fresh cluster id and the SASL users' SCRAM
+        credentials (KRaft keeps them in its metadata log, so they are written here)."""
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        scram = [
+            arg
+            for user, password in users.items()
+            for mechanism in SCRAM_MECHANISMS
+            for arg in ("--add-scram", f"{mechanism}=[name={user},password={password}]")
+        ]
         fmt = subprocess.run(
             [
                 str(java),
@@ -378,6 +393,7 @@ class LocalStack:
                 cluster_id,
                 "-c",
                 str(props),
+                *scram,
             ],
             capture_output=True,
             text=True,

@@ -10,6 +10,7 @@ from ``CTT_*`` variables.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import http.server
@@ -35,6 +36,7 @@ from ctt.flinktest.remote_run import RemoteTarget
 from ctt.kafka.admin import TopicAdmin
 from ctt.kafka.naming import job_name, new_run_id, run_id_of, run_id_of_job
 from ctt.polling import Backoff
+from ctt.stack import certs
 from ctt.stack.settings import StackSettings
 from ctt.stack.state import StackState
 from ctt.stack.supervisor import LocalStack
@@ -44,6 +46,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = ROOT / "specs"
 SASL_USER, SASL_PASSWORD = "ctt", "ctt-test-secret"  # of the test's own throwaway broker
+BASIC_USER = "ci-runner"
 RUN_ID = re.compile(r"\brun (\d{8}t\d{6}-[0-9a-f]{6})\b")
 
 
@@ -62,9 +65,11 @@ def _state_dir(path: Path) -> Iterator[None]:
 
 
 class AuthProxy:
-    """A reverse proxy that forwards only requests carrying ``Authorization: Bearer token``."""
+    """A reverse proxy that forwards only requests whose ``Authorization`` header is
+    ``expected`` (``Bearer <token>``, ``Basic <base64>``), as an ingress in front of a
+    cluster's SQL Gateway or REST API would."""
 
-    def __init__(self, upstream: str, token: str) -> None:
+    def __init__(self, upstream: str, expected: str) -> None:
         target = httpx.URL(upstream)
         self.allowed = 0
         self.refused = 0
@@ -72,9 +77,9 @@ class AuthProxy:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def _forward(self) -> None:
-                if self.headers.get("Authorization") != f"Bearer {token}":
+                if self.headers.get("Authorization") != expected:
                     proxy.refused += 1
-                    body = b'{"errors": ["missing or wrong bearer token"]}'
+                    body = b'{"errors": ["missing or wrong credentials"]}'
                     self.send_response(401)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(body)))
@@ -127,6 +132,10 @@ class Remote:
         self.proxy = proxy
         self.token = token
         self.work = work
+        self.basic_password = secrets.token_urlsafe(12)
+        basic = "Basic " + base64.b64encode(f"{BASIC_USER}:{self.basic_password}".encode()).decode()
+        self.basic_gateway = AuthProxy(state.gateway_url, basic)
+        self.basic_rest = AuthProxy(state.flink_rest_url, basic)
         assert state.sasl_bootstrap_servers is not None
         self.bootstrap = state.sasl_bootstrap_servers
         self.profile = work / "cluster.yaml"
@@ -142,16 +151,19 @@ class Remote:
             f"  sasl_username: {SASL_USER}\n"
         )
 
-    def env(self, *, profile: bool) -> dict[str, str]:
-        """The environment of a ``ctt`` process: no stack state, the cluster by URL only."""
+    def _bare_env(self) -> dict[str, str]:
+        """No ``CTT_*`` of the developer's, and an empty state dir: no stack to find."""
         empty = self.work / f"no-stack-{secrets.token_hex(3)}"
         empty.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith("CTT_")}
+        return {**env, "CTT_STATE_DIR": str(empty), "COLUMNS": "400"}
+
+    def env(self, *, profile: bool) -> dict[str, str]:
+        """The environment of a ``ctt`` process: no stack state, the cluster by URL only."""
+        env = self._bare_env()
         env.update(
-            CTT_STATE_DIR=str(empty),
             CTT_GATEWAY_TOKEN=self.token,
             CTT_KAFKA_SASL_PASSWORD=SASL_PASSWORD,
-            COLUMNS="400",
         )
         if profile:
             env["CTT_PROFILE"] = str(self.profile)
@@ -169,6 +181,36 @@ class Remote:
     def admin(self) -> TopicAdmin:
         return TopicAdmin(self.state.bootstrap_servers)  # the test's own view, plaintext
 
+    def close(self) -> None:
+        for proxy in (self.proxy, self.basic_gateway, self.basic_rest):
+            proxy.close()
+
+    def secured(self, ca: Path) -> dict[str, str]:
+        """A profile and environment for TLS + SCRAM-SHA-512 to Kafka and basic auth on
+        the gateway and the REST API (both behind proxies, one set of credentials)."""
+        assert self.state.sasl_ssl_bootstrap_servers is not None
+        profile = self.work / f"secured-{secrets.token_hex(3)}.yaml"
+        profile.write_text(
+            "flink:\n"
+            f"  gateway_url: {self.basic_gateway.url}\n"
+            f"  rest_url: {self.basic_rest.url}\n"
+            "  gateway_auth: basic\n"
+            "  rest_auth: gateway\n"
+            "kafka:\n"
+            f"  bootstrap_servers: {self.state.sasl_ssl_bootstrap_servers}\n"
+            "  security_protocol: SASL_SSL\n"
+            "  sasl_mechanism: SCRAM-SHA-512\n"
+            f"  sasl_username: {SASL_USER}\n"
+            f"  ssl_ca_location: {ca}\n"
+        )
+        return {
+            **self._bare_env(),
+            "CTT_PROFILE": str(profile),
+            "CTT_GATEWAY_USERNAME": BASIC_USER,
+            "CTT_GATEWAY_PASSWORD": self.basic_password,
+            "CTT_KAFKA_SASL_PASSWORD": SASL_PASSWORD,
+        }
+
     def rest(self) -> FlinkRest:
         return FlinkRest(self.state.flink_rest_url)
 
@@ -179,20 +221,28 @@ def remote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
     runs (a developer's, started with the same SASL user), else started and stopped here."""
     given = os.environ.get("CTT_TEST_REMOTE_STATE_DIR")
     state_dir = Path(given) if given else tmp_path_factory.mktemp("remote-stack")
-    settings = StackSettings(slots=4, kafka_sasl_users={SASL_USER: SecretStr(SASL_PASSWORD)})
+    settings = StackSettings(
+        slots=4, kafka_sasl_users={SASL_USER: SecretStr(SASL_PASSWORD)}, kafka_tls=True
+    )
     sup = LocalStack(settings)
     with _state_dir(state_dir):
         state, started = sup.up()
-    if state.sasl_bootstrap_servers is None:
+    if state.sasl_bootstrap_servers is None or state.sasl_ssl_bootstrap_servers is None:
         pytest.fail(
-            f"the stack in {state_dir} has no SASL listener: start it with kafka_sasl_users"
+            f"the stack in {state_dir} has no SASL or SASL_SSL listener: start it with "
+            "kafka_sasl_users and kafka_tls"
         )
     token = secrets.token_urlsafe(16)
-    proxy = AuthProxy(state.gateway_url, token)
+    remote = Remote(
+        state,
+        AuthProxy(state.gateway_url, f"Bearer {token}"),
+        token,
+        tmp_path_factory.mktemp("remote-work"),
+    )
     try:
-        yield Remote(state, proxy, token, tmp_path_factory.mktemp("remote-work"))
+        yield remote
     finally:
-        proxy.close()
+        remote.close()
         if started:
             with _state_dir(state_dir):
                 sup.down()
@@ -501,3 +551,44 @@ def test_elastic_slots_submit_without_waiting_for_a_free_one(remote: Remote) -> 
         assert engine.capacity().total_slots == 4  # without the option: the cluster's count
     finally:
         engine.close()
+
+
+def test_tls_scram_and_basic_auth_on_gateway_and_rest_api(remote: Remote) -> None:
+    """Kafka over SASL_SSL with SCRAM-SHA-512 and the stack CA's PEM file (ctt's clients and
+    Flink's tables), the gateway and REST API behind basic auth; a wrong CA is refused at
+    once with the handshake's own words, every test reported."""
+    ca = remote.state.kafka_ca_file
+    assert ca is not None and ca.is_file()
+    env = remote.secured(ca)
+    gateway_seen, rest_seen = remote.basic_gateway.allowed, remote.basic_rest.allowed
+    run = _Run(
+        "secured",
+        [str(SPECS / "basic_field_transformation.yaml"), str(SPECS / "stream_join.yaml"), "-p", "2"],
+        env,
+        remote.work,
+    )
+    assert run.wait() == 0, run.output
+    report = run.report()
+    assert [t["status"] for t in report["tests"]] == ["passed", "passed"]
+    assert "Kafka " + str(remote.state.sasl_ssl_bootstrap_servers) + " (SASL_SSL)" in run.output
+    assert "(auth basic)" in run.output
+    assert remote.basic_gateway.allowed > gateway_seen and remote.basic_gateway.refused == 0
+    assert remote.basic_rest.allowed > rest_seen and remote.basic_rest.refused == 0
+    for secret in (SASL_PASSWORD, remote.basic_password):
+        assert secret not in run.output and secret not in run.results.read_text()
+    # Flink's own Kafka clients (the tables' source and sink) went through the TLS listener.
+    tm_log = (remote.state.run_dir / "logs" / "taskmanager.log").read_text(errors="replace")
+    assert f"ssl.truststore.location = {ca}" in tm_log
+    assert "security.protocol = SASL_SSL" in tm_log and "sasl.mechanism = SCRAM-SHA-512" in tm_log
+
+    # A CA that did not sign the broker's certificate: refused before any test, each reported.
+    foreign = certs.issue(remote.work / "foreign-ca").ca
+    bad_env = remote.secured(foreign)
+    started = time.monotonic()
+    bad = _Run("wrong-ca", [str(SPECS / "basic_field_transformation.yaml")], bad_env, remote.work)
+    assert bad.wait() == 3, bad.output
+    assert time.monotonic() - started < 30  # not each test's Kafka timeout
+    assert "certificate verify failed" in bad.output
+    [only] = bad.report()["tests"]
+    assert only["status"] == "error" and only["error_kind"] == "infra"
+    assert only["message"].startswith("not run: cannot reach Kafka at ")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -14,9 +15,10 @@ import pytest
 from pydantic import SecretStr
 
 from ctt.errors import ExitCode
-from ctt.stack import artifacts, java, paths, process, state
+from ctt.stack import artifacts, certs, java, paths, process, state
 from ctt.stack.state import ComponentState, Ports, StackState
 from ctt.stack.supervisor import (
+    SCRAM_MECHANISMS,
     LocalStack,
     PortInUseError,
     StackDiedError,
@@ -24,6 +26,7 @@ from ctt.stack.supervisor import (
     _choose_ports,
     _render,
 )
+from tests.tls import tls_server
 
 
 @pytest.fixture(autouse=True)
@@ -61,10 +64,57 @@ def test_a_sasl_listener_with_its_users(tmp_path: Path) -> None:
         ports=ports,
         data_dir=tmp_path / "d",
         sasl_users={"ctt": "pw-1", "other": "pw-2"},
+        scram_mechanisms=SCRAM_MECHANISMS,
+        tls=None,
     )
     text = (tmp_path / "s.properties").read_text()
     assert "advertised.listeners=PLAINTEXT://127.0.0.1:1,SASL_PLAINTEXT://127.0.0.1:6\n" in text
     assert 'PlainLoginModule required user_ctt="pw-1" user_other="pw-2";' in text
+    assert "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512\n" in text
+    assert "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=" in text
+    assert "SASL_SSL" not in text and "keystore" not in text
+
+
+def test_a_tls_listener_presents_a_certificate_of_the_stack_ca(tmp_path: Path) -> None:
+    tls = certs.issue(tmp_path / "tls")
+    ports = PORTS.model_copy(update={"kafka_sasl": 6, "kafka_sasl_ssl": 7})
+    _render(
+        "server.properties.j2",
+        tmp_path / "s.properties",
+        ports=ports,
+        data_dir=tmp_path / "d",
+        sasl_users={"ctt": "pw-1"},
+        scram_mechanisms=SCRAM_MECHANISMS,
+        tls=tls,
+    )
+    text = (tmp_path / "s.properties").read_text()
+    assert ",SASL_PLAINTEXT://127.0.0.1:6,SASL_SSL://127.0.0.1:7\n" in text
+    assert "listener.security.protocol.map=" in text and "SASL_SSL:SASL_SSL" in text
+    assert f"listener.name.sasl_ssl.ssl.keystore.location={tls.broker}\n" in text
+    assert f"listener.name.sasl_ssl.ssl.keystore.password={tls.password()}\n" in text
+    assert "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=" in text
+    assert oct(tls.broker.stat().st_mode & 0o777) == "0o600"
+    assert oct(tls.password_file.stat().st_mode & 0o777) == "0o600"
+    assert certs.issue(tmp_path / "tls").ca.read_bytes() == tls.ca.read_bytes()  # kept, not re-made
+
+    # A TLS handshake as a client does it: the CA file trusted, the name 127.0.0.1 checked.
+    with tls_server(tls, tmp_path) as server:
+        client = ssl.create_default_context(cafile=str(tls.ca))
+        with socket.create_connection(("127.0.0.1", server.port)) as raw, client.wrap_socket(
+            raw, server_hostname="127.0.0.1"
+        ) as conn:
+            assert conn.recv(2) == b"ok"
+        refused = ssl.create_default_context(cafile=str(certs.issue(tmp_path / "other").ca))
+        with socket.create_connection(("127.0.0.1", server.port)) as raw, pytest.raises(
+            ssl.SSLCertVerificationError
+        ):
+            refused.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def test_tls_needs_sasl_users() -> None:
+    with pytest.raises(ValueError, match="kafka_tls adds a SASL_SSL listener"):
+        StackSettings(kafka_tls=True)
+    assert StackSettings(kafka_tls=True, kafka_sasl_users={"ctt": SecretStr("pw")}).kafka_tls
 
 
 def test_sasl_passwords_that_would_break_the_jaas_line_are_refused() -> None:
