@@ -197,17 +197,21 @@ class RecoveryScenario(BaseModel):
             "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION"
         }
 
-    def sink_options(self, topic: str) -> dict[str, str]:
+    def sink_options(self, topic: str, *, generation: int = 0) -> dict[str, str]:
         """Kafka sink options for the guarantee: exactly-once writes in transactions.
 
         The transactional id prefix is the run-scoped topic, so parallel runs never fence each
-        other; the transaction timeout stays under the broker's 15 min maximum.
+        other; a job resubmitted on TaskManagers that ran its predecessor takes the next
+        ``generation`` (Flink's Kafka connector registers each writer in the TaskManager by
+        subtask, attempt and prefix until it closes; the restored job still commits and aborts
+        the old prefix's transactions from its state). The transaction timeout stays under the
+        broker's 15 min maximum.
         """
         if self.guarantee is not Guarantee.EXACTLY_ONCE:
             return {}
         return {
             "sink.delivery-guarantee": "exactly-once",
-            "sink.transactional-id-prefix": topic,
+            "sink.transactional-id-prefix": f"{topic}-g{generation}" if generation else topic,
             "properties.transaction.timeout.ms": "900000",
         }
 

@@ -76,9 +76,15 @@ class Waiter(Protocol):
     ) -> _T: ...
 
 
-Resubmit = Callable[[dict[str, str]], tuple[FlinkEngine, StatementHandle]]
-"""Submit the test's job (or the spec's ``resume_sql``) again with extra options, wait until it
-runs; the engine that watches it now (``resume_sql`` plans in a session of its own) and its handle."""
+class Resubmit(Protocol):
+    """Submit the test's job (or the spec's ``resume_sql``) again with extra options, wait until
+    it runs; the engine that watches it now (``resume_sql`` plans in a session of its own) and
+    its handle. ``new_transactions`` gives the exactly-once sinks a transactional id prefix of
+    their own for the new job (see ``RecoveryScenario.sink_options``)."""
+
+    def __call__(
+        self, extra: dict[str, str], *, new_transactions: bool = False
+    ) -> tuple[FlinkEngine, StatementHandle]: ...
 
 
 class RecoveryReport(BaseModel):
@@ -113,6 +119,7 @@ class Recovery:
         self.report = RecoveryReport(scenario=scenario.scenario)
         self.checkpointed = False
         self.fired = False
+        self.generation = 0  # of the sinks' transactional id prefix (RecoveryScenario.sink_options)
 
     @property
     def _fire_at(self) -> int:
@@ -250,7 +257,10 @@ class Recovery:
                 "nothing to resubmit the job from"
             )
         self.report.restored_from = str(found)
-        engine, new = resubmit(self.scenario.resume_options(str(found)))
+        # The TaskManager outlived its JobManager: the old job's Kafka writer may still hold its
+        # registration under the old prefix there, and the new job's writer would collide
+        # with it (Flink's "Writable backchannel already exists").
+        engine, new = resubmit(self.scenario.resume_options(str(found)), new_transactions=True)
         self.report.seconds = time.monotonic() - fault_at
         cps = engine.metrics(new).checkpoints
         self.report.restored_id = cps.last_restored_id if cps else None

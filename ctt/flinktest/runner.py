@@ -76,7 +76,7 @@ from ctt.polling import Backoff
 from ctt.report.model import ErrorKind, Status
 from ctt.sink.connect import SinkFailed, cause_chain
 from ctt.sink.connector import Endpoints
-from ctt.sql import statements
+from ctt.sql import ddl, statements
 from ctt.stack.state import StackState
 from ctt.stack.supervisor import LocalStack
 from ctt.validate import registry
@@ -174,6 +174,7 @@ class _Ctx:
         self.watermark_lag_ms: int | None = None  # the most seen while a paced input was sent
         self.watch = RestartWatch(0)  # restarts `job_survives: {max_restarts}` tolerates
         self.job: tuple[str, str, dict[str, str]] | None = None  # (sql, name, SETs) to resubmit
+        self.outputs: list[OutputPlan] = []  # the job's sink tables, as submitted
         self.resume: Resume | None = None  # `recovery.resume_sql`, planned in its own session
         self.retired: list[FlinkEngine] = []  # sessions a resubmit replaced, closed at cleanup
         self.slot_held = False  # a SlotBudget permit, from submitting the job to cancelling it
@@ -552,6 +553,7 @@ class FlinkTestRunner:
         reader = ctx.reader = self.kafka.reader([p.topic for p in plans])
         name = job_name(self.run_id, ctx.scope)
         ctx.job = (job.sql, name, settings)
+        ctx.outputs = plans
         for attempt in range(1, _SLOT_ATTEMPTS + 1):
             self._wait(
                 lt,
@@ -651,12 +653,20 @@ class FlinkTestRunner:
                 if detached:
                     ctx.handle = job
 
-        def resubmit(extra: dict[str, str]) -> tuple[FlinkEngine, StatementHandle]:
+        def resubmit(
+            extra: dict[str, str], *, new_transactions: bool = False
+        ) -> tuple[FlinkEngine, StatementHandle]:
             now, old, resume = ctx.engine, ctx.handle, ctx.resume
             assert now is not None
             target, job_sql, job_settings = (
                 (resume.engine, resume.sql, resume.settings) if resume else (now, sql, settings)
             )
+            if new_transactions:
+                rec.generation += 1
+                for plan in ctx.outputs:
+                    options = rec.scenario.sink_options(plan.topic, generation=rec.generation)
+                    if options:
+                        target.run(ddl.alter_options(plan.table, options))
             ctx.handle = target.submit(job_sql, name=name, properties={**job_settings, **extra})
             if old is not None:
                 now.delete(old)

@@ -70,6 +70,11 @@ def _opts(options: Mapping[str, str]) -> str:
     return ",\n  ".join(f"'{k}' = '{v}'" for k, v in options.items())
 
 
+def alter_options(table: str, options: Mapping[str, str]) -> str:
+    """Change options of an existing table: a statement planned after it sees them."""
+    return f"ALTER TABLE {quote(table)} SET (\n  {_opts(options)}\n)"
+
+
 def bounded_offsets(offsets: Mapping[int, int]) -> dict[str, str]:
     """Source options that end the source at these per-partition offsets (exclusive)."""
     spec = ";".join(f"partition:{p},offset:{o}" for p, o in sorted(offsets.items()))

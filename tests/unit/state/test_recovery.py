@@ -17,6 +17,7 @@ from ctt.flinktest.recovery import (
 )
 from ctt.kafka.record import GeneratedRecord
 from ctt.observed.model import Column, OutputRow, TableOutput, ValidationContext
+from ctt.sql import ddl
 
 
 def rec(i: int) -> GeneratedRecord:
@@ -102,6 +103,19 @@ def test_exactly_once_asks_the_sink_for_transactions() -> None:
     assert opts["sink.delivery-guarantee"] == "exactly-once"
     assert opts["sink.transactional-id-prefix"] == "t.topic"
     assert scenario(after_records=1, guarantee=Guarantee.AT_LEAST_ONCE).sink_options("x") == {}
+
+
+def test_a_job_resubmitted_after_a_jobmanager_restart_writes_under_a_prefix_of_its_own() -> None:
+    """The TaskManager that ran the old job may still hold its writer under the old prefix."""
+    sc = scenario(after_records=1)
+    first, again = sc.sink_options("t.topic"), sc.sink_options("t.topic", generation=1)
+    assert again["sink.transactional-id-prefix"] == "t.topic-g1"
+    assert {k: v for k, v in again.items() if k != "sink.transactional-id-prefix"} == {
+        k: v for k, v in first.items() if k != "sink.transactional-id-prefix"
+    }
+    assert ddl.alter_options("my`table", {"a": "1", "b": "2"}) == (
+        "ALTER TABLE `my``table` SET (\n  'a' = '1',\n  'b' = '2'\n)"
+    )
 
 
 def test_the_newest_completed_checkpoint_is_the_one_to_resubmit_from(tmp_path: Path) -> None:
