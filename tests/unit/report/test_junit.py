@@ -7,6 +7,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -225,3 +226,39 @@ def test_attribute_fast_path_escapes_as_quoteattr(value: str) -> None:
 
     expected = quoteattr(_clean(value), {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
     assert _attr(value) == expected
+
+
+def test_a_case_read_equals_the_same_case_constructed_by_pydantic() -> None:
+    """The reader builds cases without model_construct: the installed pydantic must agree."""
+    from ctt.report.junit import _typed_case
+
+    values = TestCaseResult(name="t", classname="c", time=0.5, properties={"k": "v"}).model_dump()
+    fast, slow = _typed_case(dict(values)), TestCaseResult.model_construct(**values)
+    assert fast == slow and fast.model_dump() == slow.model_dump()
+    assert fast.model_fields_set == slow.model_fields_set
+    fast.name = "renamed"  # assignment goes through pydantic as on any model
+    assert fast.name == "renamed" and fast.model_copy(update={"time": 1.0}).time == 1.0
+    assert set(values) == set(TestCaseResult.model_fields)  # _typed_case is given every field
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE x SYSTEM "file:///etc/passwd">',
+        b"<!-- a comment first --><!DOCTYPE x []>",
+        '<?xml version="1.0" encoding="utf-16"?><!DOCTYPE x []>'.encode("utf-16"),
+    ],
+)
+def test_any_dtd_is_refused_before_the_root(head: bytes) -> None:
+    tail = b"<testsuites><testsuite name='s'><testcase name='t'/></testsuite></testsuites>"
+    if head.startswith(b"\xff\xfe"):
+        tail = tail.decode().encode("utf-16")[2:]  # no second byte-order mark
+    read = parse_junit(io.BytesIO(head + tail), "dtd.xml")
+    assert not read.complete and read.suites == []
+    assert any("DTDForbidden" in p.message for p in read.problems)
+
+
+def test_an_undeclared_entity_is_a_parse_error_not_an_expansion() -> None:
+    xml = b"<testsuites><testsuite name='s'><testcase name='&ext;'/></testsuite></testsuites>"
+    read = parse_junit(io.BytesIO(xml), "ent.xml")
+    assert not read.complete and any("malformed XML" in p.message for p in read.problems)
