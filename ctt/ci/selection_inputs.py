@@ -94,10 +94,16 @@ def repo_files(root: Path) -> RepoFiles:
         return RepoFiles.walk(root)
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(1) as pool:  # git walks the tree for untracked files meanwhile
+    with ThreadPoolExecutor(2) as pool:  # git walks the tree for these meanwhile
         untracked = pool.submit(repo.untracked)
+        modified = pool.submit(repo.modified)
         blobs = repo.blob_ids()
-        return RepoFiles(repo.root, [*blobs, *untracked.result()], blobs)
+        files = [*blobs, *untracked.result()]
+        # An index blob id names the staged text: a file edited since has no cache key
+        # (it is read and parsed), or its cached lineage would be the old text's.
+        for path in modified.result():
+            blobs.pop(path, None)
+        return RepoFiles(repo.root, files, blobs)
 
 
 T = TypeVar("T")

@@ -125,3 +125,28 @@ def test_plain_patterns_need_no_regex() -> None:
     assert index.match("apps/a/x.py") == [0, 4]
     assert index.match("apps/b/x") == [5]
     assert index._rules[5]._regex is not None  # compiled on first use only
+
+
+def test_a_file_changed_in_the_work_tree_is_not_read_from_the_cache(tmp_path: Path) -> None:
+    """The cache is keyed by the index's blob ids: a spec edited but not staged has a new
+    text under the old id, and selection must follow the text (a developer runs it locally)."""
+    from ctt.ci.select import load_selector
+    from ctt.ci.selection import SelectionMode
+    from tests.unit.ci._fixture import changes
+
+    make_repo(tmp_path)
+    conf = (tmp_path / "conf/test-selection.yaml", tmp_path / "conf/suites.yaml")
+    cache = tmp_path / ".ctt/cache"
+    change = changes("flink/sql/transformations/agg.sql")  # writes `summary`
+    before = load_selector(tmp_path, *conf, cache_dir=cache).select(SelectionMode.SMART, change)
+    assert "other_specs" not in before.selected
+    spec = tmp_path / "specs/other/other.yaml"
+    spec.write_text(  # not staged: now downstream of agg.sql's topic
+        spec.read_text().replace("FROM in_t", "FROM summary")
+        + "    tables:\n      summary: {topic: summary}\n"
+    )
+    fresh = load_selector(tmp_path, *conf).select(SelectionMode.SMART, change)
+    assert "other_specs" in fresh.selected  # without a cache
+    (tmp_path / "conf/topics.txt").write_text("untracked\n")
+    after = load_selector(tmp_path, *conf, cache_dir=cache).select(SelectionMode.SMART, change)
+    assert "other_specs" in after.selected
