@@ -120,8 +120,9 @@ _NOTES = """
 every element; a DTD is still refused, by expat reading the prolog only) and cases are built
 without `model_construct`'s per-field loop. Against the previous commit, alternating on the same
 files in the same hour: 3.95-5.24 s against 5.08-6.68 s wall, 3.5-4.7 s against 4.6-6.1 s of user
-CPU. This machine measured slower that day than on earlier ones (the previous commit's best was
-2.98 s on 2026-12-05), which is why the table carries its anchor.
+CPU. That day's machine (AMD EPYC, 2 cores) ran ctt about 1.5-2x slower than the Intel Xeon of
+the earlier measures (where the previous commit's best was 2.98 s, on 2026-12-05): compare the
+anchor column, not the wall times, across days.
 
 Before the last speed-up: best 4.85 s (load ~4) and 5.53 s (load ~5.3), 234 MB; at load ~2.2,
 3.85-3.98 s against 3.58-3.63 s after. Where the time goes now (in-process, load ~2, this
