@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -210,6 +211,12 @@ def test_sigint_to_ctt_run_provision_destroys_what_was_made(standin: Path, tmp_p
 
     The events file is a FIFO: the first "create" line read from it proves the apply
     is under way, which is when the signal goes out (no sleeping, a deadline only).
+
+    What proves that nothing is left is terraform itself: it refuses to delete a workspace
+    that still tracks an object. The events cannot: when the interrupt kills an object's
+    create-time provisioner, terraform destroys the object without running its destroy-time
+    provisioner (as for a tainted object), so its "destroy" line can be missing (seen under
+    load, 3 runs in 14; terraform's count of what it destroyed still covers it).
     """
     fifo = tmp_path / "events.fifo"
     os.mkfifo(fifo)
@@ -253,11 +260,13 @@ def test_sigint_to_ctt_run_provision_destroys_what_was_made(standin: Path, tmp_p
     assert signalled
     assert proc.returncode == 130, stderr
     lines = data.decode().splitlines()
-    created = sorted(line[7:] for line in lines if line.startswith("create "))
-    destroyed = sorted(line[8:] for line in lines if line.startswith("destroy "))
-    assert created and created == destroyed, stderr
-    assert "terraform: destroyed" in stdout + stderr
-    assert _workspaces(standin) == []
+    created = {line[7:] for line in lines if line.startswith("create ")}
+    destroyed = {line[8:] for line in lines if line.startswith("destroy ")}
+    said = stdout + stderr
+    assert created and destroyed <= created, said
+    count = re.search(r"terraform: destroyed (\d+) resource", said)
+    assert count is not None and int(count.group(1)) >= len(created), said
+    assert _workspaces(standin) == []  # terraform deleted it: it tracked nothing any more
 
 
 def test_module_needing_the_registry_fails_in_one_line_and_leaves_no_workspace(

@@ -171,6 +171,9 @@ resource "terraform_data" "object" {
   # The events are a log, not part of the object: a create-time provisioner that Ctrl-C cuts
   # short must not taint it, since terraform runs no destroy-time provisioner for a tainted
   # resource and its "destroy" line would be missing although the object is destroyed.
+  # Seen under load: when the interrupt itself kills this provisioner, terraform still
+  # destroys the object but runs no destroy provisioner for it (tainted, it seems, whatever
+  # on_failure says); the Ctrl-C test allows for that.
   provisioner "local-exec" {
     when       = create
     on_failure = continue
