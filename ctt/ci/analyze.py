@@ -129,10 +129,13 @@ class GitRepo:
         # "<mode> <blob> <stage>\t<path>\0" per entry; one regex pass (100,000 files: ~0.05 s)
         return {path: blob for blob, path in _INDEX_ENTRY.findall(text)}
 
-    def modified(self) -> set[str]:
-        """Tracked files whose work-tree content differs from the index (edited, deleted)."""
-        out = self.git("ls-files", "-z", "--modified", "--full-name")
-        return {p for p in out.decode("utf-8", errors="surrogateescape").split("\0") if p}
+    def unstaged(self) -> list[str]:
+        """Files whose work-tree content the index does not hold, in one walk of the tree:
+        untracked (not ignored) ones and tracked ones edited or deleted since staged."""
+        out = self.git(
+            "ls-files", "-z", "--others", "--modified", "--exclude-standard", "--full-name"
+        )
+        return [p for p in out.decode("utf-8", errors="surrogateescape").split("\0") if p]
 
     def untracked(self) -> list[str]:
         out = self.git("ls-files", "-z", "--others", "--exclude-standard", "--full-name")

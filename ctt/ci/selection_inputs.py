@@ -94,15 +94,15 @@ def repo_files(root: Path) -> RepoFiles:
         return RepoFiles.walk(root)
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(2) as pool:  # git walks the tree for these meanwhile
-        untracked = pool.submit(repo.untracked)
-        modified = pool.submit(repo.modified)
+    with ThreadPoolExecutor(1) as pool:  # git walks the tree meanwhile
+        unstaged = pool.submit(repo.unstaged)
         blobs = repo.blob_ids()
-        files = [*blobs, *untracked.result()]
-        # An index blob id names the staged text: a file edited since has no cache key
-        # (it is read and parsed), or its cached lineage would be the old text's.
-        for path in modified.result():
-            blobs.pop(path, None)
+        files = [*blobs]
+        for path in unstaged.result():
+            # An index blob id names the staged text: a file edited since has no cache key
+            # (it is read and parsed), or its cached lineage would be the old text's.
+            if blobs.pop(path, None) is None:
+                files.append(path)  # untracked
         return RepoFiles(repo.root, files, blobs)
 
 

@@ -29,6 +29,7 @@ import re
 from pydantic import BaseModel, Field
 
 from ctt.engines.base import StatementError
+from ctt.sql import ddl
 from ctt.sql.group_windows import GroupWindowError, rewrite_group_windows
 from ctt.sql.lexer import TokenKind, code, line_col, tokenize
 from ctt.sql.statements import parse_set, segments
@@ -273,5 +274,4 @@ def error_handling_options(dead_letter: str) -> dict[str, str]:
 
 def error_handling_sql(table: str, dead_letter: str) -> str:
     """``ALTER TABLE ... SET`` of :func:`error_handling_options` for an existing table (topic)."""
-    opts = ", ".join(f"'{k}' = '{v}'" for k, v in error_handling_options(dead_letter).items())
-    return f"ALTER TABLE `{table}` SET ({opts})"
+    return ddl.alter_options(table, error_handling_options(dead_letter))

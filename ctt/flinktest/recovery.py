@@ -119,7 +119,6 @@ class Recovery:
         self.report = RecoveryReport(scenario=scenario.scenario)
         self.checkpointed = False
         self.fired = False
-        self.generation = 0  # of the sinks' transactional id prefix (RecoveryScenario.sink_options)
 
     @property
     def _fire_at(self) -> int:

@@ -72,7 +72,8 @@ def _opts(options: Mapping[str, str]) -> str:
 
 def alter_options(table: str, options: Mapping[str, str]) -> str:
     """Change options of an existing table: a statement planned after it sees them."""
-    return f"ALTER TABLE {quote(table)} SET (\n  {_opts(options)}\n)"
+    opts = ", ".join(f"'{k}' = '{v}'" for k, v in options.items())
+    return f"ALTER TABLE {quote(table)} SET ({opts})"
 
 
 def bounded_offsets(offsets: Mapping[int, int]) -> dict[str, str]:

@@ -114,7 +114,7 @@ def test_a_job_resubmitted_after_a_jobmanager_restart_writes_under_a_prefix_of_i
         k: v for k, v in first.items() if k != "sink.transactional-id-prefix"
     }
     assert ddl.alter_options("my`table", {"a": "1", "b": "2"}) == (
-        "ALTER TABLE `my``table` SET (\n  'a' = '1',\n  'b' = '2'\n)"
+        "ALTER TABLE `my``table` SET ('a' = '1', 'b' = '2')"
     )
 
 
